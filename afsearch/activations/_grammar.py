@@ -1,0 +1,133 @@
+"""Core units b(u1(x), u2(x)) of Ramachandran, Zoph & Le 2017 ("Searching for Activation
+Functions", arXiv:1710.05941), nestable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sympy
+
+from afsearch.activations._candidate import Param, X, symbol
+from afsearch.activations._functions import sigmoid, softplus
+from afsearch.activations._registry import BaseFamily, register_family
+from afsearch.exceptions import AfsearchError, choices
+
+EPS = sympy.Float(1e-6)
+MAX_DEPTH = 4
+
+# Each entry takes the input u and a function that creates a fresh beta parameter.
+UNARY: dict[str, Callable[[Any, Callable[[], Any]], Any]] = {
+    "x": lambda u, b: u,
+    "neg": lambda u, b: -u,
+    "abs": lambda u, b: sympy.Abs(u),
+    "square": lambda u, b: u**2,
+    "cube": lambda u, b: u**3,
+    # sqrt(|u| + eps): the paper's sqrt(x) is undefined for x < 0 and has an infinite slope at 0.
+    "sqrt": lambda u, b: sympy.sqrt(sympy.Abs(u) + EPS),
+    "scale": lambda u, b: b() * u,
+    "shift": lambda u, b: u + b(),
+    "log": lambda u, b: sympy.log(sympy.Abs(u) + EPS),
+    "exp": lambda u, b: sympy.exp(u),
+    "sin": lambda u, b: sympy.sin(u),
+    "cos": lambda u, b: sympy.cos(u),
+    "sinh": lambda u, b: sympy.sinh(u),
+    "cosh": lambda u, b: sympy.cosh(u),
+    "tanh": lambda u, b: sympy.tanh(u),
+    "asinh": lambda u, b: sympy.asinh(u),
+    "atan": lambda u, b: sympy.atan(u),
+    "sinc": lambda u, b: sympy.sinc(u),
+    "relu": lambda u, b: sympy.Max(u, 0),
+    "min0": lambda u, b: sympy.Min(u, 0),
+    "sigmoid": lambda u, b: sigmoid(u),
+    "softplus": lambda u, b: softplus(u),
+    "gauss": lambda u, b: sympy.exp(-(u**2)),
+    "erf": lambda u, b: sympy.erf(u),
+    "const": lambda u, b: b(),
+}
+
+BINARY: dict[str, Callable[[Any, Any, Callable[[], Any]], Any]] = {
+    "add": lambda p, q, b: p + q,
+    "mul": lambda p, q, b: p * q,
+    "sub": lambda p, q, b: p - q,
+    "div": lambda p, q, b: p / (q + EPS),
+    "max": lambda p, q, b: sympy.Max(p, q),
+    "min": lambda p, q, b: sympy.Min(p, q),
+    "sigmoid_mul": lambda p, q, b: sigmoid(p) * q,
+    "gauss_diff": lambda p, q, b: sympy.exp(-b() * (p - q) ** 2),
+    "laplace_diff": lambda p, q, b: sympy.exp(-b() * sympy.Abs(p - q)),
+    "interp": lambda p, q, b: (lambda beta: beta * p + (1 - beta) * q)(b()),
+}
+
+
+@register_family
+class Grammar(BaseFamily):
+    """b(u1(x), u2(x)) with unary and binary operators from Ramachandran et al. 2017.
+
+    ``unit`` is ``{binary: B, left: OPERAND, right: OPERAND}``; an operand is a unary name
+    (applied to x) or ``{unary: NAME, of: UNIT}`` (applied to a nested unit), up to 4 levels.
+    Every beta in the chosen operators becomes its own parameter ``beta<i>`` starting at
+    ``beta_init``; betas train when ``trainable`` is true. Where the paper's operators are
+    singular afsearch adds eps = 1e-6: log(|x| + eps), sqrt(|x| + eps), x1 / (x2 + eps).
+
+    >>> from afsearch.activations import build
+    >>> unit = {"binary": "mul", "left": "x", "right": "sigmoid"}
+    >>> build({"family": "grammar", "unit": unit}).text
+    'x*sigmoid(x)'
+    """
+
+    name = "grammar"
+    formula = "b(u1(x), u2(x)), nestable"
+    citation = "Ramachandran, Zoph & Le 2017, arXiv:1710.05941"
+    options = {"unit": {"binary": "mul", "left": "x", "right": "sigmoid"}, "beta_init": 1.0}
+
+    def expression(self, params, options, trainable):
+        beta_init = options["beta_init"]
+        if isinstance(beta_init, bool) or not isinstance(beta_init, (int, float)):
+            raise AfsearchError(
+                f"'beta_init' of family 'grammar' must be a number, got {beta_init!r}."
+            )
+        train = trainable.get("*", False)
+        extra: dict[str, Param] = {}
+
+        def new_beta() -> Any:
+            name = f"beta{len(extra)}"
+            extra[name] = Param(float(beta_init), train)
+            return symbol(name)
+
+        return _unit(options["unit"], new_beta, 1), extra
+
+
+def _unit(spec: Any, beta: Callable[[], Any], depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise AfsearchError(f"Grammar units nest at most {MAX_DEPTH} levels deep.")
+    if (
+        not isinstance(spec, dict)
+        or set(spec) - {"binary", "left", "right"}
+        or "binary" not in spec
+    ):
+        raise AfsearchError(
+            "A grammar unit must be a mapping {binary: NAME, left: OPERAND, right: OPERAND}, "
+            f"got {spec!r}."
+        )
+    name = spec["binary"]
+    if name not in BINARY:
+        raise AfsearchError(f"Unknown binary operator {name!r}; valid ones are {choices(BINARY)}.")
+    left = _operand(spec.get("left", "x"), beta, depth)
+    right = _operand(spec.get("right", "x"), beta, depth)
+    return BINARY[name](left, right, beta)
+
+
+def _operand(spec: Any, beta: Callable[[], Any], depth: int) -> Any:
+    if isinstance(spec, str):
+        name, arg = spec, X
+    elif isinstance(spec, dict) and set(spec) <= {"unary", "of"} and "unary" in spec:
+        name = spec["unary"]
+        arg = _unit(spec["of"], beta, depth + 1) if "of" in spec else X
+    else:
+        raise AfsearchError(
+            f"A grammar operand must be a unary name or {{unary: NAME, of: UNIT}}, got {spec!r}."
+        )
+    if name not in UNARY:
+        raise AfsearchError(f"Unknown unary operator {name!r}; valid ones are {choices(UNARY)}.")
+    return UNARY[name](arg, beta)

@@ -1,0 +1,95 @@
+"""Activation identity: a canonical form and a numerical fingerprint.
+
+Two expressions that compute the same function are the same candidate, so a search never trains
+one function twice. Symbolic equality is undecidable in general and ``simplify`` is slow, so the
+id rests on numbers: the function evaluated in float64 at fixed points, and, for each trainable
+parameter, its partial derivative at the same points (the same function with a different set of
+trainable parameters trains differently). Values are rounded to 7 significant digits and
+hashed; the derivative fingerprints are sorted, so parameter names do not matter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any
+
+import numpy as np
+import sympy
+import torch
+
+from afsearch.activations._candidate import Candidate, symbol
+from afsearch.activations._functions import to_elementary
+
+#: Where fingerprints are taken: dense on [-6, 6], a few points further out, none on the
+#: integers (kinks of max/abs-based activations sit there) except 0 itself.
+POINTS = np.concatenate(
+    [
+        np.linspace(-6.0, 6.0, 49) + 0.0173,
+        np.array([-20.3, -11.7, -9.1, 0.0, 9.3, 12.1, 19.7, 1e-3, -1e-3]),
+    ]
+)
+DIGITS = 7
+SMALL = 1e-4
+SMALL_DECIMALS = 11
+
+
+def _round(values: np.ndarray) -> list[str]:
+    out = []
+    for v in values.tolist():
+        if math.isnan(v):
+            out.append("nan")
+        elif math.isinf(v):
+            out.append("inf" if v > 0 else "-inf")
+        elif abs(v) < SMALL:
+            # Absolute rounding near zero: naive formulas (log(1 + exp(x)) for x << 0) lose
+            # relative precision there while staying accurate in absolute terms.
+            q = round(v, SMALL_DECIMALS)
+            out.append(repr(q) if q != 0 else "0.0")
+        else:
+            out.append(repr(float(f"{v:.{DIGITS - 1}e}")))
+    return out
+
+
+def fingerprint(candidate: Candidate) -> dict[str, Any]:
+    """Values of the function and of its trainable-parameter derivatives at :data:`POINTS`."""
+    from afsearch.compiler import CompiledActivation
+    from afsearch.compiler._program import run_program
+
+    module = CompiledActivation(candidate, dtype=torch.float64)
+    x = torch.tensor(POINTS, dtype=torch.float64)
+    with torch.no_grad():
+        y = module(x)
+    grads: list[list[str]] = []
+    trainable = candidate.trainable
+    if trainable:
+        base = {n: getattr(module, f"p_{n}").detach() for n in module.names}
+
+        def f(*ps: torch.Tensor) -> torch.Tensor:
+            values = dict(base, **dict(zip(trainable, ps)))
+            out = run_program(module.program, [x, *(values[n] for n in module.names)])[0]
+            return out + torch.zeros_like(x)
+
+        jac = torch.autograd.functional.jacobian(f, tuple(base[n] for n in trainable))
+        grads = sorted(_round(j.numpy()) for j in jac)
+    return {"values": _round(y.detach().numpy()), "grads": grads}
+
+
+def activation_id(candidate: Candidate) -> str:
+    """A stable id such as ``af-3f2c...`` shared by every expression of the same function."""
+    return id_of_fingerprint(fingerprint(candidate))
+
+
+def id_of_fingerprint(fp: dict[str, Any]) -> str:
+    """The id that :func:`activation_id` gives the candidate with fingerprint ``fp``."""
+    blob = "|".join(fp["values"]) + "#" + "#".join("|".join(g) for g in fp["grads"])
+    return "af-" + hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def canonical_form(candidate: Candidate) -> Any:
+    """A readable normal form: afsearch's functions rewritten, parameters substituted, floats
+    rounded. Equal functions need not share it (the fingerprint decides); it is for display."""
+    expr = to_elementary(candidate.expr)
+    fixed = {symbol(n): sympy.Float(p.value, 8) for n, p in candidate.params.items()}
+    expr = expr.xreplace(fixed)
+    return sympy.nsimplify(expr, rational=False, tolerance=1e-10) if expr.is_number else expr

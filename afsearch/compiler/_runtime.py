@@ -1,0 +1,113 @@
+"""Numerical kernels shared by compiled and exported activations.
+
+This module depends on torch alone: the exporter copies its source into every generated file,
+so an exported activation computes exactly what the compiled module computed during the search.
+Each kernel keeps its op finite where the mathematical function is finite but the naive
+floating-point evaluation overflows (``exp`` of a large argument inside an unused ``where``
+branch would otherwise give ``0 * inf = nan`` gradients).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+# The largest argument whose exp() is finite, per dtype; exp/sinh/cosh clamp their input there.
+_EXP_MAX = {
+    torch.float16: 11.0,
+    torch.bfloat16: 88.0,
+    torch.float32: 88.0,
+    torch.float64: 709.0,
+}
+
+
+def _exp_limit(u: torch.Tensor) -> float:
+    return _EXP_MAX.get(u.dtype, 88.0)
+
+
+def safe_exp(u: torch.Tensor) -> torch.Tensor:
+    return torch.exp(torch.clamp(u, max=_exp_limit(u)))
+
+
+def safe_sinh(u: torch.Tensor) -> torch.Tensor:
+    lim = _exp_limit(u)
+    return torch.sinh(torch.clamp(u, min=-lim, max=lim))
+
+
+def safe_cosh(u: torch.Tensor) -> torch.Tensor:
+    lim = _exp_limit(u)
+    return torch.cosh(torch.clamp(u, min=-lim, max=lim))
+
+
+def sigmoid(u: torch.Tensor) -> torch.Tensor:
+    return torch.sigmoid(u)
+
+
+def softplus(u: torch.Tensor) -> torch.Tensor:
+    return torch.nn.functional.softplus(u)
+
+
+def sinc(u: torch.Tensor) -> torch.Tensor:
+    # SymPy's sinc is the unnormalised sin(u)/u; torch.sinc is sin(pi u)/(pi u).
+    return torch.sinc(u / math.pi)
+
+
+def heaviside(u: torch.Tensor) -> torch.Tensor:
+    # SymPy's Heaviside(0) is 1/2.
+    return torch.where(u > 0, 1.0, torch.where(u < 0, 0.0, 0.5)).to(u.dtype)
+
+
+def maximum(a, b):
+    if not isinstance(a, torch.Tensor):
+        return torch.clamp(b, min=a)
+    if not isinstance(b, torch.Tensor):
+        return torch.clamp(a, min=b)
+    return torch.maximum(a, b)
+
+
+def minimum(a, b):
+    if not isinstance(a, torch.Tensor):
+        return torch.clamp(b, max=a)
+    if not isinstance(b, torch.Tensor):
+        return torch.clamp(a, max=b)
+    return torch.minimum(a, b)
+
+
+def where(cond, a, b):
+    return torch.where(cond, a, b)
+
+
+def horner(u, *coeffs):
+    """sum_k coeffs[k] * u**k by Horner's rule (one multiply-add per degree)."""
+    acc = coeffs[-1]
+    for c in reversed(coeffs[:-1]):
+        acc = acc * u + c
+    return acc if isinstance(acc, torch.Tensor) else torch.full_like(u, acc)
+
+
+def clenshaw_chebyshev(u, *coeffs):
+    """sum_k coeffs[k] * T_k(u) by Clenshaw's recurrence (stable for |u| <= 1 and beyond)."""
+    if len(coeffs) == 1:
+        return coeffs[0] + 0 * u
+    b1 = coeffs[-1] + 0 * u
+    b2 = 0 * u
+    for c in reversed(coeffs[1:-1]):
+        b1, b2 = c + 2 * u * b1 - b2, b1
+    return coeffs[0] + u * b1 - b2
+
+
+def clenshaw_legendre(u, *coeffs):
+    """sum_k coeffs[k] * P_k(u) by Clenshaw's recurrence for Legendre polynomials.
+
+    P_{k+1} = alpha_k P_k + beta_{k+1} P_{k-1} with alpha_k = (2k+1) u / (k+1) and
+    beta_{k+1} = -k / (k+1); b_k = c_k + alpha_k b_{k+1} + beta_{k+2} b_{k+2}.
+    """
+    n = len(coeffs) - 1
+    if n == 0:
+        return coeffs[0] + 0 * u
+    b1 = coeffs[n] + 0 * u
+    b2 = 0 * u
+    for k in range(n - 1, 0, -1):
+        b1, b2 = coeffs[k] + ((2 * k + 1) / (k + 1)) * u * b1 - ((k + 1) / (k + 2)) * b2, b1
+    return coeffs[0] + u * b1 - 0.5 * b2

@@ -1,0 +1,30 @@
+"""The one exception type that user errors raise.
+
+Every error that is the user's doing (a bad YAML key, an unknown family, an unsafe expression, a
+bad database URL) raises :class:`AfsearchError` with one sentence that names the argument, shows
+the bad value and says what would be valid. The CLI prints that sentence and exits non-zero.
+"""
+
+from __future__ import annotations
+
+
+class AfsearchError(Exception):
+    """A user error: the message is one sentence meant to be shown as is."""
+
+
+class UnsafeExpressionError(AfsearchError):
+    """An expression string was refused by the allow-list parser."""
+
+
+class DivergedError(AfsearchError):
+    """Training produced a NaN or infinite loss."""
+
+
+def choices(values: object) -> str:
+    """Format valid choices for an error message: ``'a', 'b' or 'c'``."""
+    items = [repr(v) for v in sorted(values)]  # type: ignore[call-overload]
+    if not items:
+        return "(none)"
+    if len(items) == 1:
+        return items[0]
+    return ", ".join(items[:-1]) + " or " + items[-1]

@@ -1,0 +1,264 @@
+"""Driver-side Tune callbacks: the single writer of the trial database, and progress."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ray.tune import Callback
+
+from afsearch.orchestrator._trainable import (
+    DIVERGED,
+    EPOCH,
+    FINAL,
+    LEARNED,
+    NODE,
+    REUSED_FROM,
+    TIMED_OUT,
+)
+
+FLUSH_ROWS = 256
+FLUSH_SECONDS = 1.0
+_SKIP = {
+    "config",
+    "trial_id",
+    "experiment_tag",
+    "date",
+    "timestamp",
+    "pid",
+    "hostname",
+    "node_ip",
+    "done",
+    "should_checkpoint",
+    "checkpoint_dir_name",
+    "iterations_since_restore",
+    "time_since_restore",
+    "timesteps_since_restore",
+    LEARNED,
+    NODE,
+}
+
+
+def _epoch_metrics(result: dict[str, Any]) -> dict[str, float]:
+    out = {}
+    for k, v in result.items():
+        if k in _SKIP or isinstance(v, bool) or not isinstance(v, (int, float)):
+            continue
+        out[k] = float(v) if math.isfinite(v) else None
+    return out  # type: ignore[return-value]
+
+
+def _error_text(trial: Any) -> str:
+    path = getattr(trial, "error_file", None)
+    try:
+        if path and Path(path).exists():
+            text = Path(path).read_text(errors="replace").strip()
+            lines = [ln for ln in text.splitlines() if ln.strip()]
+            return "\n".join(lines[-6:])[-2000:]
+    except OSError:
+        pass
+    return str(getattr(trial, "error_msg", None) or "the trial failed")
+
+
+def classify(result: dict[str, Any]) -> tuple[str, str | None, int | None]:
+    """How a trial ended, from its last result: (status, error text, id of the reused trial)."""
+    reused = int(result.get(REUSED_FROM, -1) or -1)
+    if reused >= 0:
+        return "duplicate", None, reused
+    if result.get(DIVERGED):
+        return "diverged", "the training loss became NaN or infinite", None
+    if result.get(TIMED_OUT):
+        return "failed", "the trial ran past its time limit (trial_timeout_s)", None
+    if result.get(FINAL):
+        return "completed", None, None
+    return "pruned", None, None
+
+
+class StoreCallback(Callback):
+    """Writes every trial and epoch to the trial database from the driver.
+
+    Epoch rows are buffered and written in batches (every ``FLUSH_ROWS`` rows or
+    ``FLUSH_SECONDS``), and always before a trial's final status, so the callback keeps Tune's
+    event loop fast. The engine is created lazily and dropped when pickled (Tune pickles its
+    callbacks into the experiment state, and restores them on resume).
+    """
+
+    def __init__(self, url: str, study: str, metric: str, mode: str) -> None:
+        self.url, self.study, self.metric, self.mode = url, study, metric, mode
+        self._store: Any = None
+        self._rows: dict[str, int] = {}
+        self._buffer: dict[int, list[tuple[int, dict[str, Any], float | None]]] = {}
+        # Metric per epoch of each running trial (a re-reported epoch replaces its value, as in
+        # the database), so finishing a trial needs no read-back.
+        self._history: dict[int, dict[int, float]] = {}
+        self._last_flush = time.monotonic()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_store"] = None
+        state["_buffer"] = {}
+        return state
+
+    @property
+    def store(self) -> Any:
+        if self._store is None:
+            from afsearch.store import TrialStore
+
+            self._store = TrialStore(self.url)
+        return self._store
+
+    def _row(self, trial: Any) -> int:
+        if trial.trial_id not in self._rows:
+            self._start(trial)
+        return self._rows[trial.trial_id]
+
+    def _start(self, trial: Any) -> None:
+        spec = trial.config["afsearch"]
+        act = spec["candidate"]
+        self.store.upsert_activation(
+            act["id"],
+            expression=act["expression"],
+            srepr=act["srepr"],
+            latex=act["latex"],
+            family=act["family"],
+            params=act["params"],
+        )
+        config = {k: v for k, v in spec.items() if k not in ("reuse", "candidate", "replaces")}
+        config["expression"] = act["expression"]
+        self._rows[trial.trial_id] = self.store.start_trial(
+            self.study,
+            tune_trial_id=trial.trial_id,
+            config=config,
+            activation_id=act["id"],
+            dedup_key=spec["dedup_key"],
+            node=None,
+            replaces=spec.get("replaces"),
+        )
+
+    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._start(trial)
+
+    def on_trial_result(
+        self, iteration: int, trials: list, trial: Any, result: dict, **info: Any
+    ) -> None:
+        row = self._row(trial)
+        metric_value = None if result.get(DIVERGED) else _finite(result.get(self.metric))
+        epoch = int(result.get(EPOCH, result.get("training_iteration", 0)))
+        self._buffer.setdefault(row, []).append((epoch, _epoch_metrics(result), metric_value))
+        history = self._history.setdefault(row, {})
+        if metric_value is None:
+            history.pop(epoch, None)
+        else:
+            history[epoch] = metric_value
+        pending = sum(len(v) for v in self._buffer.values())
+        if pending >= FLUSH_ROWS or time.monotonic() - self._last_flush > FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        rows = [(row, *item) for row, items in self._buffer.items() for item in items]
+        if rows:
+            self.store.record_epochs_many(rows)
+        self._buffer = {}
+        self._last_flush = time.monotonic()
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        row = self._row(trial)
+        self.flush()
+        result = trial.last_result or {}
+        status, error, dup = classify(result)
+        history = self._history.pop(row, {})
+        value = None if status in ("diverged", "failed") else _finite(result.get(self.metric))
+        best_epoch = None
+        if history:
+            pick = max if self.mode == "max" else min
+            best_epoch = pick(history, key=lambda e: history[e])
+        learned = None
+        if result.get(LEARNED):
+            try:
+                learned = json.loads(result[LEARNED])
+            except (TypeError, ValueError):
+                learned = None
+        self.store.finish_trial(
+            row,
+            status=status,
+            metric_value=value,
+            best_epoch=best_epoch,
+            learned_params=learned,
+            error=error,
+            duplicate_of=dup,
+            **self._node(result),
+        )
+
+    def _node(self, result: dict[str, Any]) -> dict[str, Any]:
+        node = result.get(NODE) or result.get("node_ip")
+        return {"node": str(node)} if node else {}
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        row = self._row(trial)
+        self.flush()
+        self._history.pop(row, None)
+        self.store.finish_trial(row, status="failed", error=_error_text(trial))
+
+    def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self.flush()
+
+    def on_experiment_end(self, trials: list, **info: Any) -> None:
+        self.flush()
+
+
+def _finite(v: Any) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
+
+
+class ProgressCallback(Callback):
+    """One line per finished trial and a running summary, written to stderr."""
+
+    def __init__(self, metric: str, mode: str, total: int) -> None:
+        self.metric, self.mode, self.total = metric, mode, total
+        self.done = 0
+        self.best: tuple[float, str] | None = None
+        self.start = time.monotonic()
+
+    def _print(self, text: str) -> None:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        expr = trial.config["afsearch"]["candidate"]["expression"]
+        self._print(f"  start  {trial.trial_id}  {_short(expr)}")
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self.done += 1
+        result = trial.last_result or {}
+        spec = trial.config["afsearch"]
+        value = _finite(result.get(self.metric))
+        tag = classify(result)[0]
+        if value is not None and tag in ("completed", "duplicate", "pruned"):
+            better = self.best is None or (
+                value > self.best[0] if self.mode == "max" else value < self.best[0]
+            )
+            if better:
+                self.best = (value, spec["candidate"]["expression"])
+        shown = "-" if value is None or tag == "diverged" else f"{value:.4f}"
+        running = sum(1 for t in trials if t.status == "RUNNING")
+        best = f"{self.best[0]:.4f}" if self.best else "-"
+        elapsed = time.monotonic() - self.start
+        self._print(
+            f"  {tag:<9} {trial.trial_id}  {self.metric}={shown}  epochs={result.get(EPOCH, 0)}"
+            f"  | done {self.done}/{self.total}, running {running}, best {best}, {elapsed:.0f}s"
+        )
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self.done += 1
+        self._print(
+            f"  failed    {trial.trial_id}  (see `afsearch show` for the error)"
+            f"  | done {self.done}/{self.total}"
+        )
+
+
+def _short(text: str, n: int = 70) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."

@@ -1,0 +1,127 @@
+"""The Ray Tune trainable: trains one candidate on a worker and reports each epoch.
+
+Workers never touch the database: everything they learn goes back to the driver through
+``tune.report``. The candidate arrives as a family config (built through the registry and the
+allow-list parser), never as code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Any
+
+#: Keys of every report besides the task's metrics.
+EPOCH = "epoch"
+FINAL = "final"  # 1 on the last report of a trial that ran to its end
+DIVERGED = "diverged"
+TIMED_OUT = "timed_out"
+REUSED_FROM = "reused_from"  # store id of the trial whose result was reused, else -1
+LEARNED = "learned_params"  # JSON text: {name: mean over activation sites}
+NODE = "node"  # "<ip> <node id>" of the Ray node that ran the trial
+
+
+def worst(mode: str) -> float:
+    """A finite stand-in for the metric of a trial that produced none."""
+    return -1e30 if mode == "max" else 1e30
+
+
+def _learned(modules: list[Any]) -> dict[str, Any]:
+    values: dict[str, list[float]] = {}
+    for m in modules:
+        for name, v in m.param_values().items():
+            if name in m.candidate.trainable:
+                values.setdefault(name, []).append(v)
+    return {
+        "mean": {k: sum(v) / len(v) for k, v in values.items()},
+        "per_site": values,
+    }
+
+
+def train_candidate(config: dict[str, Any]) -> None:
+    """Train the candidate in ``config["afsearch"]`` with its task; report every epoch."""
+    import ray
+    import torch
+    from ray import tune
+
+    from afsearch.activations import build
+    from afsearch.tasks import TaskSettings, get_task
+
+    spec = config["afsearch"]
+    metric, mode = spec["metric"], spec["mode"]
+    reuse = spec.get("reuse")
+    if reuse:
+        rows = reuse["epochs"]
+        for i, row in enumerate(rows):
+            tune.report(
+                {
+                    **row,
+                    EPOCH: i + 1,
+                    FINAL: int(i == len(rows) - 1),
+                    DIVERGED: 0,
+                    TIMED_OUT: 0,
+                    REUSED_FROM: reuse["trial_id"],
+                    LEARNED: json.dumps(reuse.get("learned_params") or {}),
+                }
+            )
+        return
+
+    context = ray.get_runtime_context()
+    node = f"{ray.util.get_node_ip_address()} {context.get_node_id()[:12]}"
+    cpus = max(1, int(spec.get("cpus_per_trial", 1)))
+    torch.set_num_threads(cpus)
+    gpu = bool(ray.get_gpu_ids()) and torch.cuda.is_available()
+    device = "cuda" if gpu else "cpu"
+    candidate = build(spec["activation"])
+    settings = TaskSettings(**spec["settings"])
+    task = get_task(spec["task"], settings)
+    seeds = [int(spec["seed"]) + 1000 * k for k in range(int(spec.get("seeds", 1)))]
+    sites: list[list[Any]] = [[] for _ in seeds]
+
+    def maker(k: int) -> Any:
+        def make_activation() -> Any:
+            module = candidate.to_module()
+            sites[k].append(module)
+            return module
+
+        return make_activation
+
+    runs = [task.fit(maker(k), seed=s, device=device) for k, s in enumerate(seeds)]
+    timeout = spec.get("trial_timeout_s")
+    start = time.monotonic()
+    epochs = settings.epochs
+    for epoch in range(1, epochs + 1):
+        results = [next(run, None) for run in runs]
+        if any(r is None for r in results):
+            break
+        diverged = any(r.diverged for r in results)  # type: ignore[union-attr]
+        merged: dict[str, float] = {}
+        keys = set().union(*(r.metrics for r in results))  # type: ignore[union-attr]
+        for key in keys:
+            vals = [r.metrics[key] for r in results if key in r.metrics]  # type: ignore[union-attr]
+            merged[key] = sum(vals) if key == "epoch_seconds" else sum(vals) / len(vals)
+        if len(results) > 1 and metric in keys:
+            vals = [r.metrics[metric] for r in results]  # type: ignore[union-attr]
+            mean = merged[metric]
+            merged[f"{metric}_std"] = math.sqrt(sum((v - mean) ** 2 for v in vals) / len(vals))
+        timed_out = timeout is not None and time.monotonic() - start > timeout and epoch < epochs
+        last = diverged or timed_out or epoch == epochs
+        if diverged or not math.isfinite(merged.get(metric, math.nan)):
+            merged[metric] = worst(mode)
+            diverged = True
+            last = True
+        report: dict[str, Any] = {
+            **merged,
+            EPOCH: epoch,
+            FINAL: int(last and not timed_out),
+            DIVERGED: int(diverged),
+            TIMED_OUT: int(timed_out),
+            REUSED_FROM: -1,
+            NODE: node,
+            # Every epoch, so a trial stopped early by the scheduler keeps its learned values.
+            LEARNED: json.dumps(_learned(sites[0])),
+        }
+        tune.report(report)
+        if last:
+            return

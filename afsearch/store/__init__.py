@@ -1,0 +1,39 @@
+"""The trial database: every study, activation, trial and epoch metric of afsearch.
+
+SQLite by default (``afsearch.db`` in the working directory, or ``$AFSEARCH_DB``), PostgreSQL
+or any SQLAlchemy URL otherwise. Tables are prefixed ``afs_`` so the Optuna study can share the
+database. The driver writes through :class:`TrialStore`; everyone reads through
+:func:`studies`, :func:`get_study`, :func:`trials`, :func:`trial`, :func:`epochs` and
+:func:`trials_frame`.
+"""
+
+from afsearch.store._engine import mask_url, resolve_url
+from afsearch.store._models import StudyStatus, TrialStatus
+from afsearch.store._query import epochs, get_study, studies, trial, trials, trials_frame
+from afsearch.store._records import (
+    ActivationRecord,
+    EpochRecord,
+    StudyRecord,
+    StudySummary,
+    TrialRecord,
+)
+from afsearch.store._storage import TrialStore
+
+__all__ = [
+    "ActivationRecord",
+    "EpochRecord",
+    "StudyRecord",
+    "StudyStatus",
+    "StudySummary",
+    "TrialRecord",
+    "TrialStatus",
+    "TrialStore",
+    "epochs",
+    "get_study",
+    "mask_url",
+    "resolve_url",
+    "studies",
+    "trial",
+    "trials",
+    "trials_frame",
+]

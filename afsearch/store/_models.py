@@ -1,0 +1,163 @@
+"""ORM models of the trial database, all in one place.
+
+Optuna may keep its study in the same database and owns the tables ``studies``, ``trials``, ...
+and ``alembic_version``, so every afsearch table is prefixed ``afs_`` and every constraint and
+index gets a deterministic ``afs_`` name through the naming convention. Enum columns are stored
+as short strings with a CHECK constraint rather than PostgreSQL enum types, so the schema is the
+same on SQLite and PostgreSQL and never collides with Optuna's ``trialstate`` type.
+
+Schema changes go through ``migrations/versions``; ``tests/store`` checks that the migrations
+and these models agree.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+TABLE_PREFIX = "afs_"
+VERSION_TABLE = "afs_alembic_version"
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class StudyStatus(str, enum.Enum):
+    """Where a study stands."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    INTERRUPTED = "interrupted"
+    FAILED = "failed"
+
+
+class TrialStatus(str, enum.Enum):
+    """Where a trial stands; every status but ``running`` is final until a resume."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    PRUNED = "pruned"
+    FAILED = "failed"
+    DIVERGED = "diverged"
+    DUPLICATE = "duplicate"
+    INTERRUPTED = "interrupted"
+
+
+def _enum_column(enum_cls: type[enum.Enum], name: str) -> Enum:
+    # Store the lower-case values ("running"), not the member names, so raw SQL and dashboards
+    # read naturally.
+    return Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+# JSONB on PostgreSQL so dashboards can index into configs and metrics.
+JSONType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class StudyModel(Base):
+    __tablename__ = "afs_studies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    space: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    space_path: Mapped[str | None] = mapped_column(Text)
+    task: Mapped[str] = mapped_column(String(255))
+    task_settings: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    metric: Mapped[str] = mapped_column(String(255))
+    mode: Mapped[str] = mapped_column(String(3))
+    sampler: Mapped[str] = mapped_column(String(255))
+    scheduler: Mapped[str] = mapped_column(String(255))
+    status: Mapped[StudyStatus] = mapped_column(_enum_column(StudyStatus, "afs_study_status"))
+    seed: Mapped[int | None] = mapped_column(Integer)
+    optuna_study_name: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    num_samples: Mapped[int] = mapped_column(Integer)
+
+
+class ActivationModel(Base):
+    __tablename__ = "afs_activations"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    expression: Mapped[str] = mapped_column(Text)
+    srepr: Mapped[str] = mapped_column(Text)
+    latex: Mapped[str] = mapped_column(Text)
+    family: Mapped[str] = mapped_column(String(255))
+    params: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TrialModel(Base):
+    __tablename__ = "afs_trials"
+    __table_args__ = (
+        UniqueConstraint("study_id", "number"),
+        UniqueConstraint("study_id", "tune_trial_id"),
+        # Top-k of a study: filter on study (and status), order by the metric.
+        Index("ix_afs_trials_study_status_metric", "study_id", "status", "metric_value"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("afs_studies.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    tune_trial_id: Mapped[str | None] = mapped_column(String(255))
+    activation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("afs_activations.id", ondelete="SET NULL")
+    )
+    config: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    status: Mapped[TrialStatus] = mapped_column(_enum_column(TrialStatus, "afs_trial_status"))
+    metric_value: Mapped[float | None] = mapped_column(Float)
+    best_epoch: Mapped[int | None] = mapped_column(Integer)
+    learned_params: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    node: Mapped[str | None] = mapped_column(String(255))
+    duplicate_of: Mapped[int | None] = mapped_column(
+        ForeignKey("afs_trials.id", ondelete="SET NULL")
+    )
+    dedup_key: Mapped[str | None] = mapped_column(String(255), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    duration_s: Mapped[float | None] = mapped_column(Float)
+
+
+class TrialEpochModel(Base):
+    __tablename__ = "afs_trial_epochs"
+    __table_args__ = (UniqueConstraint("trial_id", "epoch"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("afs_trials.id", ondelete="CASCADE"))
+    epoch: Mapped[int] = mapped_column(Integer)
+    metrics: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    metric_value: Mapped[float | None] = mapped_column(Float)

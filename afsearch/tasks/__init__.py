@@ -1,0 +1,85 @@
+"""Training tasks that score a candidate activation, a registry of them, and the training loop.
+
+A task builds its data and a network around ``make_activation`` (called once per activation
+site); :meth:`BaseTask.fit` trains it and yields an :class:`EpochResult` per epoch::
+
+    from torch import nn
+    from afsearch.tasks import get_task
+
+    task = get_task("digits-mlp")
+    for result in task.fit(nn.ReLU, seed=0):
+        print(result.epoch, result.metrics["val_accuracy"])
+
+Built-in tasks: ``digits-mlp`` (quickstart), ``mnist1d-mlp``, ``mnist1d-cnn``,
+``teacher-student`` and ``cifar10-resnet20``; :func:`list_tasks` lists them.
+
+Your own task needs no registration: subclass :class:`BaseTask` in an importable module, say
+``mypkg/tasks.py``::
+
+    import torch
+    from torch import nn
+
+    from afsearch.tasks import BaseTask, TaskData, TaskSettings
+
+
+    class MyTask(BaseTask):
+        name = "my-task"
+        description = "XOR-like points, a small MLP"
+        metric = "val_accuracy"
+        mode = "max"
+        default_settings = TaskSettings(epochs=5, batch_size=32, options={"n": 600})
+
+        def build_data(self, seed: int) -> TaskData:
+            g = torch.Generator().manual_seed(seed)
+            x = torch.randn(self.options["n"], 2, generator=g)
+            y = (x[:, 0] * x[:, 1] > 0).long()
+            return TaskData(x[:400], y[:400], x[400:500], y[400:500], x[500:], y[500:])
+
+        def build_model(self, make_activation) -> nn.Module:
+            return nn.Sequential(nn.Linear(2, 32), make_activation(), nn.Linear(32, 2))
+
+and name it by import path, ``module:attribute``, wherever a task name goes::
+
+    afsearch launch space.yaml --task mypkg.tasks:MyTask
+
+The attribute may also be a function that takes the settings (or None) and returns a task.
+"""
+
+from afsearch.tasks._base import (
+    COMMON_OPTIONS,
+    BaseTask,
+    EpochResult,
+    TaskData,
+    TaskSettings,
+    seed_everything,
+)
+
+# Importing the task modules registers the built-in tasks.
+from afsearch.tasks._cifar10 import CIFAR10ResNet20
+from afsearch.tasks._data import TEACHER_ACTIVATIONS
+from afsearch.tasks._digits import DigitsMLP
+from afsearch.tasks._mnist1d import MNIST1DCNN, MNIST1DMLP
+from afsearch.tasks._models import MLP, ConvNet1d, ResNet20
+from afsearch.tasks._registry import get_task, list_tasks, register_task
+from afsearch.tasks._teacher_student import TeacherStudent
+
+__all__ = [
+    "COMMON_OPTIONS",
+    "MLP",
+    "MNIST1DCNN",
+    "MNIST1DMLP",
+    "TEACHER_ACTIVATIONS",
+    "BaseTask",
+    "CIFAR10ResNet20",
+    "ConvNet1d",
+    "DigitsMLP",
+    "EpochResult",
+    "ResNet20",
+    "TaskData",
+    "TaskSettings",
+    "TeacherStudent",
+    "get_task",
+    "list_tasks",
+    "register_task",
+    "seed_everything",
+]

@@ -1,0 +1,132 @@
+"""Networks with the activation as a parameter: every site calls ``make_activation()`` once.
+
+So a candidate with trainable coefficients gets its own coefficients at every site, as a fresh
+``nn.ReLU()`` would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+MakeActivation = Callable[[], nn.Module]
+
+
+class MLP(nn.Module):
+    """``in_dim -> width x depth -> out_dim``, the activation after each hidden layer."""
+
+    def __init__(
+        self, in_dim: int, out_dim: int, make_activation: MakeActivation, width: int, depth: int
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        fan_in = in_dim
+        for _ in range(depth):
+            layers += [nn.Linear(fan_in, width), make_activation()]
+            fan_in = width
+        layers.append(nn.Linear(fan_in, out_dim))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def _conv_length(length: int, kernel: int, stride: int, padding: int) -> int:
+    return (length + 2 * padding - kernel) // stride + 1
+
+
+class ConvNet1d(nn.Module):
+    """The MNIST-1D CNN of Greydanus 2020 (``ConvBase`` in the mnist1d notebooks).
+
+    Three 1-D convolutions with ``channels`` channels, stride 2 and padding 1 (kernel 5, then
+    3 and 3), the activation after each, then a linear classifier on the flattened features.
+    """
+
+    def __init__(
+        self,
+        length: int,
+        out_dim: int,
+        make_activation: MakeActivation,
+        channels: int = 25,
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        in_channels = 1
+        for kernel in (5, 3, 3):
+            layers += [
+                nn.Conv1d(in_channels, channels, kernel, stride=2, padding=1),
+                make_activation(),
+            ]
+            in_channels = channels
+            length = _conv_length(length, kernel, stride=2, padding=1)
+        self.features = nn.Sequential(*layers)
+        self.linear = nn.Linear(channels * length, out_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.features(x.view(x.shape[0], 1, x.shape[-1]))
+        return self.linear(h.flatten(1))
+
+
+class _BasicBlock(nn.Module):
+    """Two 3x3 convolutions with batch norm; the activation after the first and after the sum.
+
+    The shortcut is option A of He et al. 2016: parameter-free, subsampling by 2 and padding the
+    new channels with zeros when the shape changes.
+    """
+
+    def __init__(
+        self, in_channels: int, channels: int, stride: int, make_activation: MakeActivation
+    ) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, channels, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.act1 = make_activation()
+        self.conv2 = nn.Conv2d(channels, channels, 3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+        self.act2 = make_activation()
+        self.stride = stride
+        self.extra_channels = channels - in_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.act1(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        shortcut = x
+        if self.stride != 1 or self.extra_channels:
+            shortcut = x[:, :, :: self.stride, :: self.stride]
+            half = self.extra_channels // 2
+            shortcut = F.pad(shortcut, (0, 0, 0, 0, half, self.extra_channels - half))
+        return self.act2(out + shortcut)
+
+
+class ResNet20(nn.Module):
+    """ResNet-20 for CIFAR (He et al. 2016): 3 stages of 3 basic blocks, 16/32/64 channels.
+
+    The activation stands wherever the paper has a ReLU (19 sites); shortcuts are option A.
+    """
+
+    def __init__(
+        self, make_activation: MakeActivation, num_classes: int = 10, blocks: int = 3
+    ) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3, stride=1, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(16)
+        self.act = make_activation()
+        stages: list[nn.Module] = []
+        in_channels = 16
+        for stage, channels in enumerate((16, 32, 64)):
+            for block in range(blocks):
+                stride = 2 if stage > 0 and block == 0 else 1
+                stages.append(_BasicBlock(in_channels, channels, stride, make_activation))
+                in_channels = channels
+        self.stages = nn.Sequential(*stages)
+        self.linear = nn.Linear(64, num_classes)
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_normal_(module.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.stages(self.act(self.bn(self.conv(x))))
+        return self.linear(out.mean(dim=(2, 3)))

@@ -1,0 +1,97 @@
+"""Tasks by name, or by an import path to a user's own task.
+
+Plain and explicit: :func:`register_task` refuses a name already taken, :func:`get_task` of an
+unknown name lists the valid ones. An import path ``package.module:attribute`` is resolved with
+:func:`importlib.import_module` and :func:`getattr`, never ``eval``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TypeVar
+
+from afsearch.exceptions import AfsearchError, choices
+from afsearch.tasks._base import MODES, PROBLEMS, BaseTask, TaskSettings
+
+_REGISTRY: dict[str, type[BaseTask]] = {}
+
+_UNKNOWN = (
+    "Unknown task {name!r}; valid tasks are {valid}, or an import path 'pkg.mod:factory' "
+    "to a BaseTask subclass or to a callable that returns a BaseTask."
+)
+_NOT_IMPORTABLE = "Task import path {path!r} could not be imported: {error}."
+_NO_ATTRIBUTE = "Task import path {path!r} names nothing: module {module!r} has no {attr!r}."
+_NOT_A_TASK = "Task import path {path!r} gave {value!r}, which is not a BaseTask."
+
+T = TypeVar("T", bound=type[BaseTask])
+
+
+def register_task(cls: T) -> T:
+    """Register a task class under its ``name``; usable as a class decorator.
+
+    A task class needs ``name``, ``description``, ``metric``, ``mode`` (``"max"`` or
+    ``"min"``) and ``default_settings``; a name already taken is refused.
+    """
+    if not isinstance(cls, type) or not issubclass(cls, BaseTask):
+        raise AfsearchError(f"register_task takes a BaseTask subclass, got {cls!r}.")
+    for attr in ("name", "description", "metric", "mode"):
+        if not isinstance(getattr(cls, attr, None), str):
+            raise AfsearchError(f"Task class {cls.__name__} must set the string {attr!r}.")
+    if cls.mode not in MODES:
+        raise AfsearchError(
+            f"mode of task {cls.name!r} must be one of {choices(MODES)}, got {cls.mode!r}."
+        )
+    if cls.problem not in PROBLEMS:
+        raise AfsearchError(
+            f"problem of task {cls.name!r} must be one of {choices(PROBLEMS)}, got {cls.problem!r}."
+        )
+    if cls.name in _REGISTRY:
+        raise AfsearchError(
+            f"A task named {cls.name!r} is already registered "
+            f"({_REGISTRY[cls.name].__module__}.{_REGISTRY[cls.name].__qualname__}); "
+            "choose another name."
+        )
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def list_tasks() -> list[type[BaseTask]]:
+    """Every registered task class, sorted by name."""
+    return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+
+
+def get_task(name_or_path: str, settings: TaskSettings | None = None) -> BaseTask:
+    """A task instance from a registered name or an import path ``pkg.mod:factory``.
+
+    ``factory`` is either a BaseTask subclass, called as ``factory(settings)``, or any callable
+    taking the settings (``None`` for the task's defaults) and returning a BaseTask.
+
+    >>> get_task("digits-mlp").metric
+    'val_accuracy'
+    """
+    if not isinstance(name_or_path, str):
+        raise AfsearchError(f"A task is named by a string, got {name_or_path!r}.")
+    if name_or_path in _REGISTRY:
+        return _REGISTRY[name_or_path](settings)
+    if ":" not in name_or_path:
+        raise AfsearchError(_UNKNOWN.format(name=name_or_path, valid=choices(_REGISTRY)))
+    module_name, _, attr = name_or_path.partition(":")
+    if not module_name or not attr:
+        raise AfsearchError(_UNKNOWN.format(name=name_or_path, valid=choices(_REGISTRY)))
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise AfsearchError(_NOT_IMPORTABLE.format(path=name_or_path, error=error)) from error
+    factory = module
+    for part in attr.split("."):  # allows "mod:Outer.Inner"
+        if not hasattr(factory, part):
+            raise AfsearchError(
+                _NO_ATTRIBUTE.format(path=name_or_path, module=module_name, attr=attr)
+            )
+        factory = getattr(factory, part)
+    if not callable(factory):
+        raise AfsearchError(_NOT_A_TASK.format(path=name_or_path, value=factory))
+    task = factory(settings)
+    if not isinstance(task, BaseTask):
+        raise AfsearchError(_NOT_A_TASK.format(path=name_or_path, value=task))
+    return task

@@ -1,0 +1,185 @@
+"""Orchestration overhead and throughput of ``afsearch launch`` on this machine.
+
+For studies of trials that train for about 1 s and about 10 s, it measures
+
+- the share of trial wall time spent outside training: for each trial, 1 - (seconds the task
+  spent in its epochs) / (trial wall time from the driver's start record to its finish record);
+- the share for the whole study: 1 - (sum of training seconds / concurrency) / study wall time,
+  which also counts Ray start-up, scheduling gaps and the database writes;
+- trials per minute with 1 and with 2 concurrent trials.
+
+The trials train a fixed-size MLP on synthetic data for a fixed number of epochs whose length is
+calibrated first, so "training" is real torch work on one thread. Run:
+
+    python benchmarks/bench_orchestration.py            # 1 s and 10 s trials, 1 and 2 at once
+    python benchmarks/bench_orchestration.py --quick    # 1 s trials only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from afsearch.tasks import BaseTask, TaskData, TaskSettings  # noqa: E402
+
+
+class TimedTask(BaseTask):
+    """Synthetic regression whose epochs take ``options['epoch_seconds']`` of real training."""
+
+    name = "bench-timed"
+    description = "benchmark task: fixed-length epochs of MLP training"
+    metric = "val_loss"
+    mode = "min"
+    problem = "regression"
+    default_settings = TaskSettings(
+        epochs=5, batch_size=256, lr=1e-3, options={"batches_per_epoch": 40}
+    )
+
+    def build_data(self, seed: int) -> TaskData:
+        g = torch.Generator().manual_seed(seed)
+        n = 256 * int(self.options["batches_per_epoch"])
+        x = torch.randn(n + 512, 64, generator=g)
+        y = torch.sin(x[:, :1]) + 0.1 * x[:, 1:2]
+        return TaskData(x[:n], y[:n], x[n : n + 256], y[n : n + 256], x[n + 256 :], y[n + 256 :])
+
+    def build_model(self, make_activation: Any) -> nn.Module:
+        return nn.Sequential(
+            nn.Linear(64, 256),
+            make_activation(),
+            nn.Linear(256, 256),
+            make_activation(),
+            nn.Linear(256, 1),
+        )
+
+
+def calibrate(target_epoch_s: float) -> int:
+    """Batches per epoch that make one epoch last about ``target_epoch_s`` on one thread."""
+    from afsearch.activations import build
+
+    torch.set_num_threads(1)
+    task = TimedTask(TaskSettings(epochs=3, batch_size=256, options={"batches_per_epoch": 20}))
+    act = build({"family": "swish"})
+    # The task's own epoch timer, after the first epoch (which also builds the data).
+    seconds = [r.metrics["epoch_seconds"] for r in task.fit(act.to_module, seed=0)][1:]
+    per_batch = min(seconds) / 20
+    return max(1, round(target_epoch_s / per_batch))
+
+
+def run_study(trial_s: float, concurrency: int, n: int, workdir: Path) -> dict[str, Any]:
+    import yaml
+
+    from afsearch.orchestrator import launch
+    from afsearch.store import epochs, trials
+
+    epochs_per_trial = 5
+    batches = calibrate(trial_s / epochs_per_trial)
+    space = {
+        "task": {
+            "name": "benchmarks.bench_orchestration:TimedTask",
+            "epochs": epochs_per_trial,
+            "options": {"batches_per_epoch": batches},
+        },
+        "scheduler": "none",
+        "sampler": "random",
+        "num_samples": n,
+        "max_concurrent": concurrency,
+        "families": [{"family": "swish", "beta": {"low": 0.5, "high": 2.0}}],
+    }
+    path = workdir / f"space-{trial_s}-{concurrency}.yaml"
+    path.write_text(yaml.safe_dump(space))
+    url = f"sqlite:///{workdir / 'bench.db'}"
+    study = f"t{trial_s}-c{concurrency}"
+    # Ray starts once, before the clock: its start-up is reported on its own.
+    start = time.perf_counter()
+    launch(
+        path,
+        study=study,
+        url=url,
+        runs_dir=workdir / "runs",
+        progress=False,
+        num_cpus=2,
+        reuse=False,
+    )
+    wall = time.perf_counter() - start
+    rows = trials(study, url)
+    shares, train_total = [], 0.0
+    for t in rows:
+        train = sum(e.metrics.get("epoch_seconds", 0.0) for e in epochs(t.id, url))
+        trial_wall = (t.finished_at - t.started_at).total_seconds()
+        train_total += train
+        shares.append(1 - train / trial_wall)
+    shares.sort()
+    return {
+        "trial_seconds": trial_s,
+        "concurrency": concurrency,
+        "trials": len(rows),
+        "study_wall_s": wall,
+        "per_trial_overhead_median": shares[len(shares) // 2],
+        "study_overhead": 1 - (train_total / concurrency) / wall,
+        "trials_per_minute": 60 * len(rows) / wall,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
+    cases = (
+        [(1.0, 1, 8), (1.0, 2, 8)]
+        if args.quick
+        else [(1.0, 1, 12), (1.0, 2, 12), (10.0, 1, 4), (10.0, 2, 6)]
+    )
+    import ray
+
+    results = []
+    start = time.perf_counter()
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level="ERROR",
+    )
+    ray_start = time.perf_counter() - start
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for trial_s, conc, n in cases:
+                results.append(run_study(trial_s, conc, n, Path(tmp)))
+    finally:
+        ray.shutdown()
+    print(
+        f"torch {torch.__version__}, {os.cpu_count()} CPUs; local Ray start-up {ray_start:.1f} s"
+        " (once per launch, not counted below)"
+    )
+    print(
+        f"{'trial':>7} {'conc':>5} {'trials':>7} {'wall s':>8} {'overhead/trial':>15} "
+        f"{'overhead/study':>15} {'trials/min':>11}"
+    )
+    for r in results:
+        print(
+            f"{r['trial_seconds']:>6.0f}s {r['concurrency']:>5} {r['trials']:>7} "
+            f"{r['study_wall_s']:>8.1f} {100 * r['per_trial_overhead_median']:>14.1f}% "
+            f"{100 * r['study_overhead']:>14.1f}% {r['trials_per_minute']:>11.1f}"
+        )
+    if args.json:
+        args.json.write_text(json.dumps({"ray_start_s": ray_start, "studies": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,262 @@
+"""TPE against random search against CMA-ES on one continuous space and budget.
+
+    python benchmarks/bench_samplers.py --quick   # digits-mlp, 3 epochs, 20 trials x 3 repeats
+                                                  # per sampler: ~4 min on 2 CPU cores
+    python benchmarks/bench_samplers.py --full    # mnist1d-mlp, 20 epochs, 100 trials x 10
+                                                  # repeats per sampler (3,000 trials): ~45 min
+                                                  # on 2 cores, minutes on a Ray cluster
+
+The space has one family, so every parameter is continuous and present in every trial, which is
+what CMA-ES needs (Optuna's CMA-ES samples categorical and conditional parameters
+independently, i.e. at random): TAAF ``a * silu(b*x + c) + d`` with ``a``, ``b``, ``c``, ``d``
+fixed during training (``trainable: false``) and searched, plus the learning rate (log scale).
+``scheduler: none``, so every trial trains to its last epoch and curves are comparable; one
+training seed per trial. Repeat ``r`` uses ``seed=r`` for all three samplers, so within a repeat
+the samplers share the training seed and differ only in the values they propose. With Optuna's
+defaults, TPE's first 10 trials and CMA-ES's first one are drawn by a ``RandomSampler`` with
+the same seed, i.e. they are the random sampler's own first draws (up to the order in which two
+concurrent trials ask): only later trials show what the model-based samplers add, which the
+column "mean % of trials 11-N" (the average trial, not the best) isolates. This is why
+``--quick`` spends 20 trials rather than 16.
+
+Reported per sampler: best-so-far of the task metric over the trial number, averaged over the
+repeats (plotted to ``docs/samplers.png``), the final best (mean ± std), and the number of
+trials it needs to reach random search's final best of the same repeat (mean over repeats; a
+repeat that never reaches it counts as budget + 1 and is flagged). Writes
+``benchmarks/results/bench_samplers.json`` (``bench_samplers_full.json``).
+
+CMA-ES needs the ``cmaes`` package, which afsearch depends on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import DOCS, log, machine, mean_std, result_path, table, workdir, write_json
+
+from afsearch.orchestrator._launch import launch
+from afsearch.space import parse_space
+from afsearch.store import trials
+
+SAMPLERS = ("tpe", "random", "cmaes")
+# Optuna's TPESampler draws its first n_startup_trials=10 at random.
+STARTUP = 10
+FAMILY = {
+    "family": "taaf",
+    "base": "silu",
+    "a": {"low": 0.25, "high": 4.0, "log": True},
+    "b": {"low": 0.25, "high": 4.0, "log": True},
+    "c": {"low": -2.0, "high": 2.0},
+    "d": {"low": -2.0, "high": 2.0},
+    "trainable": False,
+}
+LR = {"low": 1.0e-4, "high": 3.0e-2, "log": True}
+QUICK = {"task": "digits-mlp", "epochs": 3, "budget": 20, "repeats": 3}
+FULL = {"task": "mnist1d-mlp", "epochs": 20, "budget": 100, "repeats": 10}
+
+
+def make_space(sampler: str, plan: dict[str, Any]) -> Any:
+    raw = {
+        "name": f"samplers-{sampler}",
+        "task": {"name": plan["task"], "epochs": plan["epochs"], "lr": dict(LR)},
+        "sampler": sampler,
+        "scheduler": "none",
+        "seeds": 1,
+        "num_samples": plan["budget"],
+        "max_concurrent": 2,
+        "families": [dict(FAMILY)],
+    }
+    return parse_space(raw, source=f"bench_samplers:{sampler}")
+
+
+def best_so_far(values: list[float | None], mode: str) -> list[float | None]:
+    out: list[float | None] = []
+    best: float | None = None
+    for v in values:
+        if v is not None and (best is None or (v > best if mode == "max" else v < best)):
+            best = v
+        out.append(best)
+    return out
+
+
+def trials_to_reach(curve: list[float | None], target: float, mode: str) -> int | None:
+    for i, v in enumerate(curve):
+        if v is not None and (v >= target if mode == "max" else v <= target):
+            return i + 1
+    return None
+
+
+def plot(data: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    for sampler, d in data["samplers"].items():
+        curves = np.array(
+            [[np.nan if v is None else 100 * v for v in c] for c in d["curves"]], dtype=float
+        )
+        n = np.arange(1, curves.shape[1] + 1)
+        mean = np.nanmean(curves, axis=0)
+        lo, hi = np.nanmin(curves, axis=0), np.nanmax(curves, axis=0)
+        style = {"tpe": "-", "random": "--", "cmaes": "-."}.get(sampler, ":")
+        (line,) = ax.plot(n, mean, style, label=f"{sampler} (mean of {len(curves)})", lw=2)
+        ax.fill_between(n, lo, hi, color=line.get_color(), alpha=0.15)
+    plan = data["plan"]
+    ax.set_xlabel("trial number")
+    ax.set_ylabel(f"best {data['metric']} so far (%)")
+    ax.set_title(
+        f"{plan['task']}, {plan['epochs']} epochs: TAAF(silu) a,b,c,d + lr\n"
+        f"mean over {plan['repeats']} repeats, band = min..max",
+        fontsize=10,
+    )
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def report(data: dict[str, Any]) -> str:
+    budget = data["plan"]["budget"]
+    marks = sorted({max(1, budget // 4), max(1, budget // 2)})
+    rows = []
+    for sampler, d in data["samplers"].items():
+        reach = d["trials_to_reach_random_best"]
+        hit = [r for r in reach if r is not None]
+        censored = [budget + 1 if r is None else r for r in reach]
+        at = [mean_std([c[k - 1] for c in d["curves"] if c[k - 1] is not None]) for k in marks]
+        finals = [c[-1] for c in d["curves"] if c and c[-1] is not None]
+        m, s = mean_std(finals)
+        late = [v for vals in d["values"] for v in vals[STARTUP:] if v is not None]
+        rows.append(
+            [
+                sampler,
+                *(f"{100 * a:.2f}" for a, _ in at),
+                f"{100 * m:.2f} ± {100 * s:.2f}",
+                f"{100 * mean_std(late)[0]:.1f}" if late else "n/a",
+                f"{sum(censored) / len(censored):.1f}",
+                f"{len(hit)}/{len(reach)}",
+                " ".join("-" if r is None else str(r) for r in reach),
+                f"{d['wall_s'] / len(reach):.0f}",
+            ]
+        )
+    headers = [
+        "sampler",
+        *(f"best % after {k}" for k in marks),
+        f"best % after {budget} (mean ± std)",
+        f"mean % of trials {STARTUP + 1}-{budget}",
+        "trials to random's final best (mean)",
+        "reached",
+        "per repeat",
+        "wall s / study",
+    ]
+    note = (
+        f"\n\nMeans over {data['plan']['repeats']} repeats. A repeat that never reaches random "
+        f"search's final best counts as {budget + 1} ('-'); random reaches its own by definition."
+    )
+    return table(headers, rows) + note
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true")
+    mode.add_argument("--full", action="store_true")
+    parser.add_argument("--budget", type=int)
+    parser.add_argument("--repeats", type=int)
+    parser.add_argument("--cpus", type=int, default=2)
+    parser.add_argument("--address", help="Ray cluster address (default: local Ray)")
+    parser.add_argument("--max-concurrent", type=int)
+    parser.add_argument("--workdir", help="keep the database and Ray runs here")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--plot", type=Path, default=DOCS / "samplers.png")
+    parser.add_argument("--samplers", nargs="+", choices=SAMPLERS, default=list(SAMPLERS))
+    parser.add_argument(
+        "--report", type=Path, metavar="JSON", help="only print the table and plot from a result"
+    )
+    args = parser.parse_args()
+    if args.report:
+        data = json.loads(args.report.read_text())
+        plot(data, args.plot)
+        print(report(data))
+        return
+    if "cmaes" in args.samplers and importlib.util.find_spec("cmaes") is None:
+        parser.error(
+            "Optuna's CMA-ES sampler needs the 'cmaes' package (an afsearch dependency): "
+            "reinstall afsearch or `pip install cmaes`, or pass --samplers tpe random."
+        )
+    if "random" not in args.samplers:
+        parser.error("random search is the reference; keep it in --samplers.")
+    full = bool(args.full)
+    plan = dict(FULL if full else QUICK)
+    if args.budget:
+        plan["budget"] = args.budget
+    if args.repeats:
+        plan["repeats"] = args.repeats
+    start = time.perf_counter()
+    data: dict[str, Any] = {
+        "benchmark": "samplers",
+        "mode": "full" if full else "quick",
+        "command": "python benchmarks/bench_samplers.py " + ("--full" if full else "--quick"),
+        "machine": machine(),
+        "plan": plan,
+        "space": {"families": [FAMILY], "lr": LR, "scheduler": "none", "seeds": 1},
+        "samplers": {s: {"curves": [], "values": [], "wall_s": 0.0} for s in args.samplers},
+    }
+    mode_ = "max"
+    with workdir(args.workdir) as wd:
+        url = f"sqlite:///{wd / 'bench_samplers.db'}"
+        for r in range(plan["repeats"]):
+            for sampler in args.samplers:
+                space = make_space(sampler, plan)
+                mode_ = str(space.mode)
+                data["metric"] = str(space.metric)
+                study = f"{sampler}-r{r}"
+                log(f"[repeat {r}] {sampler}: {plan['budget']} trials")
+                t0 = time.perf_counter()
+                launch(
+                    space,
+                    study=study,
+                    url=url,
+                    runs_dir=wd / "runs",
+                    num_cpus=None if args.address else args.cpus,
+                    address=args.address,
+                    max_concurrent=args.max_concurrent,
+                    progress=False,
+                    seed=r,
+                )
+                d = data["samplers"][sampler]
+                d["wall_s"] += time.perf_counter() - t0
+                rows = sorted(trials(study, url), key=lambda t: t.number)
+                values = [
+                    t.metric_value if t.status.value in ("completed", "duplicate") else None
+                    for t in rows
+                ]
+                d["values"].append(values)
+                d["curves"].append(best_so_far(values, mode_))
+                log(f"  best {d['curves'][-1][-1]}")
+    randoms = data["samplers"]["random"]["curves"]
+    for d in data["samplers"].values():
+        d["trials_to_reach_random_best"] = [
+            trials_to_reach(c, rc[-1], mode_) if rc and rc[-1] is not None else None
+            for c, rc in zip(d["curves"], randoms, strict=True)
+        ]
+    data["seconds"] = time.perf_counter() - start
+    plot(data, args.plot)
+    path = write_json(args.json or result_path("samplers", full), data)
+    print(report(data))
+    print(f"\n{data['seconds']:.0f} s; written to {path} and {args.plot}")
+
+
+if __name__ == "__main__":
+    main()

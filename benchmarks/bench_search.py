@@ -1,0 +1,434 @@
+"""Does a search beat the best standard activation? Five search spaces, a fixed trial budget.
+
+    python benchmarks/bench_search.py --quick   # digits-mlp (10 epochs) and mnist1d-mlp (20 of
+                                                # 60 epochs), 12 trials a space: 5-7.5 min, 2 cores
+    python benchmarks/bench_search.py --full    # digits-mlp, mnist1d-mlp, mnist1d-cnn at their
+                                                # default epochs, 100 trials a space
+
+For each task and each space (SLAF without the ReLU mix, SLAF with ``relu_mix: 1.0``,
+parametric families, ensembles, operator grammar; written below as dicts modelled on
+``search_spaces/*.yaml``; TPE, ASHA, one training seed per trial, the learning rate fixed at the
+task's default so that only the activation differs) it launches a study with ``launch(...,
+num_cpus=2, seed=1)`` and takes its best finished trial. That activation is re-trained *as
+searched* (``trial_candidate(t, learned=False)``: its initial values; trainable parameters are
+trained again) on the 5 fresh seeds 10000..10004 with the task's *default* settings (those of
+``bench_baselines``; ``--quick`` searches mnist1d-mlp at 20 epochs as a cheap proxy but
+re-trains at 60), next to the task's best baseline on the same seeds and settings. The best
+baseline is the best mean of ``bench_baselines.json`` (``_full`` with ``--full``) for that task
+when it exists, else the best of relu, gelu and silu re-trained here. Reported: mean ± std of
+the task metric and of the test accuracy, Welch's t and two-sided p on the task metric, and the
+verdict (WIN / LOSS at p < 0.05, else tie).
+
+Cost of ``--full``: 3 tasks x 5 spaces x 100 trials = 1,500 trials, plus 3 x 6 x 5 re-trainings.
+On 2 CPU cores, the wall time per trial measured by ``--quick`` (about 1 s on digits-mlp and
+2 s on mnist1d-mlp at 20 epochs, two at a time, ASHA stopping two thirds early) extrapolates to
+~5 s (mnist1d-mlp) and ~12 s (mnist1d-cnn) at 60 epochs: 2 to 3 hours in all. On a Ray cluster
+(``--address HOST:PORT --max-concurrent 16``) it divides by the workers; a GPU does not help
+these small networks much, as their steps are dominated by Python overhead.
+
+The databases and Ray run folders go to a temporary directory (``--workdir`` keeps them).
+Writes ``benchmarks/results/bench_search.json`` (``bench_search_full.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    RESULTS,
+    fmt_p,
+    log,
+    machine,
+    pm,
+    result_path,
+    set_threads,
+    table,
+    welch_verdict,
+    workdir,
+    write_json,
+)
+
+from afsearch.evaluate import compare, fresh_seeds
+from afsearch.export import trial_candidate
+from afsearch.orchestrator._launch import launch
+from afsearch.space import parse_space
+from afsearch.store import trials
+from afsearch.tasks import get_task
+
+SEARCH_SEED = 1
+
+# Families of each space, after search_spaces/{slaf,parametric,ensemble,grammar}.yaml.
+_SLAF = {
+    "family": "slaf",
+    "basis": ["power", "chebyshev", "legendre", "fourier", "rbf"],
+    "degree": {"low": 2, "high": 8},
+    "init": ["relu", "gelu", "silu", "tanh"],
+    "interval": [2.0, 3.0, 4.0],
+    "normalize": ["scale", "tanh"],
+}
+_UNARY_1 = ["x", "neg", "abs", "square", "scale", "shift", "exp", "sin", "cos"]
+_UNARY_2 = ["tanh", "atan", "relu", "min0", "sigmoid", "softplus", "gauss", "erf"]
+SPACES: dict[str, list[dict[str, Any]]] = {
+    "slaf": [{**_SLAF, "relu_mix": None}],
+    "slaf-relu-mix": [{**_SLAF, "relu_mix": 1.0}],
+    "parametric": [
+        {
+            "family": "swish",
+            "beta": {"low": 0.1, "high": 10.0, "log": True},
+            "trainable": [False, True],
+        },
+        {"family": "prelu", "a": {"low": 0.0, "high": 0.5}},
+        {"family": "elu", "alpha": {"low": 0.1, "high": 3.0}},
+        {"family": "selu"},
+        {"family": "gelu", "beta": {"low": 0.5, "high": 4.0, "log": True}},
+        {"family": "mish", "beta": {"low": 0.5, "high": 4.0, "log": True}},
+        {"family": "softplus", "beta": {"low": 0.5, "high": 10.0, "log": True}},
+        {"family": "ulu"},
+        {"family": "aulu"},
+        {"family": "xielu"},
+        {"family": "lslu", "bases": [{"value": ["relu"]}, {"value": ["relu", "silu"]}]},
+        {"family": "taaf", "base": ["relu", "tanh", "silu"]},
+        {"family": "rational", "m": [3, 5], "n": [2, 4], "init": ["leaky_relu", "gelu"]},
+        {"family": "apl", "hinges": [1, 2, 4]},
+    ],
+    "ensemble": [
+        {
+            "family": "ensemble",
+            "size": {"low": 2, "high": 3},
+            "normalize": ["none", "softmax"],
+            "members": [
+                {
+                    "family": "standard",
+                    "name": ["relu", "gelu", "silu", "tanh", "elu", "sin", "identity"],
+                },
+                {"family": "swish", "beta": {"low": 0.5, "high": 4.0, "log": True}},
+                {"family": "slaf", "basis": "chebyshev", "degree": {"low": 2, "high": 5}},
+            ],
+        }
+    ],
+    "grammar": [
+        {
+            "family": "grammar",
+            "depth": [1, 2],
+            "unary": [*_UNARY_1, *_UNARY_2],
+            "binary": ["add", "mul", "sub", "max", "min", "sigmoid_mul", "interp"],
+            "trainable": [False, True],
+        }
+    ],
+}
+
+# (epochs, ASHA grace period) per task; None epochs: the task's default.
+QUICK_TASKS = {"digits-mlp": (10, 3), "mnist1d-mlp": (20, 5)}
+FULL_TASKS = {"digits-mlp": (None, 3), "mnist1d-mlp": (None, 10), "mnist1d-cnn": (None, 10)}
+
+
+def make_space(name: str, task: str, epochs: int | None, grace: int, budget: int) -> Any:
+    task_raw: dict[str, Any] = {"name": task}
+    if epochs is not None:
+        task_raw["epochs"] = epochs
+    raw = {
+        "name": name,
+        "task": task_raw,
+        "sampler": "tpe",
+        "scheduler": "asha",
+        "grace_period": grace,
+        "seeds": 1,
+        "num_samples": budget,
+        "max_concurrent": 2,
+        "families": copy.deepcopy(SPACES[name]),
+    }
+    return parse_space(raw, source=f"bench_search:{name}", default_name=name)
+
+
+def search(space: Any, study: str, url: str, runs: Path, args: argparse.Namespace) -> dict:
+    start = time.perf_counter()
+    launch(
+        space,
+        study=study,
+        url=url,
+        runs_dir=runs,
+        num_cpus=None if args.address else args.cpus,
+        address=args.address,
+        max_concurrent=args.max_concurrent,
+        gpus_per_trial=args.gpus_per_trial,
+        progress=False,
+        seed=SEARCH_SEED,
+    )
+    wall = time.perf_counter() - start
+    rows = trials(study, url)
+    counts: dict[str, int] = {}
+    for t in rows:
+        counts[t.status.value] = counts.get(t.status.value, 0) + 1
+    best = trials(study, url, top=1, status=["completed", "duplicate"])
+    info: dict[str, Any] = {"study": study, "wall_s": wall, "trials": len(rows), "status": counts}
+    if best:
+        t = best[0]
+        cand = trial_candidate(t, learned=False)
+        info.update(
+            best_number=t.number,
+            best_value=t.metric_value,
+            best_expression=cand.text,
+            best_family=t.activation.family if t.activation else None,
+            best_candidate=cand.to_dict(),
+            best_learned=t.learned_params,
+            best_config=(t.config or {}).get("activation"),
+        )
+        info["_candidate"] = cand
+    return info
+
+
+def pick_baseline(task: str, full: bool) -> tuple[list[str], str]:
+    """Baselines to re-train for ``task``: the best one of bench_baselines, else three."""
+    for path in (result_path("baselines", full), RESULTS / "bench_baselines.json"):
+        if path.exists():
+            data = json.loads(path.read_text())
+            if task in data.get("tasks", {}):
+                return [data["tasks"][task]["best"]], f"best of {path.name}"
+    return ["relu", "gelu", "silu"], "best of relu/gelu/silu re-trained here"
+
+
+def evaluate(
+    task: str, settings: Any, searches: dict[str, dict], args: argparse.Namespace, full: bool
+) -> dict[str, Any]:
+    names, source = pick_baseline(task, full)
+    seeds = fresh_seeds(args.seeds)
+    named: list[tuple[str, Any]] = [(n, {"family": "standard", "name": n}) for n in names]
+    named += [
+        (f"search:{s}", info["_candidate"]) for s, info in searches.items() if "_candidate" in info
+    ]
+
+    def progress(name: str, seed: int, r: Any) -> None:
+        m = "diverged" if r.metric is None else f"{r.metric:.4f}"
+        log(f"  re-train {task} {name} seed {seed}: {m}")
+
+    comps = compare(
+        named, task, seeds=seeds, settings=settings, device=args.device, progress=progress
+    )
+    runs = {}
+    for c in comps:
+        test = [r.test.get("test_accuracy") for r in c.runs if not r.diverged]
+        runs[c.name] = {
+            "values": c.values,
+            "mean": c.mean,
+            "std": c.std,
+            "diverged": sum(r.diverged for r in c.runs),
+            "test_accuracy": test,
+        }
+    mode = comps[0].mode
+    base_names = [c.name for c in comps if not c.name.startswith("search:")]
+    pick = max if mode == "max" else min
+    baseline = pick(base_names, key=lambda n: runs[n]["mean"])
+    base = runs[baseline]
+    out: dict[str, Any] = {
+        "baseline": baseline,
+        "baseline_source": source,
+        "seeds": seeds,
+        "metric": comps[0].metric,
+        "mode": mode,
+        "runs": runs,
+        "spaces": {},
+    }
+    for s in searches:
+        r = runs.get(f"search:{s}")
+        if r is None:
+            continue
+        # A diverged seed counts as the worst result, not as a missing one.
+        vals = r["values"] + [0.0] * r["diverged"] if mode == "max" else r["values"]
+        test = [v for v in r["test_accuracy"] if v is not None]
+        out["spaces"][s] = {
+            "metric": welch_verdict(vals, base["values"], mode),
+            "test_accuracy": welch_verdict(test, base["test_accuracy"], "max"),
+        }
+    return out
+
+
+def report(data: dict[str, Any]) -> str:
+    parts = []
+    rows = []
+    for task, d in data["tasks"].items():
+        for s, info in d["searches"].items():
+            st = info["status"]
+            rows.append(
+                [
+                    task,
+                    s,
+                    info["trials"],
+                    "/".join(str(st.get(k, 0)) for k in ("completed", "pruned", "duplicate")),
+                    sum(v for k, v in st.items() if k in ("diverged", "failed")),
+                    "n/a" if info.get("best_value") is None else f"{100 * info['best_value']:.1f}",
+                    _short(info.get("best_expression", "-")),
+                    f"{info['wall_s']:.0f}",
+                ]
+            )
+    parts.append(
+        table(
+            [
+                "task",
+                "space",
+                "trials",
+                "done/pruned/dup",
+                "div/fail",
+                "best val % (search seed)",
+                "best activation",
+                "wall s",
+            ],
+            rows,
+        )
+    )
+    rows = []
+    for task, d in data["tasks"].items():
+        ev = d["evaluation"]
+        base = ev["runs"][ev["baseline"]]
+        rows.append(
+            [
+                task,
+                f"baseline {ev['baseline']}",
+                pm(base["values"]),
+                pm(base["test_accuracy"]),
+                "",
+                "",
+                "",
+                "",
+            ]
+        )
+        for s, v in ev["spaces"].items():
+            r = ev["runs"][f"search:{s}"]
+            div = f" ({r['diverged']} diverged)" if r["diverged"] else ""
+            rows.append(
+                [
+                    task,
+                    s,
+                    pm(r["values"]) + div,
+                    pm(r["test_accuracy"]),
+                    f"{100 * v['metric']['delta']:+.1f}",
+                    f"{v['metric']['t']:.2f}",
+                    fmt_p(v["metric"]["p"]),
+                    v["metric"]["verdict"],
+                ]
+            )
+    parts.append(
+        table(
+            [
+                "task",
+                "activation",
+                "val acc %",
+                "test acc %",
+                "Δ val (pts)",
+                "Welch t",
+                "p",
+                "verdict",
+            ],
+            rows,
+        )
+    )
+    seeds = data["tasks"][next(iter(data["tasks"]))]["evaluation"]["seeds"]
+    epochs = ", ".join(
+        f"{t}: search {d['search_epochs']}, re-training {d['eval_epochs']} epochs"
+        for t, d in data["tasks"].items()
+    )
+    parts.append(f"Re-trained on seeds {seeds} ({epochs}); verdict on the task metric at p < 0.05.")
+    return "\n\n".join(parts)
+
+
+def _short(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="2 tasks, 12 trials a space")
+    mode.add_argument("--full", action="store_true", help="3 tasks, 100 trials a space")
+    parser.add_argument("--budget", type=int, help="trials per space (12 quick, 100 full)")
+    parser.add_argument("--tasks", nargs="+", help="subset of the mode's tasks")
+    parser.add_argument("--spaces", nargs="+", choices=list(SPACES), default=list(SPACES))
+    parser.add_argument("--seeds", type=int, default=5, help="fresh seeds for the re-training")
+    parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray instance")
+    parser.add_argument("--address", help="Ray cluster address (default: local Ray)")
+    parser.add_argument("--max-concurrent", type=int, help="concurrent trials (default 2)")
+    parser.add_argument("--gpus-per-trial", type=float, default=0.0)
+    parser.add_argument("--device", default="cpu", help="device of the re-training")
+    parser.add_argument("--workdir", help="keep the databases and Ray runs here")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (re-training)")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="JSON",
+        help="recompute the verdicts from the per-seed values of a result file, print the tables",
+    )
+    args = parser.parse_args()
+    if args.report:
+        data = json.loads(args.report.read_text())
+        for d in data["tasks"].values():
+            ev = d["evaluation"]
+            for s, v in ev["spaces"].items():
+                r, base = ev["runs"][f"search:{s}"], ev["runs"][ev["baseline"]]
+                vals = r["values"] + [0.0] * r["diverged"] if ev["mode"] == "max" else r["values"]
+                v["metric"] = welch_verdict(vals, base["values"], ev["mode"])
+                v["test_accuracy"] = welch_verdict(
+                    [x for x in r["test_accuracy"] if x is not None], base["test_accuracy"], "max"
+                )
+        write_json(args.report, data)
+        print(report(data))
+        return
+    set_threads(args.threads)
+    full = bool(args.full)
+    plan = FULL_TASKS if full else QUICK_TASKS
+    if args.tasks:
+        plan = {t: plan[t] for t in args.tasks}
+    budget = args.budget or (100 if full else 12)
+    start = time.perf_counter()
+    data: dict[str, Any] = {
+        "benchmark": "search",
+        "mode": "full" if full else "quick",
+        "command": "python benchmarks/bench_search.py " + ("--full" if full else "--quick"),
+        "machine": machine(),
+        "budget": budget,
+        "search_seed": SEARCH_SEED,
+        "spaces": {s: SPACES[s] for s in args.spaces},
+        "tasks": {},
+    }
+    with workdir(args.workdir) as wd:
+        url = f"sqlite:///{wd / 'bench_search.db'}"
+        for task, (epochs, grace) in plan.items():
+            # The re-training uses the task's default settings, as bench_baselines does; the
+            # search itself may train for fewer epochs (--quick), a cheaper proxy.
+            settings = type(get_task(task)).default_settings
+            search_epochs = epochs or settings.epochs
+            searches: dict[str, dict] = {}
+            for s in args.spaces:
+                space = make_space(s, task, epochs, grace, budget)
+                log(f"[{task}] searching {s}: {budget} trials, {search_epochs} epochs")
+                searches[s] = search(space, f"{task}-{s}", url, wd / "runs", args)
+                log(f"  best {searches[s].get('best_value')}: {searches[s].get('best_expression')}")
+            log(f"[{task}] re-training at {settings.epochs} epochs")
+            ev = evaluate(task, settings, searches, args, full)
+            for info in searches.values():
+                info.pop("_candidate", None)
+            data["tasks"][task] = {
+                "search_epochs": search_epochs,
+                "grace_period": grace,
+                "eval_epochs": settings.epochs,
+                "settings": {
+                    "lr": settings.lr,
+                    "batch_size": settings.batch_size,
+                    "weight_decay": settings.weight_decay,
+                    "optimizer": settings.optimizer,
+                },
+                "searches": searches,
+                "evaluation": ev,
+            }
+    data["seconds"] = time.perf_counter() - start
+    path = write_json(args.json or result_path("search", full), data)
+    print(report(data))
+    print(f"\n{data['seconds']:.0f} s; written to {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+"""Exported modules: standalone, equal to the compiled module, and torch.compile-able."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+from afsearch.activations import build
+from afsearch.compiler import export_activation, render_module
+from afsearch.exceptions import AfsearchError
+from tests.activations.conftest import CONFIGS
+
+# A representative subset keeps the fresh-interpreter test quick; all configs render below.
+EXPORTED = [
+    "swish-trainable",
+    "gelu",
+    "elu-trainable",
+    "mish",
+    "softplus",
+    "prelu",
+    "xielu",
+    "slaf-chebyshev-scale",
+    "slaf-legendre-none",
+    "slaf-power-scale",
+    "slaf-fourier-scale",
+    "slaf-rbf-tanh",
+    "rational-trainable",
+    "ensemble-softmax",
+    "grammar-nested",
+    "apl-4",
+    "ulu",
+    "aulu",
+    "taaf-tanh",
+    "lslu-series",
+    "grammar-binary-div",
+    "grammar-unary-sinc",
+    "standard",
+]
+BY_NAME = dict(CONFIGS)
+
+RUNNER = textwrap.dedent(
+    """
+    import importlib.abc, importlib.util, json, sys
+
+    class Block(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name == "afsearch" or name.startswith("afsearch."):
+                raise ImportError("afsearch must not be needed by an exported module")
+            return None
+
+    sys.meta_path.insert(0, Block())
+    import torch
+    torch.set_default_dtype(torch.float64)
+    out = {}
+    for name, path in json.loads(sys.argv[1]).items():
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        act = getattr(mod, name)(trainable=True)
+        x = torch.linspace(-3.1, 2.9, 41, requires_grad=True)
+        y = act(x)
+        (y * torch.cos(x)).sum().backward()
+        grads = {n: float(p.grad) for n, p in act.named_parameters()}
+        out[name] = {"y": y.tolist(), "dx": x.grad.tolist(), "dp": grads}
+    print(json.dumps(out))
+    """
+)
+
+
+def test_exported_modules_match_compiled_modules_in_a_fresh_interpreter(tmp_path: Path) -> None:
+    paths = {}
+    expected = {}
+    for i, name in enumerate(EXPORTED):
+        cand = build(BY_NAME[name])
+        cls = f"Act{i}"
+        exp = export_activation(cand.expr, cand.params, cls, tmp_path, family=cand.family)
+        paths[cls] = str(exp.module_path)
+        ref = cand.to_module(torch.float64)
+        for p in ref.parameters():
+            p.requires_grad_(False)
+        for n in ref.names:
+            getattr(ref, f"p_{n}").requires_grad_(True)
+        x = torch.linspace(-3.1, 2.9, 41, dtype=torch.float64, requires_grad=True)
+        y = ref(x)
+        (y * torch.cos(x)).sum().backward()
+        grads = {f"p_{n}": float(getattr(ref, f"p_{n}").grad) for n in ref.names}
+        expected[cls] = (name, y.tolist(), x.grad.tolist(), grads)
+    proc = subprocess.run(
+        [sys.executable, "-c", RUNNER, json.dumps(paths)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    for cls, (name, y, dx, dp) in expected.items():
+        torch.testing.assert_close(torch.tensor(got[cls]["y"]), torch.tensor(y), msg=name)
+        torch.testing.assert_close(torch.tensor(got[cls]["dx"]), torch.tensor(dx), msg=name)
+        assert got[cls]["dp"].keys() == dp.keys(), name
+        for k in dp:
+            assert got[cls]["dp"][k] == pytest.approx(dp[k], rel=1e-7, abs=1e-9), (name, k)
+
+
+@pytest.mark.parametrize(("name", "config"), CONFIGS, ids=[n for n, _ in CONFIGS])
+def test_every_config_renders_valid_python(name: str, config: dict) -> None:
+    source = render_module(build(config), "Exported")
+    compile(source, "<exported>", "exec")  # syntax only; nothing is executed here
+    assert "import afsearch" not in source and "from afsearch" not in source
+
+
+def test_json_record(tmp_path: Path) -> None:
+    cand = build({"family": "swish", "beta": 1.7, "trainable": True})
+    exp = export_activation(cand.expr, cand.params, "SwishBeta", tmp_path)
+    record = json.loads(exp.json_path.read_text())
+    assert record["expression"] == "x*sigmoid(beta*x)"
+    assert record["params"] == {"beta": {"value": 1.7, "trainable": True}}
+    assert record["activation_id"] == cand.id
+    assert "srepr" in record and "latex" in record and record["fingerprint"]["values"]
+
+
+def test_exported_module_works_under_torch_compile(tmp_path: Path) -> None:
+    cand = build({"family": "swish", "beta": 1.3, "trainable": True})
+    exp = export_activation(cand.expr, cand.params, "SwishC", tmp_path)
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("SwishC", exp.module_path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    act = mod.SwishC()
+    compiled = torch.compile(act)
+    x = torch.randn(64, requires_grad=True)
+    y = compiled(x)
+    y.sum().backward()
+    x2 = x.detach().clone().requires_grad_(True)
+    ref = cand.to_module()
+    ref(x2).sum().backward()
+    torch.testing.assert_close(y, ref(x2))
+    torch.testing.assert_close(x.grad, x2.grad)
+
+
+@pytest.mark.parametrize("bad", ["1abc", "class", "a-b", "x" * 70, "os.system", ""])
+def test_bad_class_names_are_refused(bad: str, tmp_path: Path) -> None:
+    cand = build({"family": "swish"})
+    with pytest.raises(AfsearchError, match="class name"):
+        export_activation(cand.expr, cand.params, bad, tmp_path)
+
+
+def test_exported_module_traces_and_exports(tmp_path: Path) -> None:
+    import importlib.util
+
+    cand = build({"family": "elu", "alpha": 0.7})
+    exp = export_activation(cand.expr, cand.params, "EluT", tmp_path)
+    spec = importlib.util.spec_from_file_location("EluT", exp.module_path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    act = mod.EluT()
+    x = torch.randn(32)
+    traced = torch.jit.trace(act, (x,))
+    torch.testing.assert_close(traced(x), act(x))
+    exported = torch.export.export(act, (x,))
+    torch.testing.assert_close(exported.module()(x), act(x))

@@ -1,0 +1,109 @@
+"""Launching real searches on local Ray with a real SQLite database."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from afsearch.export import export_trial
+from afsearch.orchestrator import launch
+from afsearch.store import epochs, studies, trials
+
+pytestmark = pytest.mark.slow
+
+
+def write_space(path: Path, **overrides: object) -> Path:
+    data: dict = {
+        "task": {
+            "name": "digits-mlp",
+            "epochs": 2,
+            "batch_size": 128,
+            "options": {"width": 16, "depth": 1},
+        },
+        "scheduler": "none",
+        "num_samples": 3,
+        "max_concurrent": 2,
+        "families": [
+            {"family": "swish", "beta": {"low": 0.5, "high": 2.0}, "trainable": [True]},
+            {"family": "prelu", "a": {"low": 0.0, "high": 0.3}},
+        ],
+    }
+    data.update(overrides)
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_small_launch_stores_every_trial_and_exports_the_best(ray_local, tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    space = write_space(tmp_path / "s.yaml")
+    result = launch(space, study="small", url=url, runs_dir=tmp_path / "runs", progress=False)
+    assert result.status == "completed" and result.num_trials == 3
+    rows = trials("small", url)
+    assert len(rows) == 3
+    assert {t.number for t in rows} == {0, 1, 2}
+    for t in rows:
+        assert t.status.value == "completed", t
+        assert t.metric_value is not None and 0.0 <= t.metric_value <= 1.0
+        assert t.activation_id and t.activation_id.startswith("af-")
+        assert t.node
+        assert [e.epoch for e in epochs(t.id, url)] == [1, 2]
+    summary = {s.name: s for s in studies(url)}["small"]
+    assert summary.status.value == "completed" and summary.n_completed == 3
+    swish = [t for t in rows if "sigmoid" in t.config["expression"]]
+    for t in swish:
+        assert "beta" in t.learned_params["mean"]
+
+    exported = export_trial(None, url, study="small", out_dir=tmp_path / "out")
+    spec = importlib.util.spec_from_file_location("best", exported.module_path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    act = getattr(mod, exported.class_name)()
+    x = torch.linspace(-2, 2, 9, requires_grad=True)
+    act(x).sum().backward()
+    assert torch.isfinite(x.grad).all()
+
+
+def test_diverging_candidate_is_recorded_as_diverged(ray_local, tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    space = write_space(
+        tmp_path / "s.yaml",
+        num_samples=2,
+        families=[
+            {"family": "expression", "expression": "x*1e30*exp(30*x)"},
+            {"family": "standard", "name": "relu"},
+        ],
+        sampler="grid",
+    )
+    result = launch(space, study="div", url=url, runs_dir=tmp_path / "runs", progress=False)
+    assert result.status == "completed"
+    by_expr = {t.config["expression"]: t for t in trials("div", url)}
+    bad = by_expr["1e+30*x*exp(30*x)"]
+    assert bad.status.value == "diverged" and bad.metric_value is None
+    assert "NaN or infinite" in (bad.error or "")
+    assert by_expr["Max(0, x)"].status.value == "completed"
+
+
+def test_duplicate_candidate_reuses_the_stored_result(ray_local, tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    # Swish with beta=1 and the grammar unit x*sigmoid(x) are one function.
+    space = write_space(
+        tmp_path / "s.yaml",
+        num_samples=2,
+        max_concurrent=1,
+        sampler="grid",
+        families=[{"family": "swish", "beta": [1.0]}, {"family": "standard", "name": ["silu"]}],
+    )
+    launch(space, study="dup", url=url, runs_dir=tmp_path / "runs", progress=False)
+    rows = sorted(trials("dup", url), key=lambda t: t.number)
+    assert [t.status.value for t in rows] == ["completed", "duplicate"]
+    assert rows[1].duplicate_of == rows[0].id
+    assert rows[1].metric_value == pytest.approx(rows[0].metric_value)
+    assert rows[0].activation_id == rows[1].activation_id
+    # A second study on the same database reuses it too.
+    launch(space, study="dup2", url=url, runs_dir=tmp_path / "runs", progress=False)
+    assert {t.status.value for t in trials("dup2", url)} == {"duplicate"}

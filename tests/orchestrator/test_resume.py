@@ -1,0 +1,129 @@
+"""The driver is killed with SIGKILL mid-study; ``--resume`` finishes it with nothing lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from afsearch.store import trials
+
+pytestmark = pytest.mark.slow
+
+AFSEARCH = str(Path(sys.executable).parent / "afsearch")
+
+
+def completed(db: Path) -> int:
+    try:
+        with sqlite3.connect(db) as con:
+            return con.execute(
+                "select count(*) from afs_trials where status = 'completed'"
+            ).fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def start_until_completed(
+    cmd: list[str], env: dict[str, str], cwd: Path, db: Path, n: int
+) -> subprocess.Popen[str]:
+    """Start a launch in a session of its own (a signal to the group reaches the driver and the
+    Ray processes it started) and return once ``n`` trials completed, the launch still running."""
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        cwd=cwd,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 240
+    while completed(db) < n and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert proc.poll() is None, "the study finished before it could be interrupted"
+    return proc
+
+
+def test_kill_driver_then_resume(tmp_path: Path) -> None:
+    space = tmp_path / "s.yaml"
+    space.write_text(
+        yaml.safe_dump(
+            {
+                "task": {"name": "digits-mlp", "epochs": 3, "options": {"width": 16, "depth": 1}},
+                "scheduler": "none",
+                "num_samples": 8,
+                "max_concurrent": 2,
+                "families": [
+                    {"family": "swish", "beta": {"low": 0.5, "high": 2.0}},
+                    {"family": "prelu", "a": {"low": 0.0, "high": 0.3}},
+                ],
+            }
+        )
+    )
+    db = tmp_path / "a.db"
+    env = {**os.environ, "AFSEARCH_DB": f"sqlite:///{db}", "AFSEARCH_RUNS": str(tmp_path / "r")}
+    cmd = [AFSEARCH, "launch", str(space), "--study", "k", "--num-cpus", "2", "--quiet"]
+    proc = start_until_completed(cmd, env, tmp_path, db, 2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    before = {t.number: t for t in trials("k", f"sqlite:///{db}")}
+    assert 2 <= sum(t.status.value == "completed" for t in before.values()) < 8
+
+    done = subprocess.run(
+        [*cmd, "--resume"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    after = trials("k", f"sqlite:///{db}")
+    assert sorted(t.number for t in after) == list(range(8))
+    assert len({t.tune_trial_id for t in after}) == 8
+    assert {t.status.value for t in after} <= {"completed", "duplicate"}
+    for t in after:
+        if t.number in before and before[t.number].status.value == "completed":
+            # Finished trials were kept, not trained again.
+            assert t.tune_trial_id == before[t.number].tune_trial_id
+            assert t.metric_value == before[t.number].metric_value
+
+
+def test_ctrl_c_leaves_a_consistent_database_and_resume_finishes(tmp_path: Path) -> None:
+    space = tmp_path / "s.yaml"
+    space.write_text(
+        yaml.safe_dump(
+            {
+                "task": {"name": "digits-mlp", "epochs": 4, "options": {"width": 16, "depth": 1}},
+                "scheduler": "none",
+                "num_samples": 6,
+                "max_concurrent": 2,
+                "families": [{"family": "swish", "beta": {"low": 0.5, "high": 2.0}}],
+            }
+        )
+    )
+    db = tmp_path / "c.db"
+    url = f"sqlite:///{db}"
+    env = {**os.environ, "AFSEARCH_DB": url, "AFSEARCH_RUNS": str(tmp_path / "r")}
+    cmd = [AFSEARCH, "launch", str(space), "--study", "c", "--num-cpus", "2", "--quiet"]
+    proc = start_until_completed(cmd, env, tmp_path, db, 1)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends
+    out, _ = proc.communicate(timeout=180)
+    assert "Traceback" not in out, out[-2000:]
+    from afsearch.store import get_study
+
+    assert get_study("c", url).status.value == "interrupted"
+    statuses = [t.status.value for t in trials("c", url)]
+    assert "running" not in statuses
+    assert statuses.count("completed") < 6
+
+    done = subprocess.run(
+        [*cmd, "--resume"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    after = trials("c", url)
+    assert sorted(t.number for t in after) == list(range(6))
+    assert {t.status.value for t in after} <= {"completed", "duplicate"}
+    assert get_study("c", url).status.value == "completed"

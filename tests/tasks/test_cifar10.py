@@ -1,0 +1,70 @@
+"""CIFAR-10 from a local folder (a fake one written here), and the on-device augmentation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from afsearch.exceptions import AfsearchError
+from afsearch.tasks import CIFAR10ResNet20
+from afsearch.tasks._cifar10 import normalise, random_crop_flip
+from tests.tasks.conftest import write_fake_cifar
+
+
+def make(data_dir: Path | str | None, **options: object) -> CIFAR10ResNet20:
+    options = {"data_dir": None if data_dir is None else str(data_dir), **options}
+    return CIFAR10ResNet20(CIFAR10ResNet20.make_settings(options=options))
+
+
+@pytest.mark.parametrize("data_dir", [None, "/nonexistent/cifar"])
+def test_missing_data_says_where_to_put_it(data_dir: str | None) -> None:
+    with pytest.raises(AfsearchError) as info:
+        make(data_dir)
+    assert "'data_dir'" in str(info.value)
+    assert "downloads nothing" in str(info.value)
+
+
+def test_reads_the_batches_folder_or_the_folder_itself(fake_cifar_dir: Path) -> None:
+    for folder in (fake_cifar_dir, fake_cifar_dir / "cifar-10-batches-py"):
+        data = make(folder, n_val=10).data(0)
+        assert data.x_train.shape == (30, 3, 32, 32)
+        assert data.x_train.dtype == torch.uint8
+        assert (len(data.y_val), len(data.y_test)) == (10, 20)
+
+
+def test_subset_trims_the_training_images(fake_cifar_dir: Path) -> None:
+    assert len(make(fake_cifar_dir, n_val=10, subset=8).data(0).y_train) == 8
+
+
+def test_a_folder_without_training_batches_is_refused(tmp_path: Path) -> None:
+    root = write_fake_cifar(tmp_path, n_batches=0)
+    with pytest.raises(AfsearchError, match="data_batch_1"):
+        make(root, n_val=1).data(0)
+
+
+def test_crops_are_windows_of_the_padded_image_maybe_mirrored() -> None:
+    x = torch.randint(1, 256, (16, 3, 32, 32), dtype=torch.uint8)
+    out = random_crop_flip(x, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and out.dtype == x.dtype
+    padded = torch.nn.functional.pad(x, (4, 4, 4, 4))
+    flipped = 0
+    for image, source in zip(out, padded, strict=True):
+        windows = [
+            (source[:, i : i + 32, j : j + 32], mirrored)
+            for i in range(9)
+            for j in range(9)
+            for mirrored in (False, True)
+        ]
+        matches = [m for w, m in windows if torch.equal(image, w.flip(2) if m else w)]
+        assert matches, "an output is not a crop of its input"
+        flipped += matches[0]
+    assert 0 < flipped < 16
+
+
+def test_normalise_uses_the_cifar_statistics() -> None:
+    x = torch.full((1, 3, 2, 2), 125, dtype=torch.uint8)
+    out = normalise(x)
+    assert out.dtype == torch.float32
+    assert torch.allclose(out[0, :, 0, 0], torch.tensor([-0.0049, 0.0328, 0.1670]), atol=1e-3)

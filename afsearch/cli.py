@@ -12,13 +12,16 @@ import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from afsearch.exceptions import AfsearchError
+
+if TYPE_CHECKING:
+    from afsearch.store import TrialStore
 
 app = typer.Typer(
     name="afsearch",
@@ -232,7 +235,7 @@ def launch(
 ) -> None:
     """Run a search: every trial lands in the database."""
     from afsearch.orchestrator import launch as run_launch
-    from afsearch.store import resolve_url
+    from afsearch.store import DRIVER_RETRIES, TrialStore, resolve_url
 
     url = resolve_url(db)
     try:
@@ -262,7 +265,9 @@ def launch(
         f"study [bold]{result.study}[/]: {result.status}, {result.num_trials} trials "
         f"in {result.url}"
     )
-    _leaderboard(result.study, url, top, None)
+    # The driver's patience: a database restarting as the study ends does not lose the table.
+    with TrialStore(url, retries=DRIVER_RETRIES, wait=True) as store:
+        _leaderboard(result.study, store, top, None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -326,7 +331,9 @@ def _describe(config: dict[str, Any]) -> str:
     return _short(f"{family}({', '.join(args)})", 48)
 
 
-def _leaderboard(study: str, db: str | None, top: int | None, status: list[str] | None) -> None:
+def _leaderboard(
+    study: str, db: str | TrialStore | None, top: int | None, status: list[str] | None
+) -> None:
     from afsearch.store import get_study, trials
 
     info = get_study(study, db)

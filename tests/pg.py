@@ -123,6 +123,13 @@ class PgServer:
     def restart(self) -> None:
         self._pg_ctl("restart", "-m", "fast")
 
+    def halt(self) -> None:
+        """Stop the server, keeping its data, until :meth:`resume`."""
+        self._pg_ctl("stop", "-m", "fast")
+
+    def resume(self) -> None:
+        self._pg_ctl("start")
+
     def stop(self) -> None:
         self._run(
             str(self.bindir / "pg_ctl"),

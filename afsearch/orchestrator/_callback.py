@@ -106,9 +106,9 @@ class StoreCallback(Callback):
     @property
     def store(self) -> Any:
         if self._store is None:
-            from afsearch.store import TrialStore
+            from afsearch.store import DRIVER_RETRIES, TrialStore
 
-            self._store = TrialStore(self.url)
+            self._store = TrialStore(self.url, retries=DRIVER_RETRIES, wait=True)
         return self._store
 
     def _row(self, trial: Any) -> int:

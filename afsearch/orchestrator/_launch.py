@@ -136,9 +136,9 @@ def launch(
         prepare_resume,
     )
     from afsearch.orchestrator._trainable import train_candidate
-    from afsearch.store import TrialStore
+    from afsearch.store import DRIVER_RETRIES, TrialStore
 
-    store = TrialStore(url)
+    store = TrialStore(url, retries=DRIVER_RETRIES)
     url = store.url
     source: str | None = None
     if not isinstance(space, SearchSpace):
@@ -228,7 +228,11 @@ def launch(
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        storage = optuna.storages.RDBStorage(url)
+        # Pinged before use like the store's connections: a restarted server is reconnected
+        # instead of failing the next call.
+        storage = optuna.storages.RDBStorage(
+            url, engine_kwargs={} if url.startswith("sqlite") else {"pool_pre_ping": True}
+        )
         directions: list[Any] = (
             ["maximize" if m == "max" else "minimize" for _, m in space.objectives]
             if space.objectives

@@ -61,9 +61,9 @@ class DefineByRun:
     @property
     def store(self) -> Any:
         if self._store is None:
-            from afsearch.store import TrialStore
+            from afsearch.store import DRIVER_RETRIES, TrialStore
 
-            self._store = TrialStore(self.url)
+            self._store = TrialStore(self.url, retries=DRIVER_RETRIES, wait=True)
         return self._store
 
     def __call__(self, trial: Any) -> dict[str, Any]:
@@ -119,31 +119,22 @@ class DefineByRun:
 
 
 #: How long Optuna calls keep retrying while the database is unreachable (a restart, a
-#: fail-over): the study waits for the database instead of failing.
-DB_RETRY_SECONDS = 60.0
+#: fail-over): the study waits for the database instead of failing, as the store's writes do.
+DB_RETRY_SECONDS = 70.0
 
 
 def _retrying(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    import sqlalchemy.exc
+    from afsearch.store import is_transient
 
     deadline = time.monotonic() + DB_RETRY_SECONDS
     delay = 0.2
     while True:
         try:
             return fn(*args, **kwargs)
-        except (
-            sqlalchemy.exc.OperationalError,
-            sqlalchemy.exc.InterfaceError,
-            optuna.exceptions.StorageInternalError,
-        ) as exc:
-            # Optuna wraps a lost connection in StorageInternalError; other causes are real.
-            cause = (
-                exc.__cause__ if isinstance(exc, optuna.exceptions.StorageInternalError) else exc
-            )
-            lost = isinstance(
-                cause, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
-            )
-            if not lost or time.monotonic() > deadline:
+        except Exception as exc:
+            # Optuna wraps a lost connection in StorageInternalError; the classifier follows
+            # the chain of causes down to the driver's error. Other causes are real.
+            if not is_transient(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(delay)
             delay = min(delay * 2, 2.0)

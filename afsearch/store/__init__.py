@@ -17,9 +17,11 @@ from afsearch.store._records import (
     StudySummary,
     TrialRecord,
 )
+from afsearch.store._session import DRIVER_RETRIES, is_transient
 from afsearch.store._storage import TrialStore
 
 __all__ = [
+    "DRIVER_RETRIES",
     "ActivationRecord",
     "EpochRecord",
     "StudyRecord",
@@ -30,6 +32,7 @@ __all__ = [
     "TrialStore",
     "epochs",
     "get_study",
+    "is_transient",
     "mask_url",
     "resolve_url",
     "studies",

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError
 from sqlalchemy.orm import Session, sessionmaker
 
 from afsearch.exceptions import AfsearchError
@@ -19,6 +19,9 @@ T = TypeVar("T")
 DEFAULT_RETRIES = 5
 DEFAULT_RETRY_DELAY_S = 0.25
 MAX_RETRY_DELAY_S = 4.0
+#: Retries of the study driver: it waits about 70 s for a database that restarts or fails over
+#: (0.25 + 0.5 + 1 + 2 s, then 4 s apart), where a query from the command line gives up in 8 s.
+DRIVER_RETRIES = 20
 
 # Lower-case fragments of driver messages that mean "try again": SQLite lock contention, and a
 # PostgreSQL server that restarts or drops connections in the middle of a study.
@@ -39,6 +42,10 @@ _TRANSIENT_MARKERS = (
     "the database system is in recovery mode",
     "ssl connection has been closed",
     "consuming input failed",
+    "connection is lost",
+    "connection reset",
+    "broken pipe",
+    "no connection to the server",
 )
 
 
@@ -63,12 +70,27 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Whether ``exc`` is a lock or lost connection that is worth retrying."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    if isinstance(exc, OperationalError):
-        message = str(exc.orig if exc.orig is not None else exc).lower()
-        return any(marker in message for marker in _TRANSIENT_MARKERS)
+    """Whether ``exc`` is a lock or lost connection that is worth retrying.
+
+    The whole chain of causes is looked at, since libraries wrap driver errors (Optuna raises
+    ``StorageInternalError`` from SQLAlchemy's ``OperationalError``).
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        # A session whose connection dropped mid-transaction refuses work until rolled back;
+        # the retry starts a new session.
+        if isinstance(current, PendingRollbackError):
+            return True
+        if isinstance(current, (OperationalError, InterfaceError)):
+            orig = current.orig if current.orig is not None else current
+            message = str(orig).lower()
+            if any(marker in message for marker in _TRANSIENT_MARKERS):
+                return True
+        current = current.__cause__ or current.__context__
     return False
 
 
@@ -91,11 +113,12 @@ def transact(
         try:
             with session_scope(factory) as session:
                 return work(session)
-        except DBAPIError as exc:
+        except (DBAPIError, PendingRollbackError) as exc:
             if not is_transient(exc):
                 raise
             if attempt >= retries:
-                reason = scrub_password(first_line(exc.orig if exc.orig is not None else exc), url)
+                orig = getattr(exc, "orig", None)
+                reason = scrub_password(first_line(orig if orig is not None else exc), url)
                 raise AfsearchError(
                     f"The database '{mask_url(url)}' stayed unavailable after "
                     f"{attempt + 1} attempts: {reason}."

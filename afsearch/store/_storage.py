@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import enum
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, TypeVar, cast
@@ -40,7 +41,13 @@ from afsearch.store._records import (
     trial_record,
     utc,
 )
-from afsearch.store._session import DEFAULT_RETRIES, DEFAULT_RETRY_DELAY_S, transact
+from afsearch.store._session import (
+    DEFAULT_RETRIES,
+    DEFAULT_RETRY_DELAY_S,
+    MAX_RETRY_DELAY_S,
+    is_transient,
+    transact,
+)
 
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.Enum)
@@ -83,29 +90,41 @@ class TrialStore:
         *,
         retries: int = DEFAULT_RETRIES,
         retry_delay_s: float = DEFAULT_RETRY_DELAY_S,
+        wait: bool = False,
     ) -> None:
         self.__setstate__(
             {"url": resolve_url(url), "retries": retries, "retry_delay_s": retry_delay_s}
         )
-        self._connect()
+        # The first connection fails at once unless asked to wait (a wrong URL is said now);
+        # later reconnections wait for a restarting server as writes do.
+        self._connect(patient=wait)
 
     @classmethod
     def _open_reader(cls, url: str | None) -> TrialStore:
         """A store for reading only: it never creates tables nor an SQLite file."""
         store = cls.__new__(cls)
         store.__setstate__({"url": resolve_url(url), "create": False})
-        store._connect()
+        store._connect(patient=False)
         return store
 
-    def _connect(self) -> None:
+    def _connect(self, patient: bool = True) -> None:
         if not self._create:
             _require_sqlite_file(self._url)
         engine = create_engine(self._url)
-        try:
-            self._has_schema = ensure_schema(engine, create=self._create)
-        except BaseException:
-            engine.dispose()
-            raise
+        attempt = 0
+        while True:
+            try:
+                self._has_schema = ensure_schema(engine, create=self._create)
+                break
+            except AfsearchError as exc:
+                if not patient or attempt >= self._retries or not is_transient(exc):
+                    engine.dispose()
+                    raise
+                time.sleep(min(self._retry_delay_s * 2**attempt, MAX_RETRY_DELAY_S))
+                attempt += 1
+            except BaseException:
+                engine.dispose()
+                raise
         self._engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 

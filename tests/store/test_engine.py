@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 import traceback
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, PendingRollbackError
 
 from afsearch.exceptions import AfsearchError
-from afsearch.store import TrialStore, mask_url, resolve_url, studies
+from afsearch.store import DRIVER_RETRIES, TrialStore, is_transient, mask_url, resolve_url, studies
+from tests.pg import PgServer
 from tests.store.helpers import PG_ENV, make_study, pg_schema_url
 
 
@@ -133,3 +137,68 @@ def test_store_survives_dropped_postgresql_connections() -> None:
             store.record_epochs(trial_id, [(0, {"accuracy": 0.5}, 0.5)])
             store.finish_trial(trial_id, status="completed", metric_value=0.5)
             assert store.get_study("demo").name == "demo"
+
+
+def _wrapped(cause: BaseException) -> BaseException:
+    """``cause`` wrapped twice, as Optuna and afsearch wrap driver errors."""
+    try:
+        try:
+            raise cause
+        except Exception as exc:
+            raise RuntimeError("An exception is raised during the commit.") from exc
+    except RuntimeError as outer:
+        return outer
+
+
+@pytest.mark.parametrize(
+    ("cause", "transient"),
+    [
+        (OperationalError("SELECT", {}, Exception("server closed the connection")), True),
+        (OperationalError("SELECT", {}, Exception("consuming input failed: EOF")), True),
+        (InterfaceError("SELECT", {}, Exception("the connection is lost")), True),
+        (OperationalError("SELECT", {}, Exception("Connection refused")), True),
+        (PendingRollbackError("Can't reconnect until invalid transaction is rolled back"), True),
+        (OperationalError("SELECT", {}, Exception("no such column: bogus")), False),
+        (IntegrityError("INSERT", {}, Exception("duplicate key value")), False),
+        (ValueError("value too long"), False),
+    ],
+)
+def test_transient_errors_are_found_down_the_chain_of_causes(
+    cause: BaseException, transient: bool
+) -> None:
+    assert is_transient(cause) is transient
+    assert is_transient(_wrapped(cause)) is transient
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get(PG_ENV), reason=f"set {PG_ENV} to test PostgreSQL")
+def test_a_waiting_store_outlasts_a_stopped_server(pg_server: PgServer) -> None:
+    url = pg_server.url
+    with TrialStore(url) as store:
+        make_study(store, name="outlast")
+        store.close()
+        pg_server.halt()
+        try:
+            # A reader, and a store opened without waiting, say so at once.
+            started = time.monotonic()
+            with pytest.raises(AfsearchError, match="Cannot open the database"):
+                studies(url)
+            with pytest.raises(AfsearchError, match="Cannot open the database"):
+                TrialStore(url)
+            assert time.monotonic() - started < 10
+            # A writer that reconnects, and one opened to wait, outlast the outage.
+            results: dict[str, object] = {}
+
+            def write() -> None:
+                results["reconnected"] = store.get_study("outlast").name
+                with TrialStore(url, retries=DRIVER_RETRIES, wait=True) as waiting:
+                    results["waited"] = waiting.get_study("outlast").name
+
+            worker = threading.Thread(target=write)
+            worker.start()
+            time.sleep(1.5)
+            assert worker.is_alive(), results
+        finally:
+            pg_server.resume()
+        worker.join(timeout=90)
+        assert results == {"reconnected": "outlast", "waited": "outlast"}

@@ -132,6 +132,7 @@ def launch(
     from afsearch.orchestrator._searcher import (
         AfsearchOptunaSearch,
         DefineByRun,
+        _retrying,
         make_sampler,
         prepare_resume,
     )
@@ -230,18 +231,24 @@ def launch(
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         # Pinged before use like the store's connections: a restarted server is reconnected
         # instead of failing the next call.
-        storage = optuna.storages.RDBStorage(
-            url, engine_kwargs={} if url.startswith("sqlite") else {"pool_pre_ping": True}
+        storage = _retrying(
+            optuna.storages.RDBStorage,
+            url,
+            engine_kwargs={} if url.startswith("sqlite") else {"pool_pre_ping": True},
         )
         directions: list[Any] = (
             ["maximize" if m == "max" else "minimize" for _, m in space.objectives]
             if space.objectives
             else ["maximize" if mode == "max" else "minimize"]
         )
-        ot_study = optuna.create_study(
-            storage=storage, study_name=optuna_name, directions=directions, load_if_exists=True
+        ot_study = _retrying(
+            optuna.create_study,
+            storage=storage,
+            study_name=optuna_name,
+            directions=directions,
+            load_if_exists=True,
         )
-        if [d.name.lower() for d in ot_study.directions] != directions:
+        if [d.name.lower() for d in _retrying(lambda: ot_study.directions)] != directions:
             raise AfsearchError(
                 f"The Optuna study {optuna_name!r} exists with other directions; choose another "
                 "--study name."
@@ -258,12 +265,13 @@ def launch(
         if remaining == 0:
             store.set_study_status(name, "completed", finished=True)
             return LaunchResult(name, store.url_masked, "completed", 0, experiment)
+        drawn = len(_retrying(ot_study.get_trials, deepcopy=False))
         searcher = AfsearchOptunaSearch(
             space=DefineByRun(space, url, seed=seed, cpus_per_trial=cpus_per_trial, reuse=reuse),
             metric=[o[0] for o in space.objectives] if space.objectives else metric,
             mode=[o[1] for o in space.objectives] if space.objectives else mode,
             # A resumed study draws new numbers: the same seed would repeat the first draws.
-            sampler=make_sampler(space, seed + len(ot_study.trials)),
+            sampler=make_sampler(space, seed + drawn),
             study_name=optuna_name,
             storage=storage,
             seed=seed,

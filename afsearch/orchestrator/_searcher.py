@@ -124,7 +124,12 @@ DB_RETRY_SECONDS = 70.0
 
 
 def _retrying(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    from afsearch.store import is_transient
+    """``fn(*args, **kwargs)``, called again while the database it uses is unreachable.
+
+    A database that stays away longer than :data:`DB_RETRY_SECONDS` ends the call with an
+    :class:`AfsearchError` naming the cause; errors that are not about the connection propagate.
+    """
+    from afsearch.store import first_line, is_transient
 
     deadline = time.monotonic() + DB_RETRY_SECONDS
     delay = 0.2
@@ -134,8 +139,16 @@ def _retrying(fn: Any, *args: Any, **kwargs: Any) -> Any:
         except Exception as exc:
             # Optuna wraps a lost connection in StorageInternalError; the classifier follows
             # the chain of causes down to the driver's error. Other causes are real.
-            if not is_transient(exc) or time.monotonic() > deadline:
+            if not is_transient(exc):
                 raise
+            if time.monotonic() > deadline:
+                cause: BaseException = exc
+                while cause.__cause__ is not None:
+                    cause = cause.__cause__
+                reason = first_line(getattr(cause, "orig", None) or cause)
+                raise AfsearchError(
+                    f"The database stayed unavailable for {DB_RETRY_SECONDS:g} s: {reason}."
+                ) from exc
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
 
@@ -147,6 +160,10 @@ class AfsearchOptunaSearch(OptunaSearch):
     here it becomes PRUNED (its intermediate values were reported), and a diverged or timed-out
     trial becomes FAIL, so the sampler learns from finished trials only.
     """
+
+    def _setup_study(self, mode: str | list) -> None:
+        # Loads the study (load_if_exists): safe to call again after a lost connection.
+        _retrying(super()._setup_study, mode)
 
     def suggest(self, trial_id: str) -> dict | None:
         return _retrying(super().suggest, trial_id)
@@ -199,18 +216,23 @@ def prepare_resume(study: Any, interrupted: list[Any]) -> None:
     """
     from optuna.trial import TrialState
 
-    by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
+    by_number = {t.number: t for t in _retrying(study.get_trials, deepcopy=False)}
     storage = study._storage
     for t in by_number.values():
         if t.state == TrialState.RUNNING:
-            storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+            # A retry may find the first attempt applied.
+            with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+                _retrying(storage.set_trial_state_values, t._trial_id, TrialState.FAIL)
     for row in interrupted:
         number = (row.config or {}).get("optuna_trial")
         source = by_number.get(number) if number is not None else None
         if source is None:
             continue
-        study.enqueue_trial(
-            dict(source.params), user_attrs={REPLACES: row.id}, skip_if_exists=False
+        _retrying(
+            study.enqueue_trial,
+            dict(source.params),
+            user_attrs={REPLACES: row.id},
+            skip_if_exists=False,
         )
 
 

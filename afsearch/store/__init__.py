@@ -7,7 +7,7 @@ database. The driver writes through :class:`TrialStore`; everyone reads through
 :func:`trials_frame`.
 """
 
-from afsearch.store._engine import mask_url, resolve_url
+from afsearch.store._engine import first_line, mask_url, resolve_url
 from afsearch.store._models import StudyStatus, TrialStatus
 from afsearch.store._query import epochs, get_study, studies, trial, trials, trials_frame
 from afsearch.store._records import (
@@ -31,6 +31,7 @@ __all__ = [
     "TrialStatus",
     "TrialStore",
     "epochs",
+    "first_line",
     "get_study",
     "is_transient",
     "mask_url",

@@ -1,0 +1,129 @@
+"""Fault injection: PostgreSQL restarted again and again while studies run.
+
+    python benchmarks/stress_pg_restarts.py                   # 10 studies, restarts every 0.3-2 s
+    python benchmarks/stress_pg_restarts.py --studies 20 --every 0.5 6
+
+Starts a throwaway PostgreSQL server (Debian's binaries, as the tests do), launches small
+``digits-mlp`` studies one after another with ``afsearch launch`` and restarts the server at random
+intervals while each runs, from Ray's start-up to the leaderboard. A study passes when the launch
+exits 0 and every trial is ``completed`` with all its epochs stored. Prints one line per study and
+the pass count, and writes ``benchmarks/results/stress_pg_restarts.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._common import RESULTS, machine, workdir, write_json  # noqa: E402
+from tests.pg import PgServer, find_bin  # noqa: E402
+
+AFSEARCH = str(Path(sys.executable).parent / "afsearch")
+
+
+def _space(path: Path, trials: int, epochs: int) -> Path:
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "task": {"name": "digits-mlp", "epochs": epochs, "options": {"width": 16}},
+                "scheduler": "none",
+                "num_samples": trials,
+                "max_concurrent": 1,
+                "families": [
+                    {"family": "swish", "beta": {"low": 0.5, "high": 2.0}},
+                    {"family": "elu", "alpha": {"low": 0.2, "high": 2.0}},
+                ],
+            }
+        )
+    )
+    return path
+
+
+def _check(name: str, url: str, trials: int, epochs: int) -> str:
+    from afsearch.store import epochs as stored_epochs
+    from afsearch.store import trials as stored_trials
+
+    rows = stored_trials(name, url)
+    if len(rows) != trials:
+        return f"{len(rows)} trials stored, {trials} expected"
+    for t in rows:
+        if t.status.value != "completed":
+            return f"trial {t.number} is {t.status.value}"
+        got = [e.epoch for e in stored_epochs(t.id, url)]
+        if got != list(range(1, epochs + 1)):
+            return f"trial {t.number} has epochs {got}"
+    return ""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--studies", type=int, default=10)
+    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--every", type=float, nargs=2, default=(0.3, 2.0), metavar=("LO", "HI"))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    bindir = find_bin()
+    if bindir is None:
+        sys.exit("PostgreSQL's binaries were not found; install Debian's postgresql package.")
+    rng = random.Random(args.seed)
+    server = PgServer(bindir)
+    server.start()
+    results = []
+    try:
+        with workdir() as tmp:
+            space = _space(tmp / "space.yaml", args.trials, args.epochs)
+            for k in range(args.studies):
+                name = f"stress-{k}"
+                started = time.monotonic()
+                command = [AFSEARCH, "launch", str(space), "--study", name, "--db", server.url]
+                proc = subprocess.Popen(
+                    [*command, "--num-cpus", "1", "--quiet", "--no-reuse"],
+                    env={**os.environ, "AFSEARCH_RUNS": str(tmp / "runs")},
+                    cwd=tmp,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+                restarts = 0
+                while proc.poll() is None:
+                    time.sleep(rng.uniform(*args.every))
+                    if proc.poll() is None:
+                        server.restart()
+                        restarts += 1
+                out = proc.stdout.read() if proc.stdout else ""
+                problem = (
+                    f"exit {proc.returncode}: {out.strip().splitlines()[-1] if out.strip() else ''}"
+                    if proc.returncode
+                    else _check(name, server.url, args.trials, args.epochs)
+                )
+                seconds = time.monotonic() - started
+                results.append(
+                    {"study": name, "restarts": restarts, "seconds": seconds, "problem": problem}
+                )
+                print(
+                    f"{name}: {restarts} restarts in {seconds:.0f} s: {problem or 'all rows'}",
+                    flush=True,
+                )
+    finally:
+        server.stop()
+    passed = sum(not r["problem"] for r in results)
+    print(f"{passed}/{len(results)} studies complete with every trial and epoch stored")
+    write_json(
+        RESULTS / "stress_pg_restarts.json",
+        {"args": vars(args), "machine": machine(), "passed": passed, "studies": results},
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -127,9 +127,12 @@ class StoreCallback(Callback):
             family=act["family"],
             params=act["params"],
         )
-        config = {k: v for k, v in spec.items() if k not in ("reuse", "candidate", "replaces")}
+        skip = ("reuse", "candidate", "replaces", "resume_from", "checkpoint_every")
+        config = {k: v for k, v in spec.items() if k not in skip}
         config["expression"] = act["expression"]
-        self._rows[trial.trial_id] = self.store.start_trial(
+        # A trial run again from its checkpoint keeps the epochs the checkpoint covers.
+        kept = int((spec.get("resume_from") or {}).get("epoch") or 0)
+        row = self.store.start_trial(
             self.study,
             tune_trial_id=trial.trial_id,
             config=config,
@@ -137,7 +140,17 @@ class StoreCallback(Callback):
             dedup_key=spec["dedup_key"],
             node=None,
             replaces=spec.get("replaces"),
+            keep_epochs=kept,
         )
+        self._rows[trial.trial_id] = row
+        if kept and row not in self._history:
+            from afsearch.store import epochs
+
+            self._history[row] = {
+                e.epoch: e.metric_value
+                for e in epochs(row, self.store)
+                if e.metric_value is not None
+            }
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._start(trial)
@@ -158,10 +171,10 @@ class StoreCallback(Callback):
         if pending >= FLUSH_ROWS or time.monotonic() - self._last_flush > FLUSH_SECONDS:
             self.flush()
 
-    def flush(self) -> None:
+    def flush(self, checkpoints: list[tuple[int, str, int]] | None = None) -> None:
         rows = [(row, *item) for row, items in self._buffer.items() for item in items]
-        if rows:
-            self.store.record_epochs_many(rows)
+        if rows or checkpoints:
+            self.store.record_epochs_many(rows, checkpoints or ())
         self._buffer = {}
         self._last_flush = time.monotonic()
 
@@ -203,11 +216,26 @@ class StoreCallback(Callback):
         self._history.pop(row, None)
         self.store.finish_trial(row, status="failed", error=_error_text(trial))
 
+    def on_checkpoint(
+        self, iteration: int, trials: list, trial: Any, checkpoint: Any, **info: Any
+    ) -> None:
+        epoch = int((checkpoint.get_metadata() or {}).get("epoch") or 0)
+        if epoch:
+            # Written at once with the epochs buffered so far: the database never points at a
+            # checkpoint whose epochs it lacks, nor lags behind the one checkpoint Ray keeps.
+            self.flush([(self._row(trial), _location(checkpoint), epoch)])
+
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.flush()
 
     def on_experiment_end(self, trials: list, **info: Any) -> None:
         self.flush()
+
+
+def _location(checkpoint: Any) -> str:
+    """A checkpoint's path, as a URI where it is not on a local file system (``s3://...``)."""
+    kind = getattr(checkpoint.filesystem, "type_name", "local")
+    return str(checkpoint.path) if kind == "local" else f"{kind}://{checkpoint.path}"
 
 
 def _finite(v: Any) -> float | None:

@@ -136,7 +136,7 @@ def launch(
         make_sampler,
         prepare_resume,
     )
-    from afsearch.orchestrator._trainable import train_candidate
+    from afsearch.orchestrator._trainable import EPOCH, train_candidate
     from afsearch.store import DRIVER_RETRIES, TrialStore
 
     store = TrialStore(url, retries=DRIVER_RETRIES)
@@ -280,7 +280,9 @@ def launch(
         if space.scheduler == "asha" and not space.objectives:
             max_t = _max_epochs(space)
             scheduler: Any = ASHAScheduler(
-                time_attr="training_iteration",
+                # Epochs, not reports: a trial continued from a checkpoint meets its rungs at
+                # the epochs it has trained.
+                time_attr=EPOCH,
                 metric=metric,
                 mode=mode,
                 max_t=max_t,
@@ -303,6 +305,8 @@ def launch(
                 callbacks=callbacks,
                 verbose=0,
                 failure_config=tune.FailureConfig(max_failures=space.max_failures),
+                # The newest checkpoint of a trial is the one a retry or a resume continues from.
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             ),
         )
         with warnings.catch_warnings():

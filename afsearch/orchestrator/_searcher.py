@@ -102,9 +102,22 @@ class DefineByRun:
         spec["optuna_trial"] = getattr(trial, "number", None)
         replaces = (getattr(trial, "user_attrs", None) or {}).get(REPLACES)
         spec["replaces"] = replaces
+        spec["checkpoint_every"] = self.space.checkpoint_every
+        spec["resume_from"] = self._checkpoint_of(replaces)
         if self.reuse:
             spec["reuse"] = self._reusable(key)
         return {"afsearch": spec}
+
+    def _checkpoint_of(self, replaces: int | None) -> dict[str, Any] | None:
+        """Where the interrupted trial ``replaces`` left its training state, if anywhere."""
+        if replaces is None or not self.space.checkpoint_every:
+            return None
+        from afsearch.store import trial
+
+        row = trial(int(replaces), self.store)
+        if not row.checkpoint or not row.checkpoint_epoch:
+            return None
+        return {"location": row.checkpoint, "epoch": row.checkpoint_epoch}
 
     def _reusable(self, key: str) -> dict[str, Any] | None:
         from afsearch.store import epochs

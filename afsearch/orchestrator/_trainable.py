@@ -20,6 +20,10 @@ TIMED_OUT = "timed_out"
 REUSED_FROM = "reused_from"  # store id of the trial whose result was reused, else -1
 LEARNED = "learned_params"  # JSON text: {name: mean over activation sites}
 NODE = "node"  # "<ip> <node id>" of the Ray node that ran the trial
+RESUMED_AT = "resumed_at"  # epoch of the checkpoint the trial continued from, else 0
+
+#: File of a trial checkpoint that holds the training state of each seed.
+STATE_FILE = "state.pt"
 
 
 def worst(mode: str) -> float:
@@ -87,11 +91,19 @@ def train_candidate(config: dict[str, Any]) -> None:
 
         return make_activation
 
-    runs = [task.fit(maker(k), seed=s, device=device) for k, s in enumerate(seeds)]
+    # Tune's own retry of this trial brings its checkpoint; a resumed study names the one the
+    # interrupted trial left.
+    saved = _load_state(tune.get_checkpoint(), spec.get("resume_from"), len(seeds), settings)
+    done = int(saved["epoch"]) if saved else 0
+    runs = [
+        task.fit(maker(k), seed=s, device=device, resume=saved["runs"][k] if saved else None)
+        for k, s in enumerate(seeds)
+    ]
+    every = int(spec.get("checkpoint_every", 0) or 0)
     timeout = spec.get("trial_timeout_s")
     start = time.monotonic()
     epochs = settings.epochs
-    for epoch in range(1, epochs + 1):
+    for epoch in range(done + 1, epochs + 1):
         results = [next(run, None) for run in runs]
         if any(r is None for r in results):
             break
@@ -121,7 +133,71 @@ def train_candidate(config: dict[str, Any]) -> None:
             NODE: node,
             # Every epoch, so a trial stopped early by the scheduler keeps its learned values.
             LEARNED: json.dumps(_learned(sites[0])),
+            RESUMED_AT: done,
         }
-        tune.report(report)
+        if every and not last and epoch % every == 0:
+            _report_with_checkpoint(report, epoch, results)
+        else:
+            tune.report(report)
         if last:
             return
+
+
+def _report_with_checkpoint(report: dict[str, Any], epoch: int, results: list[Any]) -> None:
+    """Report ``report`` with the training state of every seed after ``epoch``."""
+    import tempfile
+    from pathlib import Path
+
+    import torch
+    from ray import tune
+
+    with tempfile.TemporaryDirectory(prefix="afsearch-ckpt-") as tmp:
+        state = {"epoch": epoch, "runs": [r.state() for r in results]}
+        torch.save(state, Path(tmp) / STATE_FILE)
+        checkpoint = tune.Checkpoint.from_directory(tmp)
+        checkpoint.set_metadata({"epoch": epoch})
+        # Ray copies the directory to the run's storage before report returns.
+        tune.report(report, checkpoint=checkpoint)
+
+
+def _load_state(
+    checkpoint: Any, resume_from: dict[str, Any] | None, n_seeds: int, settings: Any
+) -> dict[str, Any] | None:
+    """The saved training state to continue from, or ``None`` to start at epoch 1.
+
+    Loaded with ``weights_only``: tensors and plain values only, never code, whatever the
+    file holds. A checkpoint that is gone or does not fit starts the trial over (its epochs are
+    reported again and replace the stored ones).
+    """
+    import sys
+    from pathlib import Path
+
+    import torch
+    from ray import tune
+
+    def start_over(why: str) -> dict[str, Any] | None:
+        print(f"afsearch: {why}; training from epoch 1", file=sys.stderr)
+        return None
+
+    if checkpoint is None and resume_from:
+        try:
+            checkpoint = tune.Checkpoint(str(resume_from["location"]))
+        except Exception as exc:  # any unusable location means starting over
+            return start_over(f"checkpoint not usable ({exc})")
+    if checkpoint is None:
+        return None
+    try:
+        with checkpoint.as_directory() as folder:
+            state = torch.load(Path(folder) / STATE_FILE, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        return start_over(f"checkpoint not readable ({exc})")
+    epoch = state.get("epoch") if isinstance(state, dict) else None
+    runs = state.get("runs") if isinstance(state, dict) else None
+    if (
+        not isinstance(epoch, int)
+        or not 1 <= epoch < settings.epochs
+        or not isinstance(runs, list)
+        or len(runs) != n_seeds
+    ):
+        return start_over("checkpoint does not match this trial")
+    return state

@@ -70,6 +70,7 @@ TOP_KEYS = {
     "grace_period",
     "max_failures",
     "trial_timeout_s",
+    "checkpoint_every",
 }
 TASK_KEYS = {"name", "epochs", "batch_size", "lr", "weight_decay", "optimizer", "options"}
 STRUCTURAL = {
@@ -126,6 +127,9 @@ class SearchSpace:
     grace_period: int = 1
     max_failures: int = 0
     trial_timeout_s: float | None = None
+    #: Save each trial's training state every this many epochs (0: never), so a retried or
+    #: resumed trial continues from its last checkpoint instead of epoch 1.
+    checkpoint_every: int = 1
 
 
 class _Ctx:
@@ -251,6 +255,9 @@ def parse_space(data: Any, source: str = "<space>", default_name: str = "study")
         grace_period=_int(ctx, "grace_period", data.get("grace_period", 1), 1, 10_000),
         max_failures=_int(ctx, "max_failures", data.get("max_failures", 0), 0, 100),
         trial_timeout_s=_timeout(ctx, data.get("trial_timeout_s")),
+        checkpoint_every=_int(
+            ctx, "checkpoint_every", data.get("checkpoint_every", 1), 0, 1_000_000
+        ),
     )
     _probe(ctx, space)
     if sampler == "grid":

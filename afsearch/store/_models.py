@@ -150,6 +150,9 @@ class TrialModel(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     duration_s: Mapped[float | None] = mapped_column(Float)
+    # Where the trial's latest training state lies (a path or URI) and the epoch it ends.
+    checkpoint: Mapped[str | None] = mapped_column(String(2048))
+    checkpoint_epoch: Mapped[int | None] = mapped_column(Integer)
 
 
 class TrialEpochModel(Base):

@@ -68,6 +68,7 @@ FRAME_COLUMNS = (
     "started_at",
     "finished_at",
     "duration_s",
+    "checkpoint_epoch",
     "error",
 )
 
@@ -267,6 +268,7 @@ def trials_frame(
             "started_at": record.started_at,
             "finished_at": record.finished_at,
             "duration_s": record.duration_s,
+            "checkpoint_epoch": record.checkpoint_epoch,
             "error": record.error,
         }
         flat = _flatten("config", record.config)

@@ -98,6 +98,8 @@ class TrialRecord(_Record):
     started_at: datetime
     finished_at: datetime | None
     duration_s: float | None
+    checkpoint: str | None = None
+    checkpoint_epoch: int | None = None
     activation: ActivationRecord | None = None
 
 
@@ -176,6 +178,8 @@ def trial_record(
         started_at=_utc(row.started_at),
         finished_at=utc(row.finished_at),
         duration_s=row.duration_s,
+        checkpoint=row.checkpoint,
+        checkpoint_epoch=row.checkpoint_epoch,
         activation=activation_record(activation) if activation is not None else None,
     )
 

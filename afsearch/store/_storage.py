@@ -312,13 +312,16 @@ class TrialStore:
         dedup_key: str | None = None,
         node: str | None = None,
         replaces: int | None = None,
+        keep_epochs: int = 0,
     ) -> int:
         """Record a running trial and return its id.
 
         Idempotent on ``(study, tune_trial_id)``: a trial Ray Tune restarts or resumes gets its
         existing id back and is marked running again. ``number`` defaults to the study's next.
         ``replaces`` names an interrupted trial of the study that this one runs again: its row
-        (and number) is reused, its old epochs are dropped, so the trial appears once.
+        (and number) is reused, its epochs after ``keep_epochs`` are dropped (all of them by
+        default; a trial continued from its checkpoint keeps those the checkpoint covers), so
+        the trial appears once.
         """
 
         def work(session: Session) -> int:
@@ -332,7 +335,13 @@ class TrialStore:
                     raise AfsearchError(
                         f"Trial id {replaces} is not a trial of study '{study}' to run again."
                     )
-                session.execute(delete(TrialEpochModel).where(TrialEpochModel.trial_id == row.id))
+                session.execute(
+                    delete(TrialEpochModel).where(
+                        TrialEpochModel.trial_id == row.id, TrialEpochModel.epoch > keep_epochs
+                    )
+                )
+                if not keep_epochs:
+                    row.checkpoint = row.checkpoint_epoch = None
                 row.tune_trial_id = tune_trial_id
                 row.started_at = _now()
                 row.metric_value = None
@@ -401,9 +410,17 @@ class TrialStore:
         """
         self.record_epochs_many((trial_id, *row) for row in rows)
 
-    def record_epochs_many(self, rows: Iterable[tuple[int, int, Mapping[str, Any], Any]]) -> None:
+    def record_epochs_many(
+        self,
+        rows: Iterable[tuple[int, int, Mapping[str, Any], Any]],
+        checkpoints: Iterable[tuple[int, str, int]] = (),
+    ) -> None:
         """:meth:`record_epochs` for rows ``(trial_id, epoch, metrics, metric_value)`` of any
-        trials, in one transaction (the driver flushes the epochs of all running trials)."""
+        trials, in one transaction (the driver flushes the epochs of all running trials).
+
+        ``checkpoints`` (``(trial_id, location, epoch)``, as :meth:`record_checkpoint`) land in
+        the same transaction, so a stored checkpoint never covers an epoch that is not stored.
+        """
         by_key: dict[tuple[int, int], dict[str, Any]] = {}
         for trial_id, epoch, metrics, metric_value in rows:
             by_key[(int(trial_id), int(epoch))] = {
@@ -412,17 +429,21 @@ class TrialStore:
                 "metrics": jsonable(metrics),
                 "metric_value": finite_or_none(metric_value),
             }
-        if not by_key:
+        saves = [(int(t), str(loc), int(e)) for t, loc, e in checkpoints]
+        if not by_key and not saves:
             return
         values = list(by_key.values())
-        ids = {tid for tid, _ in by_key}
+        ids = {tid for tid, _ in by_key} | {t for t, _, _ in saves}
 
         def work(session: Session) -> None:
             found = set(session.scalars(select(TrialModel.id).where(TrialModel.id.in_(ids))))
             missing = sorted(ids - found)
             if missing:
                 raise _no_trial(missing[0], self.url_masked)
-            _upsert_epochs(session, values)
+            if values:
+                _upsert_epochs(session, values)
+            for trial_id, location, epoch in saves:
+                _set_checkpoint(session, trial_id, location, epoch, self.url_masked)
 
         self._run(work)
 
@@ -469,6 +490,16 @@ class TrialStore:
             row.duration_s = (now - started).total_seconds() if started is not None else None
 
         self._run(work)
+
+    def record_checkpoint(self, trial_id: int, location: str, epoch: int) -> None:
+        """Note where trial ``trial_id`` saved its training state after ``epoch``.
+
+        A later epoch replaces an earlier one; an older checkpoint arriving late is ignored.
+        """
+
+        self._run(
+            lambda session: _set_checkpoint(session, trial_id, location, epoch, self.url_masked)
+        )
 
     def find_reusable(self, dedup_key: str) -> TrialRecord | None:
         """The best completed trial of any study with ``dedup_key``, or ``None``.
@@ -579,6 +610,12 @@ def coerce_enum(enum_cls: type[E], value: Any, argument: str) -> E:
         f"{argument} {value!r} is not a valid {enum_cls.__name__}; use "
         f"{choices(m.value for m in enum_cls)}."
     )
+
+
+def _set_checkpoint(session: Session, trial_id: int, location: str, epoch: int, url: str) -> None:
+    row = _trial_row(session, trial_id, url)
+    if row.checkpoint_epoch is None or epoch >= row.checkpoint_epoch:
+        row.checkpoint, row.checkpoint_epoch = location, epoch
 
 
 def _trial_row(session: Session, trial_id: int, url_masked: str) -> TrialModel:

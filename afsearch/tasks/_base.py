@@ -10,10 +10,11 @@ from __future__ import annotations
 import abc
 import contextlib
 import dataclasses
+import functools
 import math
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -99,6 +100,9 @@ class EpochResult:
     epoch: int
     metrics: dict[str, float]
     diverged: bool = False
+    #: The training state after this epoch (model, optimizer, schedule, loss scaler, random
+    #: generators), built on call; pass it to ``fit(resume=...)`` to continue from here.
+    state: Callable[[], dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -281,6 +285,7 @@ class BaseTask(abc.ABC):
         *,
         seed: int,
         device: str | torch.device = "cpu",
+        resume: Mapping[str, Any] | None = None,
     ) -> Iterator[EpochResult]:
         """Train a fresh model with this activation and yield an :class:`EpochResult` per epoch.
 
@@ -290,12 +295,27 @@ class BaseTask(abc.ABC):
 
             for result in get_task("digits-mlp").fit(torch.nn.ReLU, seed=0):
                 print(result.epoch, result.metrics["val_accuracy"])
+
+        ``resume`` is what ``result.state()`` returned after some epoch of a fit with the same
+        task, settings, activation and seed: training continues with the next epoch, and on the
+        CPU yields what the uninterrupted fit would have.
         """
         _check_int("seed", seed, 0)
-        return self._fit(make_activation, seed, resolve_device(device))
+        if resume is not None:
+            done = resume.get("epoch") if isinstance(resume, Mapping) else None
+            if not isinstance(done, int) or not 1 <= done < self.settings.epochs:
+                raise AfsearchError(
+                    f"resume must be a training state saved after epoch 1 to "
+                    f"{self.settings.epochs - 1} of this task, got epoch {done!r}."
+                )
+        return self._fit(make_activation, seed, resolve_device(device), resume)
 
     def _fit(
-        self, make_activation: Callable[[], nn.Module], seed: int, device: torch.device
+        self,
+        make_activation: Callable[[], nn.Module],
+        seed: int,
+        device: torch.device,
+        resume: Mapping[str, Any] | None = None,
     ) -> Iterator[EpochResult]:
         settings = self.settings
         seed_everything(seed)
@@ -316,7 +336,37 @@ class BaseTask(abc.ABC):
         generator = torch.Generator(device=device)
         generator.manual_seed(seed)
 
-        for epoch in range(1, settings.epochs + 1):
+        def state(epoch: int) -> dict[str, Any]:
+            # Python's and NumPy's generators are not used once the data is built; torch's are.
+            return {
+                "epoch": epoch,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "scaler": scaler.state_dict(),
+                "generator": generator.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else [],
+            }
+
+        first = 1
+        if resume is not None:
+            try:
+                model.load_state_dict(resume["model"])
+                optimizer.load_state_dict(resume["optimizer"])
+                scheduler.load_state_dict(resume["scheduler"])
+                scaler.load_state_dict(resume["scaler"])
+                generator.set_state(resume["generator"])
+                torch.set_rng_state(resume["torch_rng"])
+                if device.type == "cuda" and resume["cuda_rng"]:
+                    torch.cuda.set_rng_state_all(resume["cuda_rng"])
+            except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+                raise AfsearchError(
+                    f"The saved training state does not fit this task's model: {exc}"
+                ) from exc
+            first = int(resume["epoch"]) + 1
+
+        for epoch in range(first, settings.epochs + 1):
             start = time.perf_counter()
             model.train()
             perm = torch.randperm(n_train, generator=generator, device=device)
@@ -348,7 +398,12 @@ class BaseTask(abc.ABC):
                 metrics.update(self.evaluate_test(model, data, device))
             metrics["epoch_seconds"] = time.perf_counter() - start
             diverged = not math.isfinite(metrics["val_loss"])
-            yield EpochResult(epoch=epoch, metrics=metrics, diverged=diverged)
+            yield EpochResult(
+                epoch=epoch,
+                metrics=metrics,
+                diverged=diverged,
+                state=functools.partial(state, epoch),
+            )
             if diverged:
                 return
 

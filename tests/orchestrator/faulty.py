@@ -1,7 +1,8 @@
 """A task that misbehaves on purpose, chosen by the candidate it is given.
 
 The candidate is ``k*x``; the task reads k from f(1) and then raises (k=100), stalls past any
-sensible time limit (k=200), kills its own worker process once (k=300) or every time (k=400).
+sensible time limit (k=200), kills its own worker process once (k=300) or every time (k=400)
+as the model is built, or once in the middle of training, after a few epochs (k=500).
 Anything else trains normally on a tiny synthetic problem.
 """
 
@@ -25,6 +26,21 @@ MARKERS = "AFSEARCH_FAULTY_DIR"
 class _Slow(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         time.sleep(0.3)
+        return x
+
+
+class _KillOnce(nn.Module):
+    """Kills its process at its ``after``-th call, the first time only (a marker file says)."""
+
+    def __init__(self, marker: Path, after: int) -> None:
+        super().__init__()
+        self.marker, self.after, self.calls = marker, after, 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        if self.calls == self.after and not self.marker.exists():
+            self.marker.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
         return x
 
 
@@ -55,4 +71,7 @@ class FaultyTask(BaseTask):
         layers: list[nn.Module] = [nn.Linear(8, 16), act, nn.Linear(16, 2)]
         if k == 200:
             layers.insert(0, _Slow())
+        if k == 500:
+            # 7 training batches and 1 validation batch an epoch: dies early in epoch 5.
+            layers.insert(0, _KillOnce(Path(os.environ[MARKERS]) / "killed-500", after=34))
         return nn.Sequential(*layers)

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from afsearch.orchestrator import launch
-from afsearch.store import trials
+from afsearch.store import epochs, trials
 from tests.orchestrator.conftest import init_local_ray
 
 pytestmark = pytest.mark.slow
@@ -40,14 +40,17 @@ def test_each_fault_is_recorded_and_the_study_completes(ray_faulty: Path, tmp_pa
                 "task": {"name": "tests.orchestrator.faulty:FaultyTask", "epochs": 8},
                 "sampler": "grid",
                 "scheduler": "none",
-                "num_samples": 6,
+                "num_samples": 7,
                 "max_concurrent": 2,
                 "max_failures": 1,
                 "trial_timeout_s": 3.0,
                 "families": [
                     {
                         "family": "expression",
-                        "expression": ["x", "100*x", "200*x", "300*x", "400*x", "x*1e30*exp(30*x)"],
+                        "expression": [
+                            *("x", "100*x", "200*x", "300*x", "400*x", "500*x"),
+                            "x*1e30*exp(30*x)",
+                        ],
                     }
                 ],
             }
@@ -55,9 +58,9 @@ def test_each_fault_is_recorded_and_the_study_completes(ray_faulty: Path, tmp_pa
     )
     url = f"sqlite:///{tmp_path / 'f.db'}"
     result = launch(space, study="faults", url=url, runs_dir=tmp_path / "runs", progress=False)
-    assert result.num_trials == 6
+    assert result.num_trials == 7
     rows = {t.config["expression"]: t for t in trials("faults", url)}
-    assert len(rows) == 6
+    assert len(rows) == 7
 
     assert rows["x"].status.value == "completed", rows["x"].error
     raised = rows["100*x"]
@@ -68,6 +71,12 @@ def test_each_fault_is_recorded_and_the_study_completes(ray_faulty: Path, tmp_pa
     # Killed once, retried (max_failures=1), then finished.
     assert rows["300*x"].status.value == "completed", rows["300*x"].error
     assert (ray_faulty / "killed-300").exists()
+    # Killed in epoch 5, retried from its epoch-4 checkpoint: epochs 1-4 ran once.
+    cut = rows["500*x"]
+    assert cut.status.value == "completed", cut.error
+    assert (ray_faulty / "killed-500").exists()
+    resumed = {e.epoch: e.metrics["resumed_at"] for e in epochs(cut.id, url)}
+    assert resumed == {e: 0 if e <= 4 else 4 for e in range(1, 9)}
     always = rows["400*x"]
     assert always.status.value == "failed" and always.error
     diverged = rows["1e+30*x*exp(30*x)"]

@@ -127,3 +127,75 @@ def test_ctrl_c_leaves_a_consistent_database_and_resume_finishes(tmp_path: Path)
     assert sorted(t.number for t in after) == list(range(6))
     assert {t.status.value for t in after} <= {"completed", "duplicate"}
     assert get_study("c", url).status.value == "completed"
+
+
+def _epoch_rows(db: Path, study: str) -> dict[int, dict]:
+    from afsearch.store import epochs
+
+    url = f"sqlite:///{db}"
+    (row,) = trials(study, url)
+    return {e.epoch: e.metrics for e in epochs(row.id, url)}
+
+
+def checkpointed(db: Path) -> int:
+    try:
+        with sqlite3.connect(db) as con:
+            found = con.execute("select max(checkpoint_epoch) from afs_trials").fetchone()[0]
+            return int(found or 0)
+    except sqlite3.Error:
+        return 0
+
+
+def test_a_trial_cut_off_with_the_driver_continues_from_its_checkpoint(tmp_path: Path) -> None:
+    epochs_ = 12
+    space = tmp_path / "s.yaml"
+    space.write_text(
+        yaml.safe_dump(
+            {
+                "task": {"name": "digits-mlp", "epochs": epochs_, "options": {"width": 16}},
+                "scheduler": "none",
+                "num_samples": 1,
+                "max_concurrent": 1,
+                "families": [{"family": "swish", "beta": 1.3, "trainable": True}],
+            }
+        )
+    )
+    env = {**os.environ, "AFSEARCH_RUNS": str(tmp_path / "r")}
+    cut, whole = tmp_path / "cut.db", tmp_path / "whole.db"
+    cmd = [AFSEARCH, "launch", str(space), "--study", "ck", "--num-cpus", "1", "--quiet"]
+    cmd_cut = [*cmd, "--db", f"sqlite:///{cut}"]
+    proc = subprocess.Popen(
+        cmd_cut, env=env, cwd=tmp_path, start_new_session=True, stdout=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 240
+    while checkpointed(cut) < 3 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the trial finished before it could be cut off"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    saved = checkpointed(cut)
+    assert 3 <= saved < epochs_
+
+    done = subprocess.run(
+        [*cmd_cut, "--resume"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    (row,) = trials("ck", f"sqlite:///{cut}")
+    assert row.status.value == "completed"
+    rows = _epoch_rows(cut, "ck")
+    assert sorted(rows) == list(range(1, epochs_ + 1))
+    # The epochs the checkpoint covered were kept; training went on after them.
+    assert {rows[e]["resumed_at"] for e in range(1, saved + 1)} == {0}
+    assert {rows[e]["resumed_at"] for e in range(saved + 1, epochs_ + 1)} == {saved}
+
+    # The same trial, never interrupted, ends where the continued one did.
+    subprocess.run([*cmd, "--db", f"sqlite:///{whole}"], env=env, cwd=tmp_path, check=True)
+    reference = _epoch_rows(whole, "ck")
+    for e in range(1, epochs_ + 1):
+        assert rows[e]["val_accuracy"] == pytest.approx(reference[e]["val_accuracy"], abs=1e-9)
+        assert rows[e]["train_loss"] == pytest.approx(reference[e]["train_loss"], rel=1e-6)
+    (ref,) = trials("ck", f"sqlite:///{whole}")
+    assert row.metric_value == pytest.approx(ref.metric_value, abs=1e-9)
+    assert row.learned_params["mean"]["beta"] == pytest.approx(
+        ref.learned_params["mean"]["beta"], rel=1e-6
+    )

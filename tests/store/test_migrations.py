@@ -75,6 +75,26 @@ def test_downgrade_to_base_and_back(db_url: str, raw_engine: Engine) -> None:
     assert _tables(raw_engine) >= AFS_TABLES
 
 
+def test_a_database_of_the_first_revision_is_upgraded_with_its_rows(
+    db_url: str, raw_engine: Engine
+) -> None:
+    with TrialStore(db_url) as store:
+        make_study(store)
+        trial_id = add_trial(store, "demo", "completed", 0.9)
+    with raw_engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0001")
+    assert "checkpoint" not in {c["name"] for c in inspect(raw_engine).get_columns("afs_trials")}
+    with TrialStore(db_url) as store:
+        (row,) = trials("demo", store)
+        assert (row.id, row.metric_value, row.checkpoint) == (trial_id, 0.9, None)
+        store.record_checkpoint(trial_id, "/runs/demo/checkpoint_000002", 2)
+        store.record_checkpoint(trial_id, "/runs/demo/checkpoint_000001", 1)  # late: ignored
+        (row,) = trials("demo", store)
+        assert (row.checkpoint, row.checkpoint_epoch) == ("/runs/demo/checkpoint_000002", 2)
+
+
 def test_a_database_from_a_newer_afsearch_is_refused(db_url: str, raw_engine: Engine) -> None:
     TrialStore(db_url).close()
     with raw_engine.begin() as connection:

@@ -412,3 +412,21 @@ def _study_columns() -> dict:
         "created_at": datetime.now(timezone.utc),
         "num_samples": 1,
     }
+
+
+@pytest.mark.parametrize(("keep", "left"), [(0, []), (2, [1, 2])])
+def test_a_trial_run_again_keeps_the_epochs_its_checkpoint_covers(
+    store: TrialStore, keep: int, left: list[int]
+) -> None:
+    make_study(store)
+    tid = store.start_trial("demo", tune_trial_id="first")
+    store.record_epochs(tid, [(e, {"accuracy": e / 10}, e / 10) for e in (1, 2, 3)])
+    store.record_checkpoint(tid, "/runs/first/checkpoint_000001", 2)
+    assert store.mark_interrupted("demo") == 1
+    again = store.start_trial("demo", tune_trial_id="second", replaces=tid, keep_epochs=keep)
+    assert again == tid
+    assert [e.epoch for e in epochs(tid, store)] == left
+    row = trial(tid, store)
+    assert row.status is TrialStatus.RUNNING and row.tune_trial_id == "second"
+    expected = ("/runs/first/checkpoint_000001", 2) if keep else (None, None)
+    assert (row.checkpoint, row.checkpoint_epoch) == expected

@@ -13,6 +13,12 @@ calibrated first, so "training" is real torch work on one thread. Run:
 
     python benchmarks/bench_orchestration.py            # 1 s and 10 s trials, 1 and 2 at once
     python benchmarks/bench_orchestration.py --quick    # 1 s trials only
+    python benchmarks/bench_orchestration.py --checkpoint-every 0   # no trial checkpoints
+
+By default trials save their training state after every epoch (``checkpoint_every: 1``,
+``checkpoint_min_seconds: 0``), the most a space can ask for; a launch with the shipped
+defaults saves no more than once per 30 s, so these trials would save nothing.
+``--checkpoint-every 0`` measures the same studies without checkpoints.
 """
 
 from __future__ import annotations
@@ -77,7 +83,9 @@ def calibrate(target_epoch_s: float) -> int:
     return max(1, round(target_epoch_s / per_batch))
 
 
-def run_study(trial_s: float, concurrency: int, n: int, workdir: Path) -> dict[str, Any]:
+def run_study(
+    trial_s: float, concurrency: int, n: int, workdir: Path, checkpoint_every: int = 1
+) -> dict[str, Any]:
     import yaml
 
     from afsearch.orchestrator import launch
@@ -95,6 +103,8 @@ def run_study(trial_s: float, concurrency: int, n: int, workdir: Path) -> dict[s
         "sampler": "random",
         "num_samples": n,
         "max_concurrent": concurrency,
+        "checkpoint_every": checkpoint_every,
+        "checkpoint_min_seconds": 0,
         "families": [{"family": "swish", "beta": {"low": 0.5, "high": 2.0}}],
     }
     path = workdir / f"space-{trial_s}-{concurrency}.yaml"
@@ -124,6 +134,7 @@ def run_study(trial_s: float, concurrency: int, n: int, workdir: Path) -> dict[s
     return {
         "trial_seconds": trial_s,
         "concurrency": concurrency,
+        "checkpoint_every": checkpoint_every,
         "trials": len(rows),
         "study_wall_s": wall,
         "per_trial_overhead_median": shares[len(shares) // 2],
@@ -136,6 +147,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--checkpoint-every", type=int, default=1)
     args = parser.parse_args()
     os.environ["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
@@ -160,12 +172,19 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for trial_s, conc, n in cases:
-                results.append(run_study(trial_s, conc, n, Path(tmp)))
+                results.append(
+                    run_study(trial_s, conc, n, Path(tmp), checkpoint_every=args.checkpoint_every)
+                )
     finally:
         ray.shutdown()
+    saving = (
+        f"checkpoint every {args.checkpoint_every} epochs"
+        if args.checkpoint_every
+        else "no checkpoints"
+    )
     print(
         f"torch {torch.__version__}, {os.cpu_count()} CPUs; local Ray start-up {ray_start:.1f} s"
-        " (once per launch, not counted below)"
+        f" (once per launch, not counted below); {saving}"
     )
     print(
         f"{'trial':>7} {'conc':>5} {'trials':>7} {'wall s':>8} {'overhead/trial':>15} "

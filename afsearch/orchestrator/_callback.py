@@ -43,6 +43,12 @@ _SKIP = {
 }
 
 
+#: Keys of a trial's spec that say how it runs, not what it is: kept out of its stored config.
+_NOT_IN_CONFIG = frozenset(
+    {"reuse", "candidate", "replaces", "resume_from", "checkpoint_every", "checkpoint_min_seconds"}
+)
+
+
 def _epoch_metrics(result: dict[str, Any]) -> dict[str, float]:
     out = {}
     for k, v in result.items():
@@ -127,8 +133,7 @@ class StoreCallback(Callback):
             family=act["family"],
             params=act["params"],
         )
-        skip = ("reuse", "candidate", "replaces", "resume_from", "checkpoint_every")
-        config = {k: v for k, v in spec.items() if k not in skip}
+        config = {k: v for k, v in spec.items() if k not in _NOT_IN_CONFIG}
         config["expression"] = act["expression"]
         # A trial run again from its checkpoint keeps the epochs the checkpoint covers.
         kept = int((spec.get("resume_from") or {}).get("epoch") or 0)

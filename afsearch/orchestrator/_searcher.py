@@ -103,6 +103,7 @@ class DefineByRun:
         replaces = (getattr(trial, "user_attrs", None) or {}).get(REPLACES)
         spec["replaces"] = replaces
         spec["checkpoint_every"] = self.space.checkpoint_every
+        spec["checkpoint_min_seconds"] = self.space.checkpoint_min_seconds
         spec["resume_from"] = self._checkpoint_of(replaces)
         if self.reuse:
             spec["reuse"] = self._reusable(key)

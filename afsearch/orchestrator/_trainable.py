@@ -100,8 +100,9 @@ def train_candidate(config: dict[str, Any]) -> None:
         for k, s in enumerate(seeds)
     ]
     every = int(spec.get("checkpoint_every", 0) or 0)
+    min_gap = float(spec.get("checkpoint_min_seconds", 0.0) or 0.0)
     timeout = spec.get("trial_timeout_s")
-    start = time.monotonic()
+    start = saved_at = time.monotonic()
     epochs = settings.epochs
     for epoch in range(done + 1, epochs + 1):
         results = [next(run, None) for run in runs]
@@ -135,8 +136,11 @@ def train_candidate(config: dict[str, Any]) -> None:
             LEARNED: json.dumps(_learned(sites[0])),
             RESUMED_AT: done,
         }
-        if every and not last and epoch % every == 0:
+        # Each checkpoint costs the driver one transaction: min_gap keeps them rare on short
+        # epochs, where starting over costs little anyway.
+        if every and not last and epoch % every == 0 and time.monotonic() - saved_at >= min_gap:
             _report_with_checkpoint(report, epoch, results)
+            saved_at = time.monotonic()
         else:
             tune.report(report)
         if last:

@@ -16,6 +16,8 @@ A space file looks like this (every key but ``families`` is optional)::
     seeds: 1                        # training seeds per candidate (metric = mean)
     num_samples: 12
     max_concurrent: 2
+    checkpoint_every: 1             # save each trial's training state every N epochs (0: never)
+    checkpoint_min_seconds: 30      # ... but no more often than this
     families:                       # each entry is a sub-space; the sampler picks one
       - family: swish
         beta: {low: 0.5, high: 3.0, log: true}
@@ -71,6 +73,7 @@ TOP_KEYS = {
     "max_failures",
     "trial_timeout_s",
     "checkpoint_every",
+    "checkpoint_min_seconds",
 }
 TASK_KEYS = {"name", "epochs", "batch_size", "lr", "weight_decay", "optimizer", "options"}
 STRUCTURAL = {
@@ -127,9 +130,11 @@ class SearchSpace:
     grace_period: int = 1
     max_failures: int = 0
     trial_timeout_s: float | None = None
-    #: Save each trial's training state every this many epochs (0: never), so a retried or
+    #: Save each trial's training state every this many epochs (0: never), but no sooner than
+    #: ``checkpoint_min_seconds`` after the trial's start or its last save, so that a retried or
     #: resumed trial continues from its last checkpoint instead of epoch 1.
     checkpoint_every: int = 1
+    checkpoint_min_seconds: float = 30.0
 
 
 class _Ctx:
@@ -258,6 +263,9 @@ def parse_space(data: Any, source: str = "<space>", default_name: str = "study")
         checkpoint_every=_int(
             ctx, "checkpoint_every", data.get("checkpoint_every", 1), 0, 1_000_000
         ),
+        checkpoint_min_seconds=_seconds(
+            ctx, "checkpoint_min_seconds", data.get("checkpoint_min_seconds", 30.0)
+        ),
     )
     _probe(ctx, space)
     if sampler == "grid":
@@ -275,6 +283,12 @@ def _timeout(ctx: _Ctx, v: Any) -> float | None:
         return None
     if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
         raise ctx.error("trial_timeout_s", f"must be a positive number of seconds, got {_show(v)}.")
+    return float(v)
+
+
+def _seconds(ctx: _Ctx, path: str, v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf:
+        raise ctx.error(path, f"must be a number of seconds of at least 0, got {_show(v)}.")
     return float(v)
 
 

@@ -43,6 +43,7 @@ def test_each_fault_is_recorded_and_the_study_completes(ray_faulty: Path, tmp_pa
                 "num_samples": 7,
                 "max_concurrent": 2,
                 "max_failures": 1,
+                "checkpoint_min_seconds": 0,
                 "trial_timeout_s": 3.0,
                 "families": [
                     {

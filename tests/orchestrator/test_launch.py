@@ -51,6 +51,8 @@ def test_small_launch_stores_every_trial_and_exports_the_best(ray_local, tmp_pat
         assert t.activation_id and t.activation_id.startswith("af-")
         assert t.node
         assert [e.epoch for e in epochs(t.id, url)] == [1, 2]
+        # Trials far shorter than checkpoint_min_seconds (30 s by default) save no state.
+        assert t.checkpoint is None and t.checkpoint_epoch is None
     summary = {s.name: s for s in studies(url)}["small"]
     assert summary.status.value == "completed" and summary.n_completed == 3
     swish = [t for t in rows if "sigmoid" in t.config["expression"]]

@@ -156,6 +156,7 @@ def test_a_trial_cut_off_with_the_driver_continues_from_its_checkpoint(tmp_path:
                 "scheduler": "none",
                 "num_samples": 1,
                 "max_concurrent": 1,
+                "checkpoint_min_seconds": 0,
                 "families": [{"family": "swish", "beta": 1.3, "trainable": True}],
             }
         )

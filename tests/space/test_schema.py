@@ -73,6 +73,13 @@ def _space(**overrides: object) -> dict:
         (_space(task={"name": "digits-mlp", "epochs": 0}), "task: epochs must be"),
         (_space(task={"name": "digits-mlp", "colour": 1}), "task.colour: unknown key"),
         (_space(seeds=0), "seeds: must be an integer from 1 to 20"),
+        (_space(checkpoint_every=-1), "checkpoint_every: must be an integer from 0"),
+        (_space(checkpoint_every=1.5), "checkpoint_every: must be an integer from 0"),
+        (_space(checkpoint_min_seconds=-5), "checkpoint_min_seconds: must be a number of seconds"),
+        (
+            _space(checkpoint_min_seconds="1m"),
+            "checkpoint_min_seconds: must be a number of seconds",
+        ),
         (_space(sampler="nsga2"), "objectives: sampler 'nsga2' needs"),
         (_space(sampler="grid"), "sampler: sampler 'grid' cannot enumerate the float range"),
     ],
@@ -147,3 +154,10 @@ def test_ensemble_and_grammar_sampling_respect_the_space() -> None:
             assert "sin" not in text.replace("sinh", "")
         study.tell(trial, 0.0)
     assert seen == {"ensemble", "grammar"}
+
+
+def test_checkpoint_settings_default_to_every_epoch_at_most_twice_a_minute() -> None:
+    space = parse_space(_space(), source="space.yaml")
+    assert (space.checkpoint_every, space.checkpoint_min_seconds) == (1, 30.0)
+    space = parse_space(_space(checkpoint_every=0, checkpoint_min_seconds=0), source="s.yaml")
+    assert (space.checkpoint_every, space.checkpoint_min_seconds) == (0, 0.0)

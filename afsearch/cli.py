@@ -416,6 +416,8 @@ def show(
             out.print(f"reused the result of trial id {t.duplicate_of}")
         if t.error:
             out.print(f"error: {t.error}")
+        if t.checkpoint:
+            out.print(f"checkpoint after epoch {t.checkpoint_epoch}: {t.checkpoint}", markup=False)
         if rows:
             table = Table(title="epochs")
             keys = [k for k in rows[0].metrics if not k.startswith(("time_", "training_"))][:8]

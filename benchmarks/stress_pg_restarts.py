@@ -5,8 +5,10 @@
 
 Starts a throwaway PostgreSQL server (Debian's binaries, as the tests do), launches small
 ``digits-mlp`` studies one after another with ``afsearch launch`` and restarts the server at random
-intervals while each runs, from Ray's start-up to the leaderboard. A study passes when the launch
-exits 0 and every trial is ``completed`` with all its epochs stored. Prints one line per study and
+intervals while each runs, from the moment the launch has opened the database (its study row
+exists) to the leaderboard. A launch whose very first connection fails says so at once instead,
+by design, so the restarts wait for it. A study passes when the launch exits 0 and every trial is
+``completed`` with all its epochs stored. Prints one line per study and
 the pass count, and writes ``benchmarks/results/stress_pg_restarts.json``.
 """
 
@@ -47,6 +49,16 @@ def _space(path: Path, trials: int, epochs: int) -> Path:
         )
     )
     return path
+
+
+def _opened(name: str, url: str) -> bool:
+    from afsearch.exceptions import AfsearchError
+    from afsearch.store import studies
+
+    try:
+        return any(s.name == name for s in studies(url))
+    except AfsearchError:
+        return False
 
 
 def _check(name: str, url: str, trials: int, epochs: int) -> str:
@@ -96,6 +108,8 @@ def main() -> None:
                     text=True,
                 )
                 restarts = 0
+                while proc.poll() is None and not _opened(name, server.url):
+                    time.sleep(0.05)
                 while proc.poll() is None:
                     time.sleep(rng.uniform(*args.every))
                     if proc.poll() is None:

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from afsearch.cli import app
+from afsearch.store import TrialStore, trial
 from tests.helpers import store_trial
 
 runner = CliRunner()
@@ -135,6 +136,10 @@ def test_show_plot_and_export_use_learned_values(tmp_path: Path) -> None:
     assert shown.exit_code == 0, shown.output
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads(run("show", "s/0", "--db", url, "--json").output)["status"] == "completed"
+    with TrialStore(url) as store:
+        store.record_checkpoint(trial("s/0", store).id, "/runs/s/t0/checkpoint_000004", 4)
+    shown = run("show", "s/0", "--db", url)
+    assert "checkpoint after epoch 4: /runs/s/t0/checkpoint_000004" in shown.output
     exported = run("export", "--study", "s", "--best", "--db", url, "--out", str(tmp_path / "e"))
     assert exported.exit_code == 0, exported.output
     record = json.loads(next((tmp_path / "e").glob("*.json")).read_text())

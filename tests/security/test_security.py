@@ -176,3 +176,32 @@ def test_tampered_parameter_values_are_refused(tmp_path: Path) -> None:
 def test_urls_are_shown_with_the_password_masked() -> None:
     masked = mask_url("postgresql+psycopg://user:s3cret@db.example:5432/afs")
     assert "s3cret" not in masked and "user" in masked
+
+
+class _Payload:
+    """Unpickling this would create ``marker``: what a tampered checkpoint file could hold."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (open, (str(self.marker), "w"))
+
+
+def test_a_tampered_checkpoint_cannot_execute_code(tmp_path: Path) -> None:
+    import pickle
+
+    from ray import tune
+
+    from afsearch.orchestrator._trainable import STATE_FILE, _load_state
+    from afsearch.tasks import TaskSettings
+
+    folder = tmp_path / "checkpoint_000003"
+    folder.mkdir()
+    marker = tmp_path / "pwned"
+    (folder / STATE_FILE).write_bytes(pickle.dumps({"epoch": 3, "runs": [_Payload(marker)]}))
+    settings = TaskSettings(epochs=10)
+    # Through Tune's retry, and through a location read back from the database.
+    assert _load_state(tune.Checkpoint.from_directory(folder), None, 1, settings) is None
+    assert _load_state(None, {"location": str(folder), "epoch": 3}, 1, settings) is None
+    assert not marker.exists()

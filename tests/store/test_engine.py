@@ -174,7 +174,7 @@ def test_transient_errors_are_found_down_the_chain_of_causes(
 @pytest.mark.skipif(not os.environ.get(PG_ENV), reason=f"set {PG_ENV} to test PostgreSQL")
 def test_a_waiting_store_outlasts_a_stopped_server(pg_server: PgServer) -> None:
     url = pg_server.url
-    with TrialStore(url) as store:
+    with TrialStore(url, retries=DRIVER_RETRIES) as store:
         make_study(store, name="outlast")
         store.close()
         pg_server.halt()

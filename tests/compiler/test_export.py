@@ -168,3 +168,41 @@ def test_exported_module_traces_and_exports(tmp_path: Path) -> None:
     torch.testing.assert_close(traced(x), act(x))
     exported = torch.export.export(act, (x,))
     torch.testing.assert_close(exported.module()(x), act(x))
+
+
+def _load_exported(config: dict, name: str, folder: Path) -> tuple[torch.nn.Module, object]:
+    import importlib.util
+
+    cand = build(config)
+    exp = export_activation(cand.expr, cand.params, name, folder)
+    spec = importlib.util.spec_from_file_location(name, exp.module_path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return getattr(mod, name)(), cand
+
+
+@pytest.mark.parametrize("name", EXPORTED)
+def test_exported_module_runs_in_onnx_runtime(name: str, tmp_path: Path) -> None:
+    import warnings
+
+    import onnxruntime
+
+    act, _ = _load_exported(dict(CONFIGS)[name], "OnnxAct", tmp_path)
+    x = torch.linspace(-6.0, 6.0, 2000).reshape(125, 16)
+    path = tmp_path / "act.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            act,
+            (x,),
+            str(path),
+            dynamo=True,
+            dynamic_shapes=({0: torch.export.Dim.DYNAMIC},),
+            verbose=False,
+        )
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    # Another batch size than the one traced: the graph is not tied to it.
+    x2 = torch.linspace(-8.0, 8.0, 33 * 16).reshape(33, 16)
+    (got,) = session.run(None, {session.get_inputs()[0].name: x2.numpy()})
+    torch.testing.assert_close(torch.from_numpy(got), act(x2).detach(), rtol=1e-5, atol=1e-5)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from afsearch.activations import build
+from afsearch.activations import build, list_families
 from afsearch.compiler import export_activation, render_module
 from afsearch.exceptions import AfsearchError
 from tests.activations.conftest import CONFIGS
@@ -182,13 +182,19 @@ def _load_exported(config: dict, name: str, folder: Path) -> tuple[torch.nn.Modu
     return getattr(mod, name)(), cand
 
 
-@pytest.mark.parametrize("name", EXPORTED)
+# The subset above plus the default config of every family it leaves out (new ones included).
+ONNX_CASES = EXPORTED + sorted(
+    {f.name for f in list_families()} - {BY_NAME[n]["family"] for n in EXPORTED}
+)
+
+
+@pytest.mark.parametrize("name", ONNX_CASES)
 def test_exported_module_runs_in_onnx_runtime(name: str, tmp_path: Path) -> None:
     import warnings
 
     import onnxruntime
 
-    act, _ = _load_exported(dict(CONFIGS)[name], "OnnxAct", tmp_path)
+    act, _ = _load_exported(BY_NAME[name], "OnnxAct", tmp_path)
     x = torch.linspace(-6.0, 6.0, 2000).reshape(125, 16)
     path = tmp_path / "act.onnx"
     with warnings.catch_warnings():

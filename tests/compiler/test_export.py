@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -115,6 +116,19 @@ def test_every_config_renders_valid_python(name: str, config: dict) -> None:
     assert "import afsearch" not in source and "from afsearch" not in source
 
 
+def _load_exported(config: dict, name: str, folder: Path) -> tuple[torch.nn.Module, Any]:
+    """Export ``config`` as class ``name`` into ``folder`` and import the generated file."""
+    import importlib.util
+
+    cand = build(config)
+    exp = export_activation(cand.expr, cand.params, name, folder)
+    spec = importlib.util.spec_from_file_location(name, exp.module_path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return getattr(mod, name)(), cand
+
+
 def test_json_record(tmp_path: Path) -> None:
     cand = build({"family": "swish", "beta": 1.7, "trainable": True})
     exp = export_activation(cand.expr, cand.params, "SwishBeta", tmp_path)
@@ -126,15 +140,9 @@ def test_json_record(tmp_path: Path) -> None:
 
 
 def test_exported_module_works_under_torch_compile(tmp_path: Path) -> None:
-    cand = build({"family": "swish", "beta": 1.3, "trainable": True})
-    exp = export_activation(cand.expr, cand.params, "SwishC", tmp_path)
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("SwishC", exp.module_path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    act = mod.SwishC()
+    act, cand = _load_exported(
+        {"family": "swish", "beta": 1.3, "trainable": True}, "SwishC", tmp_path
+    )
     compiled = torch.compile(act)
     x = torch.randn(64, requires_grad=True)
     y = compiled(x)
@@ -154,32 +162,12 @@ def test_bad_class_names_are_refused(bad: str, tmp_path: Path) -> None:
 
 
 def test_exported_module_traces_and_exports(tmp_path: Path) -> None:
-    import importlib.util
-
-    cand = build({"family": "elu", "alpha": 0.7})
-    exp = export_activation(cand.expr, cand.params, "EluT", tmp_path)
-    spec = importlib.util.spec_from_file_location("EluT", exp.module_path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    act = mod.EluT()
+    act, _ = _load_exported({"family": "elu", "alpha": 0.7}, "EluT", tmp_path)
     x = torch.randn(32)
     traced = torch.jit.trace(act, (x,))
     torch.testing.assert_close(traced(x), act(x))
     exported = torch.export.export(act, (x,))
     torch.testing.assert_close(exported.module()(x), act(x))
-
-
-def _load_exported(config: dict, name: str, folder: Path) -> tuple[torch.nn.Module, object]:
-    import importlib.util
-
-    cand = build(config)
-    exp = export_activation(cand.expr, cand.params, name, folder)
-    spec = importlib.util.spec_from_file_location(name, exp.module_path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return getattr(mod, name)(), cand
 
 
 # The subset above plus the default config of every family it leaves out (new ones included).

@@ -125,10 +125,11 @@ def launch(
     >>> launch("search_spaces/quickstart.yaml", study="demo")  # doctest: +SKIP
     """
     from ray import tune
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+    from ray.tune.schedulers import FIFOScheduler
     from ray.tune.search import ConcurrencyLimiter
 
     from afsearch.orchestrator._callback import ProgressCallback, StoreCallback
+    from afsearch.orchestrator._scheduler import ResumableASHA
     from afsearch.orchestrator._searcher import (
         AfsearchOptunaSearch,
         DefineByRun,
@@ -279,7 +280,7 @@ def launch(
         concurrency = max_concurrent or space.max_concurrent
         if space.scheduler == "asha" and not space.objectives:
             max_t = _max_epochs(space)
-            scheduler: Any = ASHAScheduler(
+            scheduler: Any = ResumableASHA(
                 # Epochs, not reports: a trial continued from a checkpoint meets its rungs at
                 # the epochs it has trained.
                 time_attr=EPOCH,
@@ -289,6 +290,8 @@ def launch(
                 grace_period=min(space.grace_period, max_t),
                 reduction_factor=3,
             )
+            if existing is not None:
+                scheduler.record_earlier(_rung_history(store, name))
         else:
             scheduler = FIFOScheduler()
         tuner = tune.Tuner(
@@ -341,6 +344,22 @@ def _finished(store: Any, name: str) -> int:
     from afsearch.store import trials
 
     return sum(t.status.value not in ("running", "interrupted") for t in trials(name, store))
+
+
+def _rung_history(store: Any, name: str) -> dict[str, dict[int, float]]:
+    """The metric by epoch of every trial of study ``name`` that will not run again."""
+    from afsearch.store import epochs, trials
+
+    history: dict[str, dict[int, float]] = {}
+    for t in trials(name, store):
+        if t.status.value in ("running", "interrupted"):
+            continue
+        values = {
+            e.epoch: e.metric_value for e in epochs(t.id, store) if e.metric_value is not None
+        }
+        if values:
+            history[f"earlier-{t.id}"] = values
+    return history
 
 
 def _max_epochs(space: SearchSpace) -> int:

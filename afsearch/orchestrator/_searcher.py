@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
-import time
 from typing import Any
 
 import optuna
@@ -143,28 +143,28 @@ def _retrying(fn: Any, *args: Any, **kwargs: Any) -> Any:
     A database that stays away longer than :data:`DB_RETRY_SECONDS` ends the call with an
     :class:`AfsearchError` naming the cause; errors that are not about the connection propagate.
     """
-    from afsearch.store import first_line, is_transient
+    from afsearch.store import first_line, is_transient, retry_transient
 
-    deadline = time.monotonic() + DB_RETRY_SECONDS
-    delay = 0.2
-    while True:
-        try:
-            return fn(*args, **kwargs)
-        except Exception as exc:
-            # Optuna wraps a lost connection in StorageInternalError; the classifier follows
-            # the chain of causes down to the driver's error. Other causes are real.
-            if not is_transient(exc):
-                raise
-            if time.monotonic() > deadline:
-                cause: BaseException = exc
-                while cause.__cause__ is not None:
-                    cause = cause.__cause__
-                reason = first_line(getattr(cause, "orig", None) or cause)
-                raise AfsearchError(
-                    f"The database stayed unavailable for {DB_RETRY_SECONDS:g} s: {reason}."
-                ) from exc
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
+    try:
+        return retry_transient(
+            functools.partial(fn, *args, **kwargs),
+            retries=None,
+            delay_s=0.2,
+            max_delay_s=2.0,
+            deadline_s=DB_RETRY_SECONDS,
+        )
+    except Exception as exc:
+        # Optuna wraps a lost connection in StorageInternalError; the classifier follows the
+        # chain of causes down to the driver's error. Other causes propagate as they are.
+        if not is_transient(exc):
+            raise
+        cause: BaseException = exc
+        while cause.__cause__ is not None:
+            cause = cause.__cause__
+        reason = first_line(getattr(cause, "orig", None) or cause)
+        raise AfsearchError(
+            f"The database stayed unavailable for {DB_RETRY_SECONDS:g} s: {reason}."
+        ) from exc
 
 
 class AfsearchOptunaSearch(OptunaSearch):

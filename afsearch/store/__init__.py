@@ -17,7 +17,7 @@ from afsearch.store._records import (
     StudySummary,
     TrialRecord,
 )
-from afsearch.store._session import DRIVER_RETRIES, is_transient
+from afsearch.store._session import DRIVER_RETRIES, is_transient, retry_transient
 from afsearch.store._storage import TrialStore
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "is_transient",
     "mask_url",
     "resolve_url",
+    "retry_transient",
     "studies",
     "trial",
     "trials",

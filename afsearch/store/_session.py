@@ -94,6 +94,34 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+def retry_transient(
+    call: Callable[[], T],
+    *,
+    retries: int | None = DEFAULT_RETRIES,
+    delay_s: float = DEFAULT_RETRY_DELAY_S,
+    max_delay_s: float = MAX_RETRY_DELAY_S,
+    deadline_s: float | None = None,
+) -> T:
+    """``call()``, called again after each transient error (:func:`is_transient`).
+
+    Waits ``delay_s``, doubling up to ``max_delay_s``, between calls; gives up after ``retries``
+    more calls (``None``: no limit) or once ``deadline_s`` seconds have passed, and the last
+    error propagates. Other errors propagate at once.
+    """
+    deadline = None if deadline_s is None else time.monotonic() + deadline_s
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except Exception as exc:
+            out_of_tries = retries is not None and attempt >= retries
+            out_of_time = deadline is not None and time.monotonic() > deadline
+            if out_of_tries or out_of_time or not is_transient(exc):
+                raise
+            time.sleep(min(delay_s * 2**attempt, max_delay_s))
+            attempt += 1
+
+
 def transact(
     factory: sessionmaker[Session],
     work: Callable[[Session], T],
@@ -108,20 +136,19 @@ def transact(
     checks first). Other errors propagate unchanged after the rollback; a transient error that
     outlasts the retries becomes an :class:`AfsearchError` naming the (masked) database.
     """
-    attempt = 0
-    while True:
-        try:
-            with session_scope(factory) as session:
-                return work(session)
-        except (DBAPIError, PendingRollbackError) as exc:
-            if not is_transient(exc):
-                raise
-            if attempt >= retries:
-                orig = getattr(exc, "orig", None)
-                reason = scrub_password(first_line(orig if orig is not None else exc), url)
-                raise AfsearchError(
-                    f"The database '{mask_url(url)}' stayed unavailable after "
-                    f"{attempt + 1} attempts: {reason}."
-                ) from exc
-            time.sleep(min(delay_s * 2**attempt, MAX_RETRY_DELAY_S))
-            attempt += 1
+
+    def once() -> T:
+        with session_scope(factory) as session:
+            return work(session)
+
+    try:
+        return retry_transient(once, retries=retries, delay_s=delay_s)
+    except (DBAPIError, PendingRollbackError) as exc:
+        if not is_transient(exc):
+            raise
+        orig = getattr(exc, "orig", None)
+        reason = scrub_password(first_line(orig if orig is not None else exc), url)
+        raise AfsearchError(
+            f"The database '{mask_url(url)}' stayed unavailable after "
+            f"{retries + 1} attempts: {reason}."
+        ) from exc

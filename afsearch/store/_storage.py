@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import enum
 import os
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, TypeVar, cast
@@ -44,8 +43,7 @@ from afsearch.store._records import (
 from afsearch.store._session import (
     DEFAULT_RETRIES,
     DEFAULT_RETRY_DELAY_S,
-    MAX_RETRY_DELAY_S,
-    is_transient,
+    retry_transient,
     transact,
 )
 
@@ -111,20 +109,15 @@ class TrialStore:
         if not self._create:
             _require_sqlite_file(self._url)
         engine = create_engine(self._url)
-        attempt = 0
-        while True:
-            try:
-                self._has_schema = ensure_schema(engine, create=self._create)
-                break
-            except AfsearchError as exc:
-                if not patient or attempt >= self._retries or not is_transient(exc):
-                    engine.dispose()
-                    raise
-                time.sleep(min(self._retry_delay_s * 2**attempt, MAX_RETRY_DELAY_S))
-                attempt += 1
-            except BaseException:
-                engine.dispose()
-                raise
+        try:
+            self._has_schema = retry_transient(
+                lambda: ensure_schema(engine, create=self._create),
+                retries=self._retries if patient else 0,
+                delay_s=self._retry_delay_s,
+            )
+        except BaseException:
+            engine.dispose()
+            raise
         self._engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from afsearch.exceptions import AfsearchError
+from afsearch.store._engine import DB_ENV
 
 if TYPE_CHECKING:
     from afsearch.store import TrialStore
@@ -39,7 +40,7 @@ DbOption = Annotated[
     str | None,
     typer.Option(
         "--db",
-        envvar="AFSEARCH_DB",
+        envvar=DB_ENV,
         help="Database URL (default: sqlite afsearch.db).",
         show_envvar=True,
     ),

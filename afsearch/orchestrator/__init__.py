@@ -1,5 +1,11 @@
 """The orchestrator: Ray Tune with Optuna samplers, callbacks that write the trial database."""
 
-from afsearch.orchestrator._launch import LaunchResult, default_runs_dir, launch
+from afsearch.orchestrator._launch import (
+    RAY_ADDRESS_ENV,
+    RUNS_ENV,
+    LaunchResult,
+    default_runs_dir,
+    launch,
+)
 
-__all__ = ["LaunchResult", "default_runs_dir", "launch"]
+__all__ = ["RAY_ADDRESS_ENV", "RUNS_ENV", "LaunchResult", "default_runs_dir", "launch"]

@@ -38,8 +38,14 @@ class LaunchResult:
     experiment_path: str
 
 
+#: The environment variable that names where Ray keeps experiment state and checkpoints.
+RUNS_ENV = "AFSEARCH_RUNS"
+#: Ray's own variable naming the cluster to join (set inside a RayJob or after `ray start`).
+RAY_ADDRESS_ENV = "RAY_ADDRESS"
+
+
 def default_runs_dir() -> str:
-    return _storage(os.environ.get("AFSEARCH_RUNS", "afsearch_runs"))
+    return _storage(os.environ.get(RUNS_ENV, "afsearch_runs"))
 
 
 def _storage(path: str | Path) -> str:
@@ -78,7 +84,7 @@ def _init_ray(address: str | None, num_cpus: int | None, num_gpus: int | None) -
     if ray.is_initialized():
         return False
     # Inside a RayJob (or after `ray start`), Ray names the cluster in RAY_ADDRESS.
-    address = address or os.environ.get("RAY_ADDRESS") or None
+    address = address or os.environ.get(RAY_ADDRESS_ENV) or None
     kwargs: dict[str, Any] = {
         "logging_level": logging.ERROR,
         "log_to_driver": False,

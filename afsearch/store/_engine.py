@@ -13,7 +13,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from afsearch.exceptions import AfsearchError
 
-ENV_VAR = "AFSEARCH_DB"
+#: The environment variable that names the database when no URL is given.
+DB_ENV = "AFSEARCH_DB"
 DEFAULT_FILE = "afsearch.db"
 
 # Milliseconds an SQLite connection waits for a lock before "database is locked": the driver
@@ -33,7 +34,7 @@ def resolve_url(url: str | None = None) -> str:
     'sqlite:///runs.db'
     """
     if url is None or not str(url).strip():
-        url = os.environ.get(ENV_VAR, "").strip() or None
+        url = os.environ.get(DB_ENV, "").strip() or None
     if url is None:
         # Absolute, so the store keeps pointing at the same file if the process changes its cwd.
         return "sqlite:///" + os.path.abspath(DEFAULT_FILE)

@@ -46,7 +46,8 @@ from afsearch.store._records import (
     trial_record,
     utc,
 )
-from afsearch.store._storage import TrialStore, coerce_enum, study_row, unknown_study
+from afsearch.store._rows import coerce_enum, study_row, unknown_study
+from afsearch.store._storage import TrialStore
 
 if TYPE_CHECKING:
     import pandas as pd

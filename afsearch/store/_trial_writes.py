@@ -1,0 +1,338 @@
+"""Trial and epoch writes of :class:`~afsearch.store.TrialStore`.
+
+Every write runs in one transaction through :meth:`StoreConnection._run
+<afsearch.store._connection.StoreConnection._run>`, so each is safe to run twice: starting a
+trial is idempotent on its Ray Tune id, epochs are upserted, and an older checkpoint never
+replaces a newer one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session
+
+from afsearch.exceptions import AfsearchError, choices
+from afsearch.store._connection import StoreConnection
+from afsearch.store._models import (
+    ActivationModel,
+    StudyModel,
+    TrialEpochModel,
+    TrialModel,
+    TrialStatus,
+)
+from afsearch.store._records import TrialRecord, finite_or_none, jsonable, trial_record, utc
+from afsearch.store._rows import (
+    coerce_enum,
+    no_trial,
+    require_activation,
+    study_row,
+    trial_row,
+    utc_now,
+)
+
+EpochRow = tuple[int, Mapping[str, Any], "float | None"]
+
+
+class TrialWrites(StoreConnection):
+    """Start and finish trials, record their epochs and checkpoints, find and list them."""
+
+    def start_trial(
+        self,
+        study: str,
+        *,
+        tune_trial_id: str | None,
+        number: int | None = None,
+        config: Mapping[str, Any] | None = None,
+        activation_id: str | None = None,
+        dedup_key: str | None = None,
+        node: str | None = None,
+        replaces: int | None = None,
+        keep_epochs: int = 0,
+    ) -> int:
+        """Record a running trial and return its id.
+
+        Idempotent on ``(study, tune_trial_id)``: a trial Ray Tune restarts or resumes gets its
+        existing id back and is marked running again. ``number`` defaults to the study's next.
+        ``replaces`` names an interrupted trial of the study that this one runs again: its row
+        (and number) is reused, its epochs after ``keep_epochs`` are dropped (all of them by
+        default; a trial continued from its checkpoint keeps those the checkpoint covers), so
+        the trial appears once.
+        """
+
+        def work(session: Session) -> int:
+            study_id = study_row(session, study, self.url_masked).id
+            if activation_id is not None:
+                require_activation(session, activation_id)
+            row = None
+            if replaces is not None:
+                row = session.get(TrialModel, replaces)
+                if row is None or row.study_id != study_id:
+                    raise AfsearchError(
+                        f"Trial id {replaces} is not a trial of study '{study}' to run again."
+                    )
+                session.execute(
+                    delete(TrialEpochModel).where(
+                        TrialEpochModel.trial_id == row.id, TrialEpochModel.epoch > keep_epochs
+                    )
+                )
+                if not keep_epochs:
+                    row.checkpoint = row.checkpoint_epoch = None
+                row.tune_trial_id = tune_trial_id
+                row.started_at = utc_now()
+                row.metric_value = None
+                row.best_epoch = None
+                row.learned_params = None
+                row.config = jsonable(config)
+            elif tune_trial_id is not None:
+                row = session.scalar(
+                    select(TrialModel).where(
+                        TrialModel.study_id == study_id,
+                        TrialModel.tune_trial_id == tune_trial_id,
+                    )
+                )
+            if row is not None:
+                row.status = TrialStatus.RUNNING
+                row.finished_at = None
+                row.duration_s = None
+                row.error = None
+                if activation_id is not None:
+                    row.activation_id = activation_id
+                if dedup_key is not None:
+                    row.dedup_key = dedup_key
+                if node is not None:
+                    row.node = node
+                return row.id
+            next_number = number
+            if next_number is None:
+                last = session.scalar(
+                    select(func.max(TrialModel.number)).where(TrialModel.study_id == study_id)
+                )
+                next_number = 0 if last is None else last + 1
+            elif (
+                session.scalar(
+                    select(TrialModel.id).where(
+                        TrialModel.study_id == study_id, TrialModel.number == next_number
+                    )
+                )
+                is not None
+            ):
+                raise AfsearchError(
+                    f"Study '{study}' already has a trial number {next_number}; pass another "
+                    "number or leave it out to take the next free one."
+                )
+            row = TrialModel(
+                study_id=study_id,
+                number=next_number,
+                tune_trial_id=tune_trial_id,
+                activation_id=activation_id,
+                config=jsonable(config),
+                status=TrialStatus.RUNNING,
+                dedup_key=dedup_key,
+                node=node,
+                started_at=utc_now(),
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+
+        return self._run(work)
+
+    def record_epochs(self, trial_id: int, rows: Iterable[EpochRow]) -> None:
+        """Upsert per-epoch metrics ``(epoch, metrics, metric_value)`` of a trial.
+
+        Re-reporting an epoch (a trial resumed from an older checkpoint) replaces its row.
+        Send epochs in batches: one call is one transaction.
+        """
+        self.record_epochs_many((trial_id, *row) for row in rows)
+
+    def record_epochs_many(
+        self,
+        rows: Iterable[tuple[int, int, Mapping[str, Any], Any]],
+        checkpoints: Iterable[tuple[int, str, int]] = (),
+    ) -> None:
+        """:meth:`record_epochs` for rows ``(trial_id, epoch, metrics, metric_value)`` of any
+        trials, in one transaction (the driver flushes the epochs of all running trials).
+
+        ``checkpoints`` (``(trial_id, location, epoch)``, as :meth:`record_checkpoint`) land in
+        the same transaction, so a stored checkpoint never covers an epoch that is not stored.
+        """
+        by_key: dict[tuple[int, int], dict[str, Any]] = {}
+        for trial_id, epoch, metrics, metric_value in rows:
+            by_key[(int(trial_id), int(epoch))] = {
+                "trial_id": int(trial_id),
+                "epoch": int(epoch),
+                "metrics": jsonable(metrics),
+                "metric_value": finite_or_none(metric_value),
+            }
+        saves = [(int(t), str(loc), int(e)) for t, loc, e in checkpoints]
+        if not by_key and not saves:
+            return
+        values = list(by_key.values())
+        ids = {tid for tid, _ in by_key} | {t for t, _, _ in saves}
+
+        def work(session: Session) -> None:
+            found = set(session.scalars(select(TrialModel.id).where(TrialModel.id.in_(ids))))
+            missing = sorted(ids - found)
+            if missing:
+                raise no_trial(missing[0], self.url_masked)
+            if values:
+                _upsert_epochs(session, values)
+            for trial_id, location, epoch in saves:
+                _set_checkpoint(session, trial_id, location, epoch, self.url_masked)
+
+        self._run(work)
+
+    def finish_trial(
+        self,
+        trial_id: int,
+        *,
+        status: TrialStatus | str,
+        metric_value: float | None = None,
+        best_epoch: int | None = None,
+        learned_params: Mapping[str, Any] | None = None,
+        error: str | None = None,
+        duplicate_of: int | None = None,
+        node: str | None = None,
+    ) -> None:
+        """Record how a trial ended; ``status`` is any final status (not ``running``).
+
+        ``node`` (where the trial ran, often only known from its results) is kept if ``None``.
+        """
+        final = coerce_enum(TrialStatus, status, "status")
+        if final is TrialStatus.RUNNING:
+            raise AfsearchError(
+                "finish_trial needs a final status, got 'running'; use one of "
+                f"{choices(s.value for s in TrialStatus if s is not TrialStatus.RUNNING)}."
+            )
+
+        def work(session: Session) -> None:
+            row = trial_row(session, trial_id, self.url_masked)
+            if duplicate_of is not None:
+                if duplicate_of == trial_id:
+                    raise AfsearchError(f"Trial {trial_id} cannot be a duplicate of itself.")
+                trial_row(session, duplicate_of, self.url_masked)
+            now = utc_now()
+            row.status = final
+            row.metric_value = finite_or_none(metric_value)
+            row.best_epoch = best_epoch
+            row.learned_params = jsonable(learned_params)
+            row.error = error
+            row.duplicate_of = duplicate_of
+            if node is not None:
+                row.node = node
+            row.finished_at = now
+            started = utc(row.started_at)
+            row.duration_s = (now - started).total_seconds() if started is not None else None
+
+        self._run(work)
+
+    def record_checkpoint(self, trial_id: int, location: str, epoch: int) -> None:
+        """Note where trial ``trial_id`` saved its training state after ``epoch``.
+
+        A later epoch replaces an earlier one; an older checkpoint arriving late is ignored.
+        """
+
+        self._run(
+            lambda session: _set_checkpoint(session, trial_id, location, epoch, self.url_masked)
+        )
+
+    def find_reusable(self, dedup_key: str) -> TrialRecord | None:
+        """The best completed trial of any study with ``dedup_key``, or ``None``.
+
+        "Best" follows each trial's own study mode; ties go to the earliest trial.
+        """
+
+        def work(session: Session) -> TrialRecord | None:
+            rows = session.execute(
+                select(TrialModel, StudyModel.name, StudyModel.mode, ActivationModel)
+                .join(StudyModel, TrialModel.study_id == StudyModel.id)
+                .outerjoin(ActivationModel, TrialModel.activation_id == ActivationModel.id)
+                .where(
+                    TrialModel.dedup_key == dedup_key,
+                    TrialModel.status == TrialStatus.COMPLETED,
+                )
+            ).all()
+            if not rows:
+                return None
+
+            def rank(row: Any) -> tuple[bool, float, int]:
+                value = row[0].metric_value
+                if value is None:
+                    return (True, 0.0, row[0].id)
+                return (False, -value if row[2] == "max" else value, row[0].id)
+
+            best = min(rows, key=rank)
+            return trial_record(best[0], best[1], best[3])
+
+        return self._run(work)
+
+    def mark_interrupted(self, study: str) -> int:
+        """Mark the study's ``running`` trials ``interrupted``; returns how many there were."""
+
+        def work(session: Session) -> int:
+            study_id = study_row(session, study, self.url_masked).id
+            result = session.execute(
+                update(TrialModel)
+                .where(
+                    TrialModel.study_id == study_id,
+                    TrialModel.status == TrialStatus.RUNNING,
+                )
+                .values(status=TrialStatus.INTERRUPTED)
+            )
+            return int(cast("CursorResult[Any]", result).rowcount)
+
+        return self._run(work)
+
+    def trial_by_tune_id(self, study: str, tune_trial_id: str) -> TrialRecord | None:
+        """The trial Ray Tune calls ``tune_trial_id`` in ``study``, or ``None``."""
+
+        def work(session: Session) -> TrialRecord | None:
+            st = study_row(session, study, self.url_masked)
+            row = session.execute(
+                select(TrialModel, ActivationModel)
+                .outerjoin(ActivationModel, TrialModel.activation_id == ActivationModel.id)
+                .where(
+                    TrialModel.study_id == st.id,
+                    TrialModel.tune_trial_id == tune_trial_id,
+                )
+            ).first()
+            return None if row is None else trial_record(row[0], st.name, row[1])
+
+        return self._run(work)
+
+
+def _set_checkpoint(session: Session, trial_id: int, location: str, epoch: int, url: str) -> None:
+    row = trial_row(session, trial_id, url)
+    if row.checkpoint_epoch is None or epoch >= row.checkpoint_epoch:
+        row.checkpoint, row.checkpoint_epoch = location, epoch
+
+
+def _upsert_epochs(session: Session, values: list[dict[str, Any]]) -> None:
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+        stmt = insert(TrialEpochModel.__table__)  # type: ignore[arg-type]
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["trial_id", "epoch"],
+            set_={"metrics": stmt.excluded.metrics, "metric_value": stmt.excluded.metric_value},
+        )
+        session.execute(stmt, values)
+        return
+    # Other backends: one look-up per epoch, slower but portable.
+    for item in values:
+        row = session.scalar(
+            select(TrialEpochModel).where(
+                TrialEpochModel.trial_id == item["trial_id"],
+                TrialEpochModel.epoch == item["epoch"],
+            )
+        )
+        if row is None:
+            session.add(TrialEpochModel(**item))
+        else:
+            row.metrics = item["metrics"]
+            row.metric_value = item["metric_value"]

@@ -137,8 +137,8 @@ def export_expr(
     out_dir: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("."),
 ) -> None:
     """Export an expression as a standalone PyTorch module (.py) and a JSON record."""
-    from afsearch.activations import Param, parse_expression
-    from afsearch.compiler import export_activation
+    from afsearch.expr import Param, parse_expression
+    from afsearch.results import export_activation
 
     values = _parse_params(param)
     train = set(trainable or [])
@@ -429,7 +429,7 @@ def show(
                 table.add_row(str(e.epoch), *[_fmt(e.metrics.get(k)) for k in keys])
             out.print(table)
     if plot is not None:
-        from afsearch.plots import plot_trial
+        from afsearch.results import plot_trial
 
         plot_trial(t, rows, plot)
         if not as_json:
@@ -447,7 +447,7 @@ def export(
     name: Annotated[str | None, typer.Option(help="Class name (default from the trial).")] = None,
 ) -> None:
     """Export a trial's activation, with its learned values, as .py and .json."""
-    from afsearch.export import export_trial
+    from afsearch.results import export_trial
 
     if best:
         exported = export_trial(None, db, study=_pick_study(study, db), out_dir=out_dir, name=name)
@@ -474,8 +474,7 @@ def rerun(
     """Train a trial's activation again on fresh seeds, against baselines (Welch's t-test)."""
     import dataclasses
 
-    from afsearch.evaluate import compare, fresh_seeds, welch
-    from afsearch.export import trial_candidate
+    from afsearch.results import compare, fresh_seeds, trial_candidate, welch
     from afsearch.store import trial as get_trial
     from afsearch.tasks import TaskSettings
 

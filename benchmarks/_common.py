@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from afsearch.compiler import CompiledActivation
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DOCS = ROOT / "docs"
@@ -145,7 +147,7 @@ def welch_verdict(
     a: Sequence[float], b: Sequence[float], mode: str = "max", alpha: float = 0.05
 ) -> dict[str, Any]:
     """Welch's t-test of ``a`` (the searched activation) against ``b`` (the baseline)."""
-    from afsearch.evaluate import welch
+    from afsearch.results import welch
 
     t, p = welch(list(a), list(b))
     ma, _ = mean_std(a)
@@ -212,7 +214,7 @@ def numpy_fn(candidate: Any) -> Callable[[np.ndarray], np.ndarray]:
     """A candidate activation as a float64 NumPy function."""
     import torch
 
-    module = candidate.to_module(torch.float64)
+    module = CompiledActivation(candidate, torch.float64)
 
     def fn(x: np.ndarray) -> np.ndarray:
         with torch.no_grad():

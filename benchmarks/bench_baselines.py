@@ -5,7 +5,7 @@
     python benchmarks/bench_baselines.py --full     # every task at its default epochs (60 for
                                                     # MNIST-1D): ~6 min on 2 CPU cores
 
-Each activation (family ``standard``) is trained with ``afsearch.evaluate.compare`` on the seeds
+Each activation (family ``standard``) is trained with ``afsearch.results.compare`` on the seeds
 ``fresh_seeds(5)`` (10000..10004, never used by a search) with each task's default settings;
 ``--quick`` only cuts ``mnist1d-cnn`` from 60 to 20 epochs (the table says so). Reported: mean ±
 std over the seeds of the task's metric (``val_accuracy``, last epoch) and of the test accuracy
@@ -37,7 +37,7 @@ from _common import (
     write_json,
 )
 
-from afsearch.evaluate import compare, fresh_seeds
+from afsearch.results import compare, fresh_seeds
 from afsearch.tasks import get_task
 
 TASKS = ("digits-mlp", "mnist1d-mlp", "mnist1d-cnn")

@@ -13,7 +13,7 @@ between passes. torch runs on 2 threads. Each activation comes in five variants:
 - ``export``: the module that ``export_activation`` writes (an ``autograd.Function`` with the
   SymPy-derived backward), imported from a temporary directory, in eager mode;
 - ``export+c``: that module under ``torch.compile``;
-- ``afsearch``: the interpreted module of ``Candidate.to_module()``, in eager mode.
+- ``afsearch``: the interpreted module of ``CompiledActivation(Candidate)``, in eager mode.
 
 Time: the median over ``--repeats`` passes after two warm-up passes (the first compiles). The
 variants take turns pass by pass, so background load on a shared machine hits them alike.
@@ -57,8 +57,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from afsearch.activations import Candidate, Param, build
-from afsearch.compiler import export_activation
+from afsearch.activations import build
+from afsearch.compiler import CompiledActivation
+from afsearch.expr import Candidate, Param
+from afsearch.results import export_activation
 
 Activation = Callable[[torch.Tensor], torch.Tensor]
 
@@ -123,7 +125,7 @@ def activation_variants(case: Case, out_dir: Path) -> dict[str, Activation]:
         "native+c": torch.compile(case.native),
         "export": exported,
         "export+c": torch.compile(exported),
-        "afsearch": candidate.to_module(),
+        "afsearch": CompiledActivation(candidate),
     }
 
 
@@ -145,7 +147,7 @@ def slaf_variants(out_dir: Path) -> dict[str, Activation]:
     coeffs = [candidate.params[f"a{i}"].value for i in range(len(candidate.params))]
     naive = naive_power_sum(coeffs)
     exported = import_exported(candidate, "BenchSlaf8", out_dir)
-    module = candidate.to_module()
+    module = CompiledActivation(candidate)
     return {
         "naive": naive,
         "naive+c": torch.compile(naive),

@@ -38,6 +38,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from afsearch.compiler import CompiledActivation  # noqa: E402
 from afsearch.tasks import BaseTask, TaskData, TaskSettings  # noqa: E402
 
 
@@ -78,7 +79,9 @@ def calibrate(target_epoch_s: float) -> int:
     task = TimedTask(TaskSettings(epochs=3, batch_size=256, options={"batches_per_epoch": 20}))
     act = build({"family": "swish"})
     # The task's own epoch timer, after the first epoch (which also builds the data).
-    seconds = [r.metrics["epoch_seconds"] for r in task.fit(act.to_module, seed=0)][1:]
+    seconds = [
+        r.metrics["epoch_seconds"] for r in task.fit(lambda: CompiledActivation(act), seed=0)
+    ][1:]
     per_batch = min(seconds) / 20
     return max(1, round(target_epoch_s / per_batch))
 

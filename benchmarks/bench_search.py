@@ -53,9 +53,8 @@ from _common import (
     write_json,
 )
 
-from afsearch.evaluate import compare, fresh_seeds
-from afsearch.export import trial_candidate
 from afsearch.orchestrator._launch import launch
+from afsearch.results import compare, fresh_seeds, trial_candidate
 from afsearch.space import parse_space
 from afsearch.store import trials
 from afsearch.tasks import get_task

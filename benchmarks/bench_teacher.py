@@ -62,9 +62,8 @@ from _common import (
 )
 
 from afsearch.activations import build
-from afsearch.evaluate import compare, fresh_seeds
-from afsearch.export import trial_candidate
 from afsearch.orchestrator._launch import launch
+from afsearch.results import compare, fresh_seeds, trial_candidate
 from afsearch.space import parse_space, task_settings
 from afsearch.store import trials
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from afsearch.activations import build
+from afsearch.compiler import activation_id
 from afsearch.store import TrialStore
 
 
@@ -39,14 +40,16 @@ def store_trial(path: Path) -> str:
             num_samples=1,
         )
         store.upsert_activation(
-            cand.id,
+            activation_id(cand),
             expression=cand.text,
             srepr="",
             latex="",
             family="swish",
             params={"beta": {"value": 1.5, "trainable": True}},
         )
-        tid = store.start_trial("s", tune_trial_id="t0", config=config, activation_id=cand.id)
+        tid = store.start_trial(
+            "s", tune_trial_id="t0", config=config, activation_id=activation_id(cand)
+        )
         store.record_epochs(tid, [(1, {"val_accuracy": 0.8, "train_loss": 1.0}, 0.8)])
         store.finish_trial(
             tid, status="completed", metric_value=0.8, learned_params={"mean": {"beta": 1.7}}

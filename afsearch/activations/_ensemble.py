@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sympy
 
-from afsearch.activations._candidate import Param, symbol
 from afsearch.activations._registry import BaseFamily, build, register_family
 from afsearch.exceptions import AfsearchError
+from afsearch.expr import Param, symbol
 
 MAX_MEMBERS = 8
 

@@ -6,19 +6,16 @@ from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
+import torch
 
-from afsearch.activations._known import known
+from afsearch.compiler import CompiledActivation
+from afsearch.expr import Candidate, X, known
 
 GRID_POINTS = 801
 
 
 def target_values(name: str, xs: np.ndarray) -> np.ndarray:
     """The standard activation ``name`` at ``xs``, in float64."""
-    import torch
-
-    from afsearch.activations._candidate import Candidate, X
-    from afsearch.compiler import CompiledActivation
-
     module = CompiledActivation(Candidate(known(name, X), {}, "standard"), dtype=torch.float64)
     with torch.no_grad():
         return module(torch.from_numpy(xs)).numpy()

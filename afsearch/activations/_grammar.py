@@ -8,10 +8,9 @@ from typing import Any
 
 import sympy
 
-from afsearch.activations._candidate import Param, X, symbol
-from afsearch.activations._functions import sigmoid, softplus
 from afsearch.activations._registry import BaseFamily, register_family
 from afsearch.exceptions import AfsearchError, choices
+from afsearch.expr import Param, X, sigmoid, softplus, symbol
 
 EPS = sympy.Float(1e-6)
 MAX_DEPTH = 4

@@ -7,12 +7,21 @@ from typing import Any
 
 import sympy
 
-from afsearch.activations._candidate import Param, X, symbol
-from afsearch.activations._functions import power_series, sigmoid, softplus
-from afsearch.activations._known import KNOWN, SELU_ALPHA, SELU_SCALE, known
-from afsearch.activations._parse import parse_expression
 from afsearch.activations._registry import BaseFamily, ParamSpec, register_family
 from afsearch.exceptions import AfsearchError, choices
+from afsearch.expr import (
+    KNOWN,
+    SELU_ALPHA,
+    SELU_SCALE,
+    Param,
+    X,
+    known,
+    parse_expression,
+    power_series,
+    sigmoid,
+    softplus,
+    symbol,
+)
 
 P = symbol
 

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from afsearch.activations._candidate import Candidate, Param
 from afsearch.exceptions import AfsearchError, choices
+from afsearch.expr import Candidate, Param
 
 
 @dataclass(frozen=True)

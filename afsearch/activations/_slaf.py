@@ -9,12 +9,10 @@ from typing import Any
 import numpy as np
 import sympy
 
-from afsearch.activations._candidate import Param, X, symbol
 from afsearch.activations._fit import fit_linear
-from afsearch.activations._functions import chebyshev_series, legendre_series, power_series
-from afsearch.activations._known import KNOWN
 from afsearch.activations._registry import BaseFamily, register_family
 from afsearch.exceptions import AfsearchError, choices
+from afsearch.expr import KNOWN, Param, X, chebyshev_series, legendre_series, power_series, symbol
 
 BASES = ("power", "chebyshev", "legendre", "fourier", "rbf")
 NORMALIZE = ("scale", "none", "tanh")

@@ -8,8 +8,8 @@ import sympy
 import torch
 from torch import nn
 
-from afsearch.activations._candidate import Candidate, Param, X, symbol
 from afsearch.compiler._program import Program, Slot, build_program, run_program
+from afsearch.expr import Candidate, Param, X, symbol
 
 
 class CompiledActivation(nn.Module):
@@ -20,7 +20,7 @@ class CompiledActivation(nn.Module):
 
     >>> import torch
     >>> from afsearch.activations import build
-    >>> act = build({"family": "swish", "beta": 1.0}).to_module()
+    >>> act = CompiledActivation(build({"family": "swish", "beta": 1.0}))
     >>> x = torch.tensor([1.0])
     >>> bool(torch.allclose(act(x), torch.nn.functional.silu(x)))
     True

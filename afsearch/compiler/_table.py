@@ -16,15 +16,15 @@ from typing import Any
 import sympy
 import torch
 
-from afsearch.activations._functions import (
+from afsearch.compiler import _runtime as rt
+from afsearch.exceptions import AfsearchError
+from afsearch.expr import (
     chebyshev_series,
     legendre_series,
     power_series,
     sigmoid,
     softplus,
 )
-from afsearch.compiler import _runtime as rt
-from afsearch.exceptions import AfsearchError
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import sympy
 from ray.tune.search.optuna import OptunaSearch
 
 from afsearch.activations import build
+from afsearch.compiler import activation_id
 from afsearch.exceptions import AfsearchError
 from afsearch.orchestrator._callback import classify
 from afsearch.space import SearchSpace, grid_configs, sample_config, task_settings
@@ -74,7 +75,7 @@ class DefineByRun:
             activation, task_values = sample_config(trial, self.space)
         settings = task_settings(self.space, task_values)
         candidate = build(activation)
-        aid = candidate.id
+        aid = activation_id(candidate)
         key = dedup_key(aid, self.space.task, settings, self.space.seeds, self.seed)
         spec: dict[str, Any] = {
             "activation": activation,

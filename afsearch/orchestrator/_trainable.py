@@ -12,6 +12,8 @@ import math
 import time
 from typing import Any
 
+from afsearch.compiler import CompiledActivation
+
 #: Keys of every report besides the task's metrics.
 EPOCH = "epoch"
 FINAL = "final"  # 1 on the last report of a trial that ran to its end
@@ -85,7 +87,7 @@ def train_candidate(config: dict[str, Any]) -> None:
 
     def maker(k: int) -> Any:
         def make_activation() -> Any:
-            module = candidate.to_module()
+            module = CompiledActivation(candidate)
             sites[k].append(module)
             return module
 

@@ -9,8 +9,10 @@ import pytest
 import sympy
 import torch
 
-from afsearch.activations import X, build, get_family, list_families, symbol
+from afsearch.activations import build, get_family, list_families
+from afsearch.compiler import CompiledActivation
 from afsearch.exceptions import AfsearchError
+from afsearch.expr import X, symbol
 from tests.activations.conftest import CONFIGS
 
 IDS = [name for name, _ in CONFIGS]
@@ -25,7 +27,7 @@ def sympy_values(cand, points):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(("name", "config"), CONFIGS, ids=IDS)
 def test_sympy_and_torch_agree_in_float64(name, config):  # type: ignore[no-untyped-def]
     cand = build(config)
-    module = cand.to_module(torch.float64)
+    module = CompiledActivation(cand, torch.float64)
     got = module(torch.tensor(POINTS, dtype=torch.float64)).detach().numpy()
     want = sympy_values(cand, POINTS)
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
@@ -34,7 +36,7 @@ def test_sympy_and_torch_agree_in_float64(name, config):  # type: ignore[no-unty
 @pytest.mark.parametrize(("name", "config"), CONFIGS, ids=IDS)
 def test_gradcheck(name, config):  # type: ignore[no-untyped-def]
     cand = build(config)
-    module = cand.to_module(torch.float64)
+    module = CompiledActivation(cand, torch.float64)
     # Points away from kinks (0, hinges at +-1) so finite differences are meaningful.
     x = torch.tensor(
         [-2.37, -1.41, -0.57, 0.33, 0.71, 1.63, 2.21], dtype=torch.float64, requires_grad=True
@@ -45,7 +47,7 @@ def test_gradcheck(name, config):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(("name", "config"), CONFIGS, ids=IDS)
 def test_gradient_step_moves_every_trainable_parameter(name, config):  # type: ignore[no-untyped-def]
     cand = build(config)
-    module = cand.to_module()
+    module = CompiledActivation(cand)
     params = dict(module.named_parameters())
     assert len(params) == len(cand.trainable)
     if not params:
@@ -65,7 +67,7 @@ def test_gradient_step_moves_every_trainable_parameter(name, config):  # type: i
 @pytest.mark.parametrize(("name", "config"), CONFIGS, ids=IDS)
 def test_singular_points_stay_finite(name, config):  # type: ignore[no-untyped-def]
     cand = build(config)
-    module = cand.to_module()
+    module = CompiledActivation(cand)
     x = torch.tensor(
         [0.0, 1e-12, -1e-12, 1e-30, 1.0, -1.0, 30.0, -30.0, 80.0, -80.0], requires_grad=True
     )
@@ -80,7 +82,7 @@ def test_singular_points_stay_finite(name, config):  # type: ignore[no-untyped-d
 @pytest.mark.parametrize(("name", "config"), CONFIGS, ids=IDS)
 def test_module_returns_its_expression_with_current_values(name, config):  # type: ignore[no-untyped-def]
     cand = build(config)
-    module = cand.to_module(torch.float64)
+    module = CompiledActivation(cand, torch.float64)
     with torch.no_grad():
         for p in module.parameters():
             p.add_(0.125)
@@ -110,7 +112,7 @@ def test_swish_is_silu_and_gelu_is_gelu():
         ({"family": "prelu", "a": 0.25}, lambda t: torch.nn.functional.leaky_relu(t, 0.25)),
     ]
     for config, ref in pairs:
-        got = build(config).to_module(torch.float64)(x)
+        got = CompiledActivation(build(config), torch.float64)(x)
         torch.testing.assert_close(got, ref(x), rtol=1e-10, atol=1e-12)
 
 
@@ -119,7 +121,11 @@ def test_slaf_fit_approximates_its_target():
         cand = build({"family": "slaf", "basis": basis, "degree": 8, "init": "gelu"})
         x = torch.linspace(-3, 3, 201, dtype=torch.float64)
         with torch.no_grad():
-            err = (cand.to_module(torch.float64)(x) - torch.nn.functional.gelu(x)).abs().max()
+            err = (
+                (CompiledActivation(cand, torch.float64)(x) - torch.nn.functional.gelu(x))
+                .abs()
+                .max()
+            )
         assert err < 0.05, (basis, float(err))
 
 
@@ -140,7 +146,7 @@ def test_slaf_series_match_numpy_polynomials():
                 "coefficients": coeffs,
             }
         )
-        got = cand.to_module(torch.float64)(torch.from_numpy(u)).detach().numpy()
+        got = CompiledActivation(cand, torch.float64)(torch.from_numpy(u)).detach().numpy()
         np.testing.assert_allclose(got, ref(u, coeffs), rtol=1e-12, atol=1e-12)
 
 
@@ -148,7 +154,7 @@ def test_rational_denominator_is_safe_and_fit_is_close():
     cand = build({"family": "rational", "init": "leaky_relu"})
     x = torch.linspace(-3, 3, 301, dtype=torch.float64)
     ref = torch.nn.functional.leaky_relu(x, 0.01)
-    assert (cand.to_module(torch.float64)(x) - ref).abs().max() < 0.1
+    assert (CompiledActivation(cand, torch.float64)(x) - ref).abs().max() < 0.1
 
 
 def test_ensemble_prefixes_member_parameters():
@@ -207,6 +213,6 @@ def test_get_family_unknown_lists_valid():
 def test_constants_fold_and_do_not_become_nan():
     cand = build({"family": "expression", "expression": "x*exp(2)/sqrt(pi)"})
     x = torch.tensor([1.0], dtype=torch.float64)
-    assert float(cand.to_module(torch.float64)(x)) == pytest.approx(
+    assert float(CompiledActivation(cand, torch.float64)(x)) == pytest.approx(
         math.exp(2) / math.sqrt(math.pi)
     )

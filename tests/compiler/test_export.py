@@ -13,8 +13,9 @@ import pytest
 import torch
 
 from afsearch.activations import build, list_families
-from afsearch.compiler import export_activation, render_module
+from afsearch.compiler import CompiledActivation, activation_id, render_module
 from afsearch.exceptions import AfsearchError
+from afsearch.results import export_activation
 from tests.activations.conftest import CONFIGS
 
 # A representative subset keeps the fresh-interpreter test quick; all configs render below.
@@ -82,7 +83,7 @@ def test_exported_modules_match_compiled_modules_in_a_fresh_interpreter(tmp_path
         cls = f"Act{i}"
         exp = export_activation(cand.expr, cand.params, cls, tmp_path, family=cand.family)
         paths[cls] = str(exp.module_path)
-        ref = cand.to_module(torch.float64)
+        ref = CompiledActivation(cand, torch.float64)
         for p in ref.parameters():
             p.requires_grad_(False)
         for n in ref.names:
@@ -135,7 +136,7 @@ def test_json_record(tmp_path: Path) -> None:
     record = json.loads(exp.json_path.read_text())
     assert record["expression"] == "x*sigmoid(beta*x)"
     assert record["params"] == {"beta": {"value": 1.7, "trainable": True}}
-    assert record["activation_id"] == cand.id
+    assert record["activation_id"] == activation_id(cand)
     assert "srepr" in record and "latex" in record and record["fingerprint"]["values"]
 
 
@@ -148,7 +149,7 @@ def test_exported_module_works_under_torch_compile(tmp_path: Path) -> None:
     y = compiled(x)
     y.sum().backward()
     x2 = x.detach().clone().requires_grad_(True)
-    ref = cand.to_module()
+    ref = CompiledActivation(cand)
     ref(x2).sum().backward()
     torch.testing.assert_close(y, ref(x2))
     torch.testing.assert_close(x.grad, x2.grad)
@@ -200,3 +201,18 @@ def test_exported_module_runs_in_onnx_runtime(name: str, tmp_path: Path) -> None
     x2 = torch.linspace(-8.0, 8.0, 33 * 16).reshape(33, 16)
     (got,) = session.run(None, {session.get_inputs()[0].name: x2.numpy()})
     torch.testing.assert_close(torch.from_numpy(got), act(x2).detach(), rtol=1e-5, atol=1e-5)
+
+
+def test_exported_module_carries_only_the_kernels_it_uses() -> None:
+    from afsearch.compiler import _runtime
+
+    mish = render_module(build({"family": "mish"}), "MishAct")
+    defined = {n for n in vars(_runtime) if callable(vars(_runtime)[n]) and not n.startswith("__")}
+    carried = {n for n in defined if f"def {n}(" in mish}
+    assert carried == {"softplus"}, carried
+    slaf = render_module(build({"family": "slaf", "basis": "chebyshev", "degree": 4}), "Cheb")
+    assert "def clenshaw_chebyshev(" in slaf and "def horner(" not in slaf
+    # What a kernel needs comes along: safe_exp uses the per-dtype limits.
+    elu = render_module(build({"family": "elu"}), "EluAct")
+    assert "def safe_exp(" in elu and "_EXP_MAX = {" in elu and "def _exp_limit(" in elu
+    assert len(mish.splitlines()) < 120, len(mish.splitlines())

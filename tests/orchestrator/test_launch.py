@@ -9,8 +9,8 @@ import pytest
 import torch
 import yaml
 
-from afsearch.export import export_trial
 from afsearch.orchestrator import launch
+from afsearch.results import export_trial
 from afsearch.store import epochs, studies, trials
 
 pytestmark = pytest.mark.slow

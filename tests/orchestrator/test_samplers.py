@@ -6,6 +6,7 @@ import optuna
 import pytest
 
 from afsearch.activations import build
+from afsearch.compiler import CompiledActivation
 from afsearch.orchestrator._searcher import make_sampler
 from afsearch.space import SAMPLERS, parse_space, sample_config, task_settings
 
@@ -48,7 +49,7 @@ def test_sampler_drives_a_study(sampler: str) -> None:
             activation, values = sample_config(trial, space)
         settings = task_settings(space, values)
         assert settings.epochs == 2
-        value = float(build(activation).to_module()(__import__("torch").tensor([1.0]))[0])
+        value = float(CompiledActivation(build(activation))(__import__("torch").tensor([1.0]))[0])
         return (value, settings.lr) if len(directions) == 2 else value
 
     study.optimize(objective, n_trials=6)

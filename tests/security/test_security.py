@@ -11,10 +11,11 @@ import pytest
 import sympy
 from typer.testing import CliRunner
 
-from afsearch.activations import Candidate, Param, X, build, parse_expression, sigmoid, symbol
+from afsearch.activations import build
 from afsearch.cli import app
-from afsearch.compiler import render_module
+from afsearch.compiler import CompiledActivation, render_module
 from afsearch.exceptions import AfsearchError
+from afsearch.expr import Candidate, Param, X, parse_expression, sigmoid, symbol
 from afsearch.store import mask_url
 from tests.helpers import store_trial
 
@@ -128,7 +129,7 @@ def test_hostile_parameter_values_are_refused(value: object) -> None:
 @pytest.mark.parametrize("name", ["__class__", "a b", "a;b", "1a", "é", ""])
 def test_invalid_parameter_names_are_refused(name: str) -> None:
     with pytest.raises(AfsearchError):
-        Candidate(parse_expression("x"), {name: Param(1.0)}).to_module()
+        CompiledActivation(Candidate(parse_expression("x"), {name: Param(1.0)}))
         build({"family": "expression", "expression": f"{name}*x", "params": {name: 1.0}})
 
 

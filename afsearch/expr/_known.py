@@ -11,8 +11,8 @@ from typing import Any
 
 import sympy
 
-from afsearch.activations._functions import sigmoid, softplus
 from afsearch.exceptions import AfsearchError, choices
+from afsearch.expr._functions import sigmoid, softplus
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805

@@ -3,7 +3,7 @@
 A search picks its winner on one seed (or a few); before trusting it, train it again on seeds the
 search never saw and compare against the best standard activation with Welch's t-test.
 
->>> from afsearch.evaluate import rerun
+>>> from afsearch.results import rerun
 >>> swish = {"family": "swish", "beta": 1.5}
 >>> scores = rerun(swish, "digits-mlp", seeds=[101, 102])  # doctest: +SKIP
 """
@@ -15,8 +15,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from afsearch.activations import Candidate, build
+from afsearch.activations import build
+from afsearch.compiler import CompiledActivation
 from afsearch.exceptions import AfsearchError
+from afsearch.expr import Candidate
 
 FRESH_SEED_BASE = 10_000
 
@@ -93,7 +95,7 @@ def rerun(
         t = get_task(task, settings)
         start = time.perf_counter()
         last = None
-        for result in t.fit(candidate.to_module, seed=seed, device=device):
+        for result in t.fit(lambda: CompiledActivation(candidate), seed=seed, device=device):
             last = result
         assert last is not None
         metric = None if last.diverged else last.metrics.get(t.metric)

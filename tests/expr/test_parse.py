@@ -7,8 +7,8 @@ import time
 import pytest
 import sympy
 
-from afsearch.activations import X, parse_expression, sigmoid
 from afsearch.exceptions import UnsafeExpressionError
+from afsearch.expr import X, parse_expression, sigmoid
 
 HOSTILE = [
     "__import__('os').system('echo pwned')",

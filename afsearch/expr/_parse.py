@@ -15,37 +15,22 @@ from typing import Any
 
 import sympy
 
-from afsearch.activations._candidate import X, symbol
-from afsearch.activations._functions import (
+from afsearch.exceptions import UnsafeExpressionError
+from afsearch.expr._functions import (
     chebyshev_series,
     legendre_series,
     power_series,
     sigmoid,
     softplus,
 )
-from afsearch.exceptions import UnsafeExpressionError
+from afsearch.expr._known import KNOWN
+from afsearch.expr._symbols import X, symbol
 
 MAX_LENGTH = 4000
 MAX_NODES = 1500
 MAX_DEPTH = 60
 MAX_CONSTANT_EXPONENT = 64
 MAX_INTEGER = 10**12
-
-
-def _relu(u: Any) -> Any:
-    return sympy.Max(u, 0)
-
-
-def _gelu(u: Any) -> Any:
-    return u * (1 + sympy.erf(u / sympy.sqrt(2))) / 2
-
-
-def _silu(u: Any) -> Any:
-    return u * sigmoid(u)
-
-
-def _mish(u: Any) -> Any:
-    return u * sympy.tanh(softplus(u))
 
 
 #: Functions an expression may call, by the name it calls them.
@@ -77,11 +62,11 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "power_series": power_series,
     "chebyshev_series": chebyshev_series,
     "legendre_series": legendre_series,
-    "relu": _relu,
-    "gelu": _gelu,
-    "silu": _silu,
-    "swish": _silu,
-    "mish": _mish,
+    "relu": KNOWN["relu"],
+    "gelu": KNOWN["gelu"],
+    "silu": KNOWN["silu"],
+    "swish": KNOWN["silu"],
+    "mish": KNOWN["mish"],
 }
 CONSTANTS: dict[str, Any] = {"pi": sympy.pi, "E": sympy.E, "True": sympy.true}
 

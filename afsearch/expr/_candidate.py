@@ -3,45 +3,15 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sympy
-from sympy.printing.str import StrPrinter
 
 from afsearch.exceptions import AfsearchError
-
-if TYPE_CHECKING:
-    from afsearch.compiler import CompiledActivation
-
-#: The input symbol of every activation. Real, so that SymPy differentiates |x| as sign(x).
-X = sympy.Symbol("x", real=True)
-
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
-
-
-class _Printer(StrPrinter):
-    """SymPy's str() with floats printed so they read back exactly (shortest repr)."""
-
-    def _print_Float(self, expr: Any) -> str:
-        return repr(float(expr))
-
-
-def to_text(expr: Any) -> str:
-    """The expression as text that :func:`afsearch.activations.parse_expression` reads back."""
-    return _Printer().doprint(expr)
-
-
-def symbol(name: str) -> sympy.Symbol:
-    """The real SymPy symbol for a parameter name (validated)."""
-    if not _NAME.match(name) or name == "x":
-        raise AfsearchError(
-            f"The parameter name {name!r} is not valid; use a letter followed by up to 47 "
-            "letters, digits or underscores, other than 'x'."
-        )
-    return sympy.Symbol(name, real=True)
+from afsearch.expr._parse import parse_expression
+from afsearch.expr._symbols import X, symbol, to_text
 
 
 @dataclass(frozen=True)
@@ -63,10 +33,10 @@ class Param:
 class Candidate:
     """An activation function: ``expr`` in :data:`X` and the parameters it uses.
 
-    >>> from afsearch.activations import build
-    >>> c = build({"family": "swish", "beta": 1.5})
-    >>> str(c.expr), c.params["beta"].value
-    ('x*sigmoid(beta*x)', 1.5)
+    >>> beta = symbol("beta")
+    >>> c = Candidate(X * beta, {"beta": Param(1.5, trainable=True)}, "swish")
+    >>> c.text, c.trainable
+    ('beta*x', ['beta'])
     """
 
     expr: Any
@@ -118,20 +88,14 @@ class Candidate:
         }
         return Candidate(self.expr, params, self.family, self.config)
 
-    def to_module(self, dtype: Any = None) -> CompiledActivation:
-        """A ``torch.nn.Module`` computing this activation (parameters in ``dtype``)."""
-        from afsearch.compiler import CompiledActivation
-
-        return CompiledActivation(self, dtype=dtype)
-
-    @property
-    def id(self) -> str:
-        from afsearch.activations._identity import activation_id
-
-        return activation_id(self)
-
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-able description; :meth:`from_dict` reads it back through the safe parser."""
+        """The candidate as data: the one form it is stored and sent in.
+
+        :meth:`from_dict` reads it back through the allow-list parser.
+
+        >>> Candidate(X * sympy.Symbol("a", real=True), {"a": Param(2.0)}).to_dict()["params"]
+        {'a': {'value': 2.0, 'trainable': False}}
+        """
         return {
             "expression": self.text,
             "params": {
@@ -142,8 +106,6 @@ class Candidate:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Candidate:
-        from afsearch.activations._parse import parse_expression
-
         try:
             raw = data["expression"]
             params = {

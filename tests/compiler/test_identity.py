@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from afsearch.activations import Candidate, Param, build, parse_expression
+from afsearch.activations import build
+from afsearch.compiler import activation_id
+from afsearch.expr import Candidate, Param, parse_expression
 from tests.activations.conftest import CONFIGS
 
 
 def expr_id(text: str, **params: float) -> str:
     cand = Candidate(parse_expression(text), {k: Param(v) for k, v in params.items()})
-    return cand.id
+    return activation_id(cand)
 
 
 @pytest.mark.parametrize(
@@ -37,7 +39,7 @@ def test_family_and_grammar_forms_of_swish_share_an_id() -> None:
         {"family": "grammar", "unit": {"binary": "mul", "left": "x", "right": "sigmoid"}}
     )
     silu = build({"family": "standard", "name": "silu"})
-    assert swish.id == grammar.id == silu.id
+    assert activation_id(swish) == activation_id(grammar) == activation_id(silu)
 
 
 def test_parameter_names_do_not_change_the_id() -> None:
@@ -47,13 +49,13 @@ def test_parameter_names_do_not_change_the_id() -> None:
 def test_trainable_parameters_change_the_id() -> None:
     fixed = build({"family": "swish", "beta": 1.0})
     trained = build({"family": "swish", "beta": 1.0, "trainable": True})
-    assert fixed.id != trained.id
+    assert activation_id(fixed) != activation_id(trained)
 
 
 def test_distinct_functions_get_distinct_ids() -> None:
     ids = {}
     for name, config in CONFIGS:
-        ids.setdefault(build(config).id, []).append(name)
+        ids.setdefault(activation_id(build(config)), []).append(name)
     texts = [
         "x",
         "max(x, 0)",

@@ -18,8 +18,9 @@ import numpy as np
 import sympy
 import torch
 
-from afsearch.activations._candidate import Candidate, symbol
-from afsearch.activations._functions import to_elementary
+from afsearch.compiler._module import CompiledActivation
+from afsearch.compiler._program import run_program
+from afsearch.expr import Candidate, symbol, to_elementary
 
 #: Where fingerprints are taken: dense on [-6, 6], a few points further out, none on the
 #: integers (kinks of max/abs-based activations sit there) except 0 itself.
@@ -53,9 +54,6 @@ def _round(values: np.ndarray) -> list[str]:
 
 def fingerprint(candidate: Candidate) -> dict[str, Any]:
     """Values of the function and of its trainable-parameter derivatives at :data:`POINTS`."""
-    from afsearch.compiler import CompiledActivation
-    from afsearch.compiler._program import run_program
-
     module = CompiledActivation(candidate, dtype=torch.float64)
     x = torch.tensor(POINTS, dtype=torch.float64)
     with torch.no_grad():
@@ -93,3 +91,19 @@ def canonical_form(candidate: Candidate) -> Any:
     fixed = {symbol(n): sympy.Float(p.value, 8) for n, p in candidate.params.items()}
     expr = expr.xreplace(fixed)
     return sympy.nsimplify(expr, rational=False, tolerance=1e-10) if expr.is_number else expr
+
+
+def candidate_record(candidate: Candidate, *, with_fingerprint: bool = False) -> dict[str, Any]:
+    """The candidate as data (:meth:`Candidate.to_dict`) with what is derived from it: its id,
+    ``srepr`` and LaTeX (and the fingerprint itself, if asked). Trials carry and store this
+    record; exports write it beside the module."""
+    fp = fingerprint(candidate)
+    record = {
+        **candidate.to_dict(),
+        "id": id_of_fingerprint(fp),
+        "srepr": sympy.srepr(candidate.expr),
+        "latex": sympy.latex(candidate.expr),
+    }
+    if with_fingerprint:
+        record["fingerprint"] = fp
+    return record

@@ -1,40 +1,37 @@
 """Standalone PyTorch code for an activation.
 
 :func:`render_module` prints a Python module that imports only torch and the standard library:
-the kernels of :mod:`afsearch.compiler._runtime`, a plain function, a ``torch.autograd.Function``
-whose backward SymPy derived (it saves only the input and the parameters, recomputing the rest),
-and an ``nn.Module``. Everything is printed from the parsed SymPy tree: parameter names become
-``p_<name>`` (names are validated identifiers), values are printed float literals, and texts are
-escaped, so nothing a trial carries can inject code.
+the kernels of :mod:`afsearch.compiler._runtime` that the expression uses, a plain function, a
+``torch.autograd.Function`` whose backward SymPy derived (it saves only the input and the
+parameters, recomputing the rest), and an ``nn.Module``. Everything is printed from the parsed
+SymPy tree: parameter names become ``p_<name>`` (names are validated identifiers), values are
+printed float literals, and texts are escaped, so nothing a trial carries can inject code.
 """
 
 from __future__ import annotations
 
+import ast
+import functools
 import inspect
 import json
 import keyword
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterable
 
 import sympy
 
-from afsearch.activations._candidate import Candidate, Param, X
 from afsearch.compiler import _runtime
-from afsearch.compiler._program import Slot, build_program, depends_on_input, program_source
+from afsearch.compiler._program import (
+    Program,
+    Slot,
+    build_program,
+    depends_on_input,
+    program_source,
+)
 from afsearch.exceptions import AfsearchError
+from afsearch.expr import Candidate, X
 
 _CLASS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-
-
-@dataclass(frozen=True)
-class Exported:
-    module_path: Path
-    json_path: Path
-    class_name: str
-    function_name: str
 
 
 def _reserved() -> set[str]:
@@ -69,16 +66,55 @@ def snake_case(name: str) -> str:
     return s + "_fn" if keyword.iskeyword(s) or s in _reserved() or s.startswith("p_") else s
 
 
-def _runtime_source() -> str:
+@functools.cache
+def _runtime_definitions() -> tuple[dict[str, str], dict[str, frozenset[str]], tuple[str, ...]]:
+    """Each top-level definition of the runtime: its source, the names it uses, the order."""
     source = inspect.getsource(_runtime)
-    # Drop the module docstring and the __future__/torch imports; the header has its own.
-    body = source.split('"""', 2)[2]
-    lines = [
-        ln
-        for ln in body.splitlines()
-        if ln not in ("from __future__ import annotations", "import math", "import torch")
-    ]
-    return "\n".join(lines).strip() + "\n"
+    tree = ast.parse(source)
+    sources: dict[str, str] = {}
+    uses: dict[str, frozenset[str]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            name = node.name
+        elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            name = node.targets[0].id
+        else:  # the docstring, imports
+            continue
+        text = ast.get_source_segment(source, node)
+        # Keep the comment lines just above a definition: they say why it is written so.
+        lines = source.splitlines()[: node.lineno - 1]
+        comments: list[str] = []
+        while lines and lines[-1].lstrip().startswith("#"):
+            comments.insert(0, lines.pop())
+        sources[name] = "\n".join([*comments, text or ""])
+        uses[name] = frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
+    return sources, uses, tuple(sources)
+
+
+def _kernels_used(programs: Iterable[Program]) -> set[str]:
+    """Names of runtime kernels that the programs call."""
+    sources = _runtime_definitions()[0]
+    called = set()
+    for program in programs:
+        for ins in program.instrs:
+            head = re.match(r"([A-Za-z_][A-Za-z0-9_]*)\(", ins.kernel.template)
+            if head and head.group(1) in sources:
+                called.add(head.group(1))
+    return called
+
+
+def _runtime_source(names: set[str]) -> str:
+    """The runtime definitions ``names`` need, with what they use, in the runtime's order."""
+    sources, uses, order = _runtime_definitions()
+    needed: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in needed:
+            continue
+        needed.add(name)
+        todo.extend(n for n in uses[name] if n in sources)
+    return "\n\n\n".join(sources[n] for n in order if n in needed) + "\n"
 
 
 def _doc(text: str) -> str:
@@ -131,8 +167,11 @@ def render_module(candidate: Candidate, class_name: str) -> str:
     w(f"LATEX = {latex!r}")
     w(f"PARAMS = {json.dumps(values)}")
     w(f"TRAINABLE = {tuple(trainable)!r}")
-    w("\n# Kernels, as afsearch computes them during the search.")
-    w(_runtime_source())
+    programs = [forward, back_x] + ([back_all] if back_all is not None else [])
+    kernels = _kernels_used(programs)
+    if kernels:
+        w("\n# Kernels, as afsearch computes them during the search.")
+        w(_runtime_source(kernels))
     w("")
     w(f"def {fn_name}(x: torch.Tensor{default_params}) -> torch.Tensor:")
     w(f'    """{_doc(candidate.text)}"""')
@@ -197,48 +236,3 @@ def render_module(candidate: Candidate, class_name: str) -> str:
     w("        return ', '.join(f'{k}={float(getattr(self, \"p_\" + k)):.6g}' for k in PARAMS)")
     w("")
     return "\n".join(out)
-
-
-def export_activation(
-    expr: Any,
-    params: Mapping[str, Param | float],
-    name: str,
-    out_dir: str | Path = ".",
-    *,
-    family: str = "expression",
-    extra: Mapping[str, Any] | None = None,
-) -> Exported:
-    """Write ``<out_dir>/<name>.py`` and ``<out_dir>/<name>.json`` for an expression.
-
-    ``params`` maps each parameter to a value or a :class:`Param` (value and trainability).
-    """
-    from afsearch.activations._identity import fingerprint, id_of_fingerprint
-
-    norm = {n: p if isinstance(p, Param) else Param(p, False) for n, p in params.items()}
-    candidate = Candidate(expr, norm, family)
-    check_class_name(name)
-    source = render_module(candidate, name)
-    fp = fingerprint(candidate)
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        module_path = out / f"{name}.py"
-        json_path = out / f"{name}.json"
-        module_path.write_text(source)
-        record = {
-            "name": name,
-            "expression": candidate.text,
-            "srepr": sympy.srepr(candidate.expr),
-            "latex": sympy.latex(candidate.expr),
-            "params": {n: {"value": p.value, "trainable": p.trainable} for n, p in norm.items()},
-            "family": family,
-            "activation_id": id_of_fingerprint(fp),
-            "fingerprint": fp,
-            **dict(extra or {}),
-        }
-        json_path.write_text(json.dumps(record, indent=2) + "\n")
-    except OSError as exc:
-        raise AfsearchError(
-            f"Could not write the export to {str(out)!r}: {exc.strerror}."
-        ) from None
-    return Exported(module_path, json_path, name, snake_case(name))

@@ -17,10 +17,11 @@ def plot_trial(trial: Any, epochs: Sequence[Any], path: str | Path) -> Path:
     import matplotlib.pyplot as plt
     import torch
 
-    from afsearch.export import trial_candidate
+    from afsearch.compiler import CompiledActivation
+    from afsearch.results._trial import trial_candidate
 
     candidate = trial_candidate(trial)
-    module = candidate.to_module(torch.float64)
+    module = CompiledActivation(candidate, dtype=torch.float64)
     x = torch.linspace(-4, 4, 401, dtype=torch.float64, requires_grad=True)
     curves: dict[str, Any] = {
         "this trial": module,

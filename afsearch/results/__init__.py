@@ -1,0 +1,34 @@
+"""What happens after a search: stored trials back to candidates, exports, fresh-seed
+re-training with Welch's t-test, plots.
+
+>>> from afsearch.results import export_trial, trial_candidate
+>>> export_trial("quickstart/3", out_dir="exported")  # doctest: +SKIP
+"""
+
+from afsearch.results._export import Exported, export_activation, export_trial
+from afsearch.results._plots import plot_trial
+from afsearch.results._rerun import (
+    FRESH_SEED_BASE,
+    Comparison,
+    SeedRun,
+    compare,
+    fresh_seeds,
+    rerun,
+    welch,
+)
+from afsearch.results._trial import trial_candidate
+
+__all__ = [
+    "FRESH_SEED_BASE",
+    "Comparison",
+    "Exported",
+    "SeedRun",
+    "compare",
+    "export_activation",
+    "export_trial",
+    "fresh_seeds",
+    "plot_trial",
+    "rerun",
+    "trial_candidate",
+    "welch",
+]

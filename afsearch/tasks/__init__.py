@@ -45,14 +45,7 @@ and name it by import path, ``module:attribute``, wherever a task name goes::
 The attribute may also be a function that takes the settings (or None) and returns a task.
 """
 
-from afsearch.tasks._base import (
-    COMMON_OPTIONS,
-    BaseTask,
-    EpochResult,
-    TaskData,
-    TaskSettings,
-    seed_everything,
-)
+from afsearch.tasks._base import BaseTask, TaskData
 
 # Importing the task modules registers the built-in tasks.
 from afsearch.tasks._cifar10 import CIFAR10ResNet20
@@ -61,7 +54,9 @@ from afsearch.tasks._digits import DigitsMLP
 from afsearch.tasks._mnist1d import MNIST1DCNN, MNIST1DMLP
 from afsearch.tasks._models import MLP, ConvNet1d, ResNet20
 from afsearch.tasks._registry import get_task, list_tasks, register_task
+from afsearch.tasks._settings import COMMON_OPTIONS, TaskSettings
 from afsearch.tasks._teacher_student import TeacherStudent
+from afsearch.tasks._training import EpochResult, seed_everything
 
 __all__ = [
     "COMMON_OPTIONS",

@@ -7,10 +7,11 @@ from typing import Any, ClassVar
 
 from torch import nn
 
-from afsearch.tasks._base import BaseTask, TaskData, TaskSettings
+from afsearch.tasks._base import BaseTask, TaskData
 from afsearch.tasks._data import digits_data
 from afsearch.tasks._models import MLP
 from afsearch.tasks._registry import register_task
+from afsearch.tasks._settings import TaskSettings
 
 
 @register_task

@@ -18,10 +18,11 @@ from typing import Any, ClassVar
 
 from torch import nn
 
-from afsearch.tasks._base import BaseTask, TaskData, TaskSettings
+from afsearch.tasks._base import BaseTask, TaskData
 from afsearch.tasks._data import mnist1d_data
 from afsearch.tasks._models import MLP, ConvNet1d
 from afsearch.tasks._registry import register_task
+from afsearch.tasks._settings import TaskSettings
 
 _DATA_OPTIONS: dict[str, Any] = {
     "num_samples": 5000,  # train + test, split 80/20 by mnist1d

@@ -11,7 +11,8 @@ import importlib
 from typing import TypeVar
 
 from afsearch.exceptions import AfsearchError, choices
-from afsearch.tasks._base import MODES, PROBLEMS, BaseTask, TaskSettings
+from afsearch.tasks._base import BaseTask
+from afsearch.tasks._settings import MODES, PROBLEMS, TaskSettings
 
 _REGISTRY: dict[str, type[BaseTask]] = {}
 

@@ -19,10 +19,11 @@ from typing import Any, ClassVar
 from torch import nn
 
 from afsearch.exceptions import choices
-from afsearch.tasks._base import BaseTask, TaskData, TaskSettings
+from afsearch.tasks._base import BaseTask, TaskData
 from afsearch.tasks._data import TEACHER_ACTIVATIONS, teacher_data
 from afsearch.tasks._models import MLP
 from afsearch.tasks._registry import register_task
+from afsearch.tasks._settings import TaskSettings
 
 
 @register_task

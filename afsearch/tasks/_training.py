@@ -1,0 +1,257 @@
+"""The one training loop every task shares, and what it yields.
+
+:func:`train` is :meth:`BaseTask.fit <afsearch.tasks.BaseTask.fit>` once its arguments are
+checked: it builds the task's model around the activation, trains it epoch by epoch (optimizer,
+learning-rate schedule, mixed precision, gradient clipping), scores it with :func:`evaluate`,
+and yields one :class:`EpochResult` per epoch, so a Ray Tune trial can report and be stopped
+early. A task changes the loop only through its hooks (``build_model``, ``prepare_batch``,
+``loss_fn``, ``evaluate_test``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from afsearch.exceptions import AfsearchError
+from afsearch.tasks._settings import TaskSettings
+
+if TYPE_CHECKING:
+    from afsearch.tasks._base import BaseTask
+
+# Evaluation runs in chunks so a large validation set never needs one huge activation tensor.
+_EVAL_CHUNK = 1024
+# On CUDA a finiteness check forces a sync, so the running loss is checked every few batches;
+# a NaN or inf never leaves the running sum, so a late check still catches it.
+_CUDA_CHECK_EVERY = 8
+
+
+@dataclass
+class EpochResult:
+    """What one epoch of :meth:`BaseTask.fit` produced.
+
+    ``metrics`` always holds the task's metric, ``val_loss``, ``train_loss`` and
+    ``epoch_seconds``; the last epoch also holds ``test_*`` metrics, for reporting only. When
+    ``diverged`` is true the losses are NaN and the loop stops after this result.
+    """
+
+    epoch: int
+    metrics: dict[str, float]
+    diverged: bool = False
+    #: The training state after this epoch (model, optimizer, schedule, loss scaler, random
+    #: generators), built on call; pass it to ``fit(resume=...)`` to continue from here.
+    state: Callable[[], dict[str, Any]] | None = field(default=None, repr=False, compare=False)
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """A torch device that exists here; a bare ``"cuda"`` becomes the current CUDA device."""
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise AfsearchError(
+            f"device must be a torch device such as 'cpu', 'cuda' or 'cuda:1', got {device!r}."
+        ) from error
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise AfsearchError(
+                f"device {device!r} needs CUDA, but this torch build or machine has none; "
+                "use device 'cpu'."
+            )
+        if resolved.index is None:
+            resolved = torch.device("cuda", torch.cuda.current_device())
+    return resolved
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CUDA included) for one reproducible run."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def train(
+    task: BaseTask,
+    make_activation: Callable[[], nn.Module],
+    seed: int,
+    device: torch.device,
+    resume: Mapping[str, Any] | None = None,
+) -> Iterator[EpochResult]:
+    """Train a fresh model of ``task`` and yield an :class:`EpochResult` per epoch.
+
+    The arguments are those :meth:`BaseTask.fit <afsearch.tasks.BaseTask.fit>` has checked;
+    the model is left in ``task.last_model``.
+    """
+    settings = task.settings
+    seed_everything(seed)
+    data = task.data(seed, device)
+    model = task.build_model(make_activation).to(device)
+    task.last_model = model
+    optimizer = make_optimizer(model, settings)
+    n_train = data.x_train.shape[0]
+    steps_per_epoch = math.ceil(n_train / settings.batch_size)
+    scheduler = make_scheduler(
+        optimizer, task.options["schedule"], settings.epochs * steps_per_epoch
+    )
+    use_amp, amp_dtype = amp_mode(task.options, device)
+    # bfloat16 has float32's range, so only float16 needs loss scaling.
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+    grad_clip = task.options["grad_clip"]
+    check_every = _CUDA_CHECK_EVERY if device.type == "cuda" else 1
+    generator = torch.Generator(device=device)
+    generator.manual_seed(seed)
+
+    def state(epoch: int) -> dict[str, Any]:
+        # Python's and NumPy's generators are not used once the data is built; torch's are.
+        return {
+            "epoch": epoch,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "scaler": scaler.state_dict(),
+            "generator": generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else [],
+        }
+
+    first = 1
+    if resume is not None:
+        try:
+            model.load_state_dict(resume["model"])
+            optimizer.load_state_dict(resume["optimizer"])
+            scheduler.load_state_dict(resume["scheduler"])
+            scaler.load_state_dict(resume["scaler"])
+            generator.set_state(resume["generator"])
+            torch.set_rng_state(resume["torch_rng"])
+            if device.type == "cuda" and resume["cuda_rng"]:
+                torch.cuda.set_rng_state_all(resume["cuda_rng"])
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            raise AfsearchError(
+                f"The saved training state does not fit this task's model: {exc}"
+            ) from exc
+        first = int(resume["epoch"]) + 1
+
+    for epoch in range(first, settings.epochs + 1):
+        start = time.perf_counter()
+        model.train()
+        perm = torch.randperm(n_train, generator=generator, device=device)
+        loss_sum = torch.zeros((), device=device)
+        for step in range(steps_per_epoch):
+            idx = perm[step * settings.batch_size : (step + 1) * settings.batch_size]
+            x = task.prepare_batch(data.x_train[idx], train=True, generator=generator)
+            with autocast(device, use_amp, amp_dtype):
+                loss = task.loss_fn(model(x), data.y_train[idx])
+            loss_sum += loss.detach() * idx.shape[0]
+            last = step == steps_per_epoch - 1
+            if (step % check_every == 0 or last) and not torch.isfinite(loss_sum):
+                yield _diverged(task.metric, epoch, start)
+                return
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if grad_clip is not None:
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(model.parameters(), float(grad_clip))
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+
+        metrics = {"train_loss": loss_sum.item() / n_train}
+        metrics.update(
+            evaluate(task, model, data.x_val, data.y_val, "val", use_amp, amp_dtype, generator)
+        )
+        if epoch == settings.epochs and math.isfinite(metrics["val_loss"]):
+            metrics.update(task.evaluate_test(model, data, device))
+        metrics["epoch_seconds"] = time.perf_counter() - start
+        diverged = not math.isfinite(metrics["val_loss"])
+        yield EpochResult(
+            epoch=epoch,
+            metrics=metrics,
+            diverged=diverged,
+            state=functools.partial(state, epoch),
+        )
+        if diverged:
+            return
+
+
+def evaluate(
+    task: BaseTask,
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    prefix: str,
+    use_amp: bool,
+    amp_dtype: torch.dtype,
+    generator: torch.Generator,
+) -> dict[str, float]:
+    """The mean loss of ``model`` on ``(x, y)`` as ``{prefix}_loss``, and for classification
+    the accuracy as ``{prefix}_accuracy``; ``x`` is fed through ``task.prepare_batch``."""
+    model.eval()
+    loss_sum = torch.zeros((), device=x.device)
+    correct = torch.zeros((), device=x.device)
+    with torch.no_grad():
+        for start in range(0, x.shape[0], _EVAL_CHUNK):
+            xb = task.prepare_batch(
+                x[start : start + _EVAL_CHUNK], train=False, generator=generator
+            )
+            yb = y[start : start + _EVAL_CHUNK]
+            with autocast(x.device, use_amp, amp_dtype):
+                out = model(xb)
+            loss_sum += task.loss_fn(out, yb) * yb.shape[0]
+            if task.problem == "classification":
+                correct += (out.argmax(dim=-1) == yb).sum()
+    metrics = {f"{prefix}_loss": loss_sum.item() / x.shape[0]}
+    if task.problem == "classification":
+        metrics[f"{prefix}_accuracy"] = correct.item() / x.shape[0]
+    return metrics
+
+
+def _diverged(metric: str, epoch: int, start: float) -> EpochResult:
+    metrics = {key: math.nan for key in {"train_loss", "val_loss", metric}}
+    metrics["epoch_seconds"] = time.perf_counter() - start
+    return EpochResult(epoch=epoch, metrics=metrics, diverged=True)
+
+
+def amp_mode(options: Mapping[str, Any], device: torch.device) -> tuple[bool, torch.dtype]:
+    """Whether to autocast, and to which dtype: bfloat16 where the GPU has it."""
+    if device.type != "cuda" or not options["amp"]:
+        return False, torch.float32
+    return True, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def autocast(
+    device: torch.device, enabled: bool, dtype: torch.dtype
+) -> contextlib.AbstractContextManager[Any]:
+    # A disabled torch.autocast still checks its dtype, and float32 is not an autocast dtype.
+    if not enabled:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def make_optimizer(model: nn.Module, settings: TaskSettings) -> torch.optim.Optimizer:
+    params = model.parameters()
+    if settings.optimizer == "adam":
+        return torch.optim.Adam(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    if settings.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    return torch.optim.SGD(
+        params, lr=settings.lr, momentum=0.9, nesterov=True, weight_decay=settings.weight_decay
+    )
+
+
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, schedule: str, total_steps: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    if schedule == "cosine":
+        return torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: 0.5 * (1.0 + math.cos(math.pi * step / total_steps))
+        )
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)

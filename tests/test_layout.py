@@ -52,7 +52,7 @@ def _imported_subpackages(path: Path) -> set[str]:
 def import_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for path in ROOT.rglob("*.py"):
-        if "migrations" in path.parts or path.parent == ROOT and path.name == "__init__.py":
+        if "migrations" in path.parts or (path.parent == ROOT and path.name == "__init__.py"):
             continue
         here = _subpackage(path)
         graph.setdefault(here, set()).update(_imported_subpackages(path) - {here})

@@ -52,7 +52,7 @@ from afsearch.tasks._cifar10 import CIFAR10ResNet20
 from afsearch.tasks._data import TEACHER_ACTIVATIONS
 from afsearch.tasks._digits import DigitsMLP
 from afsearch.tasks._mnist1d import MNIST1DCNN, MNIST1DMLP
-from afsearch.tasks._models import MLP, ConvNet1d, ResNet20
+from afsearch.tasks._networks import MLP, ConvNet1d, ResNet20
 from afsearch.tasks._registry import get_task, list_tasks, register_task
 from afsearch.tasks._settings import COMMON_OPTIONS, TaskSettings
 from afsearch.tasks._teacher_student import TeacherStudent

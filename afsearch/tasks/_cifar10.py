@@ -19,7 +19,7 @@ from torch import nn
 
 from afsearch.tasks._base import BaseTask, TaskData
 from afsearch.tasks._data import CIFAR_MEAN, CIFAR_STD, cifar10_data, find_cifar_folder
-from afsearch.tasks._models import ResNet20
+from afsearch.tasks._networks import ResNet20
 from afsearch.tasks._registry import register_task
 from afsearch.tasks._settings import TaskSettings
 

@@ -9,7 +9,7 @@ from torch import nn
 
 from afsearch.tasks._base import BaseTask, TaskData
 from afsearch.tasks._data import digits_data
-from afsearch.tasks._models import MLP
+from afsearch.tasks._networks import MLP
 from afsearch.tasks._registry import register_task
 from afsearch.tasks._settings import TaskSettings
 

@@ -20,7 +20,7 @@ from torch import nn
 
 from afsearch.tasks._base import BaseTask, TaskData
 from afsearch.tasks._data import mnist1d_data
-from afsearch.tasks._models import MLP, ConvNet1d
+from afsearch.tasks._networks import MLP, ConvNet1d
 from afsearch.tasks._registry import register_task
 from afsearch.tasks._settings import TaskSettings
 

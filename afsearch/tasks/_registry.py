@@ -2,12 +2,18 @@
 
 Plain and explicit: :func:`register_task` refuses a name already taken, :func:`get_task` of an
 unknown name lists the valid ones. An import path ``package.module:attribute`` is resolved with
-:func:`importlib.import_module` and :func:`getattr`, never ``eval``.
+:func:`importlib.import_module` and :func:`getattr`, never ``eval``; a module that is not on the
+Python path is also looked for in a given search folder (the space file's) and in the working
+directory, so ``--task mytask:MyTask`` finds ``mytask.py`` beside the space file or where
+afsearch runs.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import sys
+from types import ModuleType
 from typing import TypeVar
 
 from afsearch.exceptions import AfsearchError, choices
@@ -21,6 +27,10 @@ _UNKNOWN = (
     "to a BaseTask subclass or to a callable that returns a BaseTask."
 )
 _NOT_IMPORTABLE = "Task import path {path!r} could not be imported: {error}."
+_NOT_FOUND = (
+    "Task import path {path!r} could not be imported: there is no module {module!r} {places}; "
+    "put {file} there or add its folder to PYTHONPATH."
+)
 _NO_ATTRIBUTE = "Task import path {path!r} names nothing: module {module!r} has no {attr!r}."
 _NOT_A_TASK = "Task import path {path!r} gave {value!r}, which is not a BaseTask."
 
@@ -61,11 +71,19 @@ def list_tasks() -> list[type[BaseTask]]:
     return [_REGISTRY[name] for name in sorted(_REGISTRY)]
 
 
-def get_task(name_or_path: str, settings: TaskSettings | None = None) -> BaseTask:
+def get_task(
+    name_or_path: str,
+    settings: TaskSettings | None = None,
+    *,
+    search_path: str | os.PathLike[str] | None = None,
+) -> BaseTask:
     """A task instance from a registered name or an import path ``pkg.mod:factory``.
 
     ``factory`` is either a BaseTask subclass, called as ``factory(settings)``, or any callable
-    taking the settings (``None`` for the task's defaults) and returning a BaseTask.
+    taking the settings (``None`` for the task's defaults) and returning a BaseTask. A module
+    that is not on the Python path is looked for in the folder ``search_path`` (the space
+    file's), then in the working directory; the folder it is found in joins the end of
+    ``sys.path``, so the module's own imports of its neighbours work too.
 
     >>> get_task("digits-mlp").metric
     'val_accuracy'
@@ -79,11 +97,7 @@ def get_task(name_or_path: str, settings: TaskSettings | None = None) -> BaseTas
     module_name, _, attr = name_or_path.partition(":")
     if not module_name or not attr:
         raise AfsearchError(_UNKNOWN.format(name=name_or_path, valid=choices(_REGISTRY)))
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise AfsearchError(_NOT_IMPORTABLE.format(path=name_or_path, error=error)) from error
-    factory = module
+    factory: object = _import(module_name, name_or_path, search_path)
     for part in attr.split("."):  # allows "mod:Outer.Inner"
         if not hasattr(factory, part):
             raise AfsearchError(
@@ -96,3 +110,58 @@ def get_task(name_or_path: str, settings: TaskSettings | None = None) -> BaseTas
     if not isinstance(task, BaseTask):
         raise AfsearchError(_NOT_A_TASK.format(path=name_or_path, value=task))
     return task
+
+
+def _import(module_name: str, path: str, search_path: str | os.PathLike[str] | None) -> ModuleType:
+    """Import ``module_name`` from the Python path, else from ``search_path`` or the cwd."""
+    top = module_name.partition(".")[0]
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name != top:  # a dependency, or a submodule of a package that was found
+            raise AfsearchError(_NOT_IMPORTABLE.format(path=path, error=error)) from error
+        not_found = error
+    except ImportError as error:
+        raise AfsearchError(_NOT_IMPORTABLE.format(path=path, error=error)) from error
+    places = [os.path.abspath(search_path)] if search_path is not None else []
+    places.append(os.getcwd())
+    places = list(dict.fromkeys(places))
+    for place in places:
+        module = _import_from(place, module_name, top, path)
+        if module is not None:
+            return module
+    where = ["on the Python path", *(f"in {p!r}" for p in places[:-1])]
+    listed = ", ".join(where) + f" or in the working directory {places[-1]!r}"
+    file = f"the package {top}/" if "." in module_name else f"{top}.py"
+    raise AfsearchError(
+        _NOT_FOUND.format(path=path, module=top, places=listed, file=file)
+    ) from not_found
+
+
+def _import_from(place: str, module_name: str, top: str, path: str) -> ModuleType | None:
+    """``module_name`` imported with ``place`` at the end of ``sys.path``; ``None`` if absent.
+
+    ``place`` stays on ``sys.path`` only when the module was found and imported from it.
+    """
+    added = place not in sys.path
+    if added:
+        sys.path.append(place)
+    importlib.invalidate_caches()  # the module may have been written since the last look
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        _remove(place, added)
+        if error.name == top:
+            return None
+        raise AfsearchError(_NOT_IMPORTABLE.format(path=path, error=error)) from error
+    except ImportError as error:
+        _remove(place, added)
+        raise AfsearchError(_NOT_IMPORTABLE.format(path=path, error=error)) from error
+    except BaseException:
+        _remove(place, added)
+        raise
+
+
+def _remove(place: str, added: bool) -> None:
+    if added and place in sys.path:
+        sys.path.remove(place)

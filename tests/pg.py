@@ -16,6 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
+#: A PostgreSQL URL to test against instead of starting a server.
+PG_URL_ENV = "AFSEARCH_TEST_PG_URL"
+#: Set to start no server (the PostgreSQL tests skip unless PG_URL_ENV is set).
+NO_PG_ENV = "AFSEARCH_TEST_NO_PG"
+
 
 def find_bin() -> Path | None:
     for pattern in ("/usr/lib/postgresql/*/bin",):

@@ -12,8 +12,6 @@ from sqlalchemy.pool import NullPool
 
 from afsearch.store import StudyRecord, TrialStore
 
-PG_ENV = "AFSEARCH_TEST_PG_URL"
-
 
 def pg_schema_url(base: str, **query: str) -> Iterator[str]:
     """A URL whose connections use a new, empty schema; the schema is dropped afterwards."""

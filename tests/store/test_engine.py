@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import traceback
@@ -16,7 +15,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, Pen
 from afsearch.exceptions import AfsearchError
 from afsearch.store import DRIVER_RETRIES, TrialStore, is_transient, mask_url, resolve_url, studies
 from tests.pg import PgServer
-from tests.store.helpers import PG_ENV, make_study, pg_schema_url
+from tests.store.helpers import make_study, pg_schema_url
 
 
 def test_resolve_url_prefers_argument_then_env_then_cwd_file(
@@ -117,10 +116,9 @@ def test_in_memory_sqlite_works() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get(PG_ENV), reason=f"set {PG_ENV} to test PostgreSQL")
-def test_store_survives_dropped_postgresql_connections() -> None:
+def test_store_survives_dropped_postgresql_connections(pg_url: str) -> None:
     app = "afsearch-test-reconnect"
-    for url in pg_schema_url(os.environ[PG_ENV], application_name=app):
+    for url in pg_schema_url(pg_url, application_name=app):
         with TrialStore(url, retry_delay_s=0.01) as store:
             make_study(store)
             trial_id = store.start_trial("demo", tune_trial_id="t0")
@@ -171,7 +169,6 @@ def test_transient_errors_are_found_down_the_chain_of_causes(
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get(PG_ENV), reason=f"set {PG_ENV} to test PostgreSQL")
 def test_a_waiting_store_outlasts_a_stopped_server(pg_server: PgServer) -> None:
     url = pg_server.url
     with TrialStore(url, retries=DRIVER_RETRIES) as store:

@@ -263,7 +263,7 @@ def launch(
         err.print("interrupted: the study is saved; continue it with --resume")
         raise typer.Exit(130) from None
     out.print(
-        f"study [bold]{result.study}[/]: {result.status}, {result.num_trials} trials "
+        f"study [bold]{result.study}[/]: {result.status.value}, {result.num_trials} trials "
         f"in {result.url}"
     )
     # The driver's patience: a database restarting as the study ends does not lose the table.

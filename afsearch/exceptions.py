@@ -28,3 +28,8 @@ def choices(values: object) -> str:
     if len(items) == 1:
         return items[0]
     return ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters with an ellipsis, for tables and messages."""
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -39,7 +39,7 @@ from typing import Any
 
 from _common import DOCS, log, machine, mean_std, result_path, table, workdir, write_json
 
-from afsearch.orchestrator._launch import launch
+from afsearch.orchestrator import launch
 from afsearch.space import parse_space
 from afsearch.store import trials
 

@@ -53,7 +53,7 @@ from _common import (
     write_json,
 )
 
-from afsearch.orchestrator._launch import launch
+from afsearch.orchestrator import launch
 from afsearch.results import compare, fresh_seeds, trial_candidate
 from afsearch.space import parse_space
 from afsearch.store import trials

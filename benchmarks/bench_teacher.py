@@ -62,7 +62,7 @@ from _common import (
 )
 
 from afsearch.activations import build
-from afsearch.orchestrator._launch import launch
+from afsearch.orchestrator import launch
 from afsearch.results import compare, fresh_seeds, trial_candidate
 from afsearch.space import parse_space, task_settings
 from afsearch.store import trials

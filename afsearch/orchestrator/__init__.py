@@ -1,11 +1,21 @@
-"""The orchestrator: Ray Tune with Optuna samplers, callbacks that write the trial database."""
+"""The orchestrator: Ray Tune with Optuna samplers, callbacks that write the trial database.
 
-from afsearch.orchestrator._launch import (
-    RAY_ADDRESS_ENV,
-    RUNS_ENV,
-    LaunchResult,
-    default_runs_dir,
-    launch,
-)
+A trial is one :class:`TrialSpec`, proposed on the driver (``_proposer``), trained on a worker
+(``_trainable``), which reports the keys of ``_report``, and written by the driver's callback
+(``_callback``); :func:`launch` puts the stages together.
+"""
 
-__all__ = ["RAY_ADDRESS_ENV", "RUNS_ENV", "LaunchResult", "default_runs_dir", "launch"]
+from afsearch.orchestrator._launch import LaunchResult, launch
+from afsearch.orchestrator._ray import RAY_ADDRESS_ENV, RUNS_ENV, default_runs_dir
+from afsearch.orchestrator._spec import Checkpoint, Reuse, TrialSpec
+
+__all__ = [
+    "RAY_ADDRESS_ENV",
+    "RUNS_ENV",
+    "Checkpoint",
+    "LaunchResult",
+    "Reuse",
+    "TrialSpec",
+    "default_runs_dir",
+    "launch",
+]

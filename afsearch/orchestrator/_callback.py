@@ -11,51 +11,20 @@ from typing import Any
 
 from ray.tune import Callback
 
-from afsearch.orchestrator._trainable import (
+from afsearch.exceptions import shorten
+from afsearch.orchestrator._report import (
     DIVERGED,
     EPOCH,
-    FINAL,
     LEARNED,
     NODE,
-    REUSED_FROM,
-    TIMED_OUT,
+    classify,
+    epoch_metrics,
 )
+from afsearch.orchestrator._spec import TrialSpec
+from afsearch.store import TrialStatus
 
 FLUSH_ROWS = 256
 FLUSH_SECONDS = 1.0
-_SKIP = {
-    "config",
-    "trial_id",
-    "experiment_tag",
-    "date",
-    "timestamp",
-    "pid",
-    "hostname",
-    "node_ip",
-    "done",
-    "should_checkpoint",
-    "checkpoint_dir_name",
-    "iterations_since_restore",
-    "time_since_restore",
-    "timesteps_since_restore",
-    LEARNED,
-    NODE,
-}
-
-
-#: Keys of a trial's spec that say how it runs, not what it is: kept out of its stored config.
-_NOT_IN_CONFIG = frozenset(
-    {"reuse", "candidate", "replaces", "resume_from", "checkpoint_every", "checkpoint_min_seconds"}
-)
-
-
-def _epoch_metrics(result: dict[str, Any]) -> dict[str, float]:
-    out = {}
-    for k, v in result.items():
-        if k in _SKIP or isinstance(v, bool) or not isinstance(v, (int, float)):
-            continue
-        out[k] = float(v) if math.isfinite(v) else None
-    return out  # type: ignore[return-value]
 
 
 def _error_text(trial: Any) -> str:
@@ -68,20 +37,6 @@ def _error_text(trial: Any) -> str:
     except OSError:
         pass
     return str(getattr(trial, "error_msg", None) or "the trial failed")
-
-
-def classify(result: dict[str, Any]) -> tuple[str, str | None, int | None]:
-    """How a trial ended, from its last result: (status, error text, id of the reused trial)."""
-    reused = int(result.get(REUSED_FROM, -1) or -1)
-    if reused >= 0:
-        return "duplicate", None, reused
-    if result.get(DIVERGED):
-        return "diverged", "the training loss became NaN or infinite", None
-    if result.get(TIMED_OUT):
-        return "failed", "the trial ran past its time limit (trial_timeout_s)", None
-    if result.get(FINAL):
-        return "completed", None, None
-    return "pruned", None, None
 
 
 class StoreCallback(Callback):
@@ -123,28 +78,26 @@ class StoreCallback(Callback):
         return self._rows[trial.trial_id]
 
     def _start(self, trial: Any) -> None:
-        spec = trial.config["afsearch"]
-        act = spec["candidate"]
+        spec = TrialSpec.of_config(trial.config)
+        act = spec.candidate
         self.store.upsert_activation(
-            act["id"],
+            spec.activation_id,
             expression=act["expression"],
             srepr=act["srepr"],
             latex=act["latex"],
             family=act["family"],
             params=act["params"],
         )
-        config = {k: v for k, v in spec.items() if k not in _NOT_IN_CONFIG}
-        config["expression"] = act["expression"]
         # A trial run again from its checkpoint keeps the epochs the checkpoint covers.
-        kept = int((spec.get("resume_from") or {}).get("epoch") or 0)
+        kept = spec.resume_from.epoch if spec.resume_from else 0
         row = self.store.start_trial(
             self.study,
             tune_trial_id=trial.trial_id,
-            config=config,
-            activation_id=act["id"],
-            dedup_key=spec["dedup_key"],
+            config=spec.stored(),
+            activation_id=spec.activation_id,
+            dedup_key=spec.dedup_key,
             node=None,
-            replaces=spec.get("replaces"),
+            replaces=spec.replaces,
             keep_epochs=kept,
         )
         self._rows[trial.trial_id] = row
@@ -166,7 +119,7 @@ class StoreCallback(Callback):
         row = self._row(trial)
         metric_value = None if result.get(DIVERGED) else _finite(result.get(self.metric))
         epoch = int(result.get(EPOCH, result.get("training_iteration", 0)))
-        self._buffer.setdefault(row, []).append((epoch, _epoch_metrics(result), metric_value))
+        self._buffer.setdefault(row, []).append((epoch, epoch_metrics(result), metric_value))
         history = self._history.setdefault(row, {})
         if metric_value is None:
             history.pop(epoch, None)
@@ -189,7 +142,8 @@ class StoreCallback(Callback):
         result = trial.last_result or {}
         status, error, dup = classify(result)
         history = self._history.pop(row, {})
-        value = None if status in ("diverged", "failed") else _finite(result.get(self.metric))
+        failed = status in (TrialStatus.DIVERGED, TrialStatus.FAILED)
+        value = None if failed else _finite(result.get(self.metric))
         best_epoch = None
         if history:
             pick = max if self.mode == "max" else min
@@ -219,7 +173,7 @@ class StoreCallback(Callback):
         row = self._row(trial)
         self.flush()
         self._history.pop(row, None)
-        self.store.finish_trial(row, status="failed", error=_error_text(trial))
+        self.store.finish_trial(row, status=TrialStatus.FAILED, error=_error_text(trial))
 
     def on_checkpoint(
         self, iteration: int, trials: list, trial: Any, checkpoint: Any, **info: Any
@@ -247,6 +201,10 @@ def _finite(v: Any) -> float | None:
     return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
 
 
+#: Statuses whose value counts towards the best so far.
+_COUNTED = (TrialStatus.COMPLETED, TrialStatus.DUPLICATE, TrialStatus.PRUNED)
+
+
 class ProgressCallback(Callback):
     """One line per finished trial and a running summary, written to stderr."""
 
@@ -261,21 +219,22 @@ class ProgressCallback(Callback):
         sys.stderr.flush()
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        expr = trial.config["afsearch"]["candidate"]["expression"]
-        self._print(f"  start  {trial.trial_id}  {_short(expr)}")
+        expr = TrialSpec.of_config(trial.config).expression
+        self._print(f"  start  {trial.trial_id}  {shorten(expr, 70)}")
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.done += 1
         result = trial.last_result or {}
-        spec = trial.config["afsearch"]
+        spec = TrialSpec.of_config(trial.config)
         value = _finite(result.get(self.metric))
-        tag = classify(result)[0]
-        if value is not None and tag in ("completed", "duplicate", "pruned"):
+        status = classify(result)[0]
+        tag = status.value
+        if value is not None and status in _COUNTED:
             better = self.best is None or (
                 value > self.best[0] if self.mode == "max" else value < self.best[0]
             )
             if better:
-                self.best = (value, spec["candidate"]["expression"])
+                self.best = (value, spec.expression)
         shown = "-" if value is None or tag == "diverged" else f"{value:.4f}"
         running = sum(1 for t in trials if t.status == "RUNNING")
         best = f"{self.best[0]:.4f}" if self.best else "-"
@@ -291,7 +250,3 @@ class ProgressCallback(Callback):
             f"  failed    {trial.trial_id}  (see `afsearch show` for the error)"
             f"  | done {self.done}/{self.total}"
         )
-
-
-def _short(text: str, n: int = 70) -> str:
-    return text if len(text) <= n else text[: n - 3] + "..."

@@ -1,11 +1,17 @@
-"""``afsearch launch``: a Ray Tune Tuner with Optuna samplers over a search space."""
+"""``afsearch launch``: a Ray Tune Tuner with Optuna samplers over a search space.
+
+:func:`launch` runs its stages in order: apply the caller's overrides to the space and check
+them, find or refuse the study, start Ray, create the study or do the resume bookkeeping, open
+the Optuna study, build the searcher and the scheduler, run the Tuner, and settle the study's
+status from what the database holds.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import logging
-import os
+import dataclasses
 import re
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -13,97 +19,32 @@ from pathlib import Path
 from typing import Any
 
 from afsearch.exceptions import AfsearchError
+from afsearch.orchestrator._ray import default_runs_dir, init_ray, storage_path
 from afsearch.space import SearchSpace, grid_configs, load_space, parse_space
-
-_QUIET_ENV = {
-    # Results go to the trial database; Tune's CSV/JSON/TensorBoard loggers only cost time.
-    "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",
-    "RAY_AIR_NEW_OUTPUT": "0",
-    "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "100000",
-    "RAY_DEDUP_LOGS": "0",
-    "RAY_USAGE_STATS_ENABLED": "0",
-    "PYTHONWARNINGS": "ignore::DeprecationWarning",
-}
-
+from afsearch.store import StudyRecord, StudyStatus, TrialStatus, TrialStore
 
 _STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
+
+#: Statuses of trials that will run again when their study is resumed.
+_UNFINISHED = (TrialStatus.RUNNING, TrialStatus.INTERRUPTED)
 
 
 @dataclass
 class LaunchResult:
     study: str
     url: str
-    status: str
+    status: StudyStatus
     num_trials: int
     experiment_path: str
 
 
-#: The environment variable that names where Ray keeps experiment state and checkpoints.
-RUNS_ENV = "AFSEARCH_RUNS"
-#: Ray's own variable naming the cluster to join (set inside a RayJob or after `ray start`).
-RAY_ADDRESS_ENV = "RAY_ADDRESS"
+@dataclass(frozen=True)
+class _Resources:
+    """What each trial asks of Ray, and how many run at once."""
 
-
-def default_runs_dir() -> str:
-    return _storage(os.environ.get(RUNS_ENV, "afsearch_runs"))
-
-
-def _storage(path: str | Path) -> str:
-    """An absolute local path, or a URI (s3://, gs://, ...) passed to Ray Tune unchanged."""
-    text = str(path)
-    return text.rstrip("/") if "://" in text else str(Path(text).resolve())
-
-
-def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
-    """Fail fast on an address nobody listens at (ray.init would wait for minutes)."""
-    import socket
-
-    if address in ("auto", "local"):
-        return
-    hostport = address.split("://", 1)[-1]
-    host, _, port = hostport.rpartition(":")
-    if not host or not port.isdigit():
-        raise AfsearchError(
-            f"The Ray address {address!r} is not of the form host:port (or ray://host:port)."
-        )
-    try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
-            pass
-    except OSError as exc:
-        raise AfsearchError(
-            f"Could not connect to the Ray cluster at {address!r} ({exc.strerror or exc}); "
-            "check that `ray start --head` runs there and the address is host:port."
-        ) from None
-
-
-def _init_ray(address: str | None, num_cpus: int | None, num_gpus: int | None) -> bool:
-    import ray
-
-    for k, v in _QUIET_ENV.items():
-        os.environ.setdefault(k, v)
-    if ray.is_initialized():
-        return False
-    # Inside a RayJob (or after `ray start`), Ray names the cluster in RAY_ADDRESS.
-    address = address or os.environ.get(RAY_ADDRESS_ENV) or None
-    kwargs: dict[str, Any] = {
-        "logging_level": logging.ERROR,
-        "log_to_driver": False,
-        "include_dashboard": False,
-        "configure_logging": True,
-    }
-    if address:
-        _check_reachable(address)
-        try:
-            ray.init(address=address, **kwargs)
-        except Exception as exc:
-            raise AfsearchError(
-                f"Could not connect to the Ray cluster at {address!r} ({type(exc).__name__}); "
-                "check that `ray start --head` runs there and the address is host:port."
-            ) from None
-    else:
-        # "local" starts a fresh instance even when another local Ray runs on this machine.
-        ray.init(address="local", num_cpus=num_cpus, num_gpus=num_gpus, **kwargs)
-    return True
+    cpus_per_trial: float
+    gpus_per_trial: float
+    max_concurrent: int
 
 
 def launch(
@@ -130,28 +71,93 @@ def launch(
 
     >>> launch("search_spaces/quickstart.yaml", study="demo")  # doctest: +SKIP
     """
-    from ray import tune
-    from ray.tune.schedulers import FIFOScheduler
-    from ray.tune.search import ConcurrencyLimiter
-
-    from afsearch.orchestrator._callback import ProgressCallback, StoreCallback
-    from afsearch.orchestrator._scheduler import ResumableASHA
-    from afsearch.orchestrator._searcher import (
-        AfsearchOptunaSearch,
-        DefineByRun,
-        _retrying,
-        make_sampler,
-        prepare_resume,
-    )
-    from afsearch.orchestrator._trainable import EPOCH, train_candidate
-    from afsearch.store import DRIVER_RETRIES, TrialStore
-
-    store = TrialStore(url, retries=DRIVER_RETRIES)
+    store = TrialStore(url, retries=_driver_retries())
     url = store.url
-    source: str | None = None
-    if not isinstance(space, SearchSpace):
-        source = str(space)
-        space = load_space(space)
+    source = None if isinstance(space, SearchSpace) else str(space)
+    space = with_overrides(
+        space if isinstance(space, SearchSpace) else load_space(space),
+        task=task,
+        num_samples=num_samples,
+        max_failures=max_failures,
+        trial_timeout_s=trial_timeout_s,
+    )
+    if cpus_per_trial <= 0 or gpus_per_trial < 0:
+        raise AfsearchError("--cpus-per-trial must be above 0 and --gpus-per-trial at least 0.")
+    resources = _Resources(cpus_per_trial, gpus_per_trial, max_concurrent or space.max_concurrent)
+    name = check_study_name(study or space.name)
+    existing = _existing_study(store, name, resume)
+
+    runs = storage_path(runs_dir) if runs_dir else default_runs_dir()
+    # Each launch (and each resume) is its own Ray experiment; the study spans them. Multi-node
+    # runs need shared storage here: NFS, or a URI such as s3://bucket/afsearch_runs.
+    run_name = time.strftime("run-%Y%m%d-%H%M%S")
+    experiment = f"{runs}/{name}/{run_name}"
+    # Ray first: an unreachable cluster must not leave a study behind in the database.
+    started_ray = init_ray(address, num_cpus, None, runtime_env=task_runtime_env(space))
+    try:
+        interrupted, remaining = _open_study(store, name, space, source, seed, existing)
+        ot_study, storage = _optuna_study(url, name, space)
+        if interrupted:
+            from afsearch.orchestrator._optuna import prepare_resume
+
+            prepare_resume(ot_study, interrupted)
+        if remaining == 0:
+            store.set_study_status(name, StudyStatus.COMPLETED, finished=True)
+            return LaunchResult(name, store.url_masked, StudyStatus.COMPLETED, 0, experiment)
+        tuner = _tuner(
+            space,
+            store,
+            name,
+            seed=seed,
+            existing=existing,
+            resources=resources,
+            remaining=remaining,
+            searcher=_searcher(space, url, name, seed, ot_study, storage, resources, reuse),
+            runs=runs,
+            run_name=run_name,
+            progress=progress,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            grid = tuner.fit()
+        status = _settle(store, name, existing.num_samples if existing else space.num_samples)
+        return LaunchResult(name, store.url_masked, status, len(grid), experiment)
+    except KeyboardInterrupt:
+        store.set_study_status(name, StudyStatus.INTERRUPTED, finished=True)
+        store.mark_interrupted(name)
+        raise
+    except Exception:
+        # The study can be continued with --resume; what ran is kept, what ran no more is marked.
+        with contextlib.suppress(Exception):
+            store.mark_interrupted(name)
+            store.set_study_status(name, StudyStatus.FAILED, finished=True)
+        raise
+    finally:
+        if started_ray:
+            import ray
+
+            ray.shutdown()
+
+
+def _driver_retries() -> int:
+    from afsearch.store import DRIVER_RETRIES
+
+    return DRIVER_RETRIES
+
+
+# ---------------------------------------------------------------------------------------------
+# Stage 1: the space as this launch runs it, the study's name, the study it continues.
+
+
+def with_overrides(
+    space: SearchSpace,
+    *,
+    task: str | None = None,
+    num_samples: int | None = None,
+    max_failures: int | None = None,
+    trial_timeout_s: float | None = None,
+) -> SearchSpace:
+    """``space`` with the command line's values in place of its own, each one checked."""
     if task is not None:
         raw = dict(space.raw)
         task_raw = raw.get("task", {})
@@ -159,31 +165,37 @@ def launch(
         task_raw["name"] = task
         raw["task"] = task_raw
         space = parse_space(raw, source=space.source, default_name=space.name)
+    changes: dict[str, Any] = {}
     if num_samples is not None:
         if num_samples < 1:
             raise AfsearchError(f"--num-samples must be at least 1, got {num_samples}.")
-        space.num_samples = num_samples
-    if space.sampler == "grid":
-        space.num_samples = min(space.num_samples, sum(1 for _ in grid_configs(space)))
+        changes["num_samples"] = num_samples
     if max_failures is not None:
         if max_failures < 0:
             raise AfsearchError(f"--max-failures must be at least 0, got {max_failures}.")
-        space.max_failures = max_failures
+        changes["max_failures"] = max_failures
     if trial_timeout_s is not None:
         if trial_timeout_s <= 0:
             raise AfsearchError(f"--trial-timeout must be above 0 seconds, got {trial_timeout_s}.")
-        space.trial_timeout_s = trial_timeout_s
-    if cpus_per_trial <= 0 or gpus_per_trial < 0:
-        raise AfsearchError("--cpus-per-trial must be above 0 and --gpus-per-trial at least 0.")
-    name = study or space.name
+        changes["trial_timeout_s"] = trial_timeout_s
+    space = dataclasses.replace(space, **changes) if changes else space
+    if space.sampler == "grid":
+        size = sum(1 for _ in grid_configs(space))
+        space = dataclasses.replace(space, num_samples=min(space.num_samples, size))
+    return space
+
+
+def check_study_name(name: str) -> str:
     if not _STUDY_NAME.match(name):
         raise AfsearchError(
             f"The study name {name!r} is not valid; use up to 100 letters, digits, '.', '_', "
             "'-' or ':', starting with a letter or digit."
         )
-    metric = space.objectives[0][0] if space.objectives else str(space.metric)
-    mode = space.objectives[0][1] if space.objectives else str(space.mode)
+    return name
 
+
+def _existing_study(store: TrialStore, name: str, resume: bool) -> StudyRecord | None:
+    """The study ``name`` continues: ``None`` for a new one; refuses the wrong ``resume``."""
     existing = None
     with contextlib.suppress(AfsearchError):
         existing = store.get_study(name)
@@ -194,189 +206,204 @@ def launch(
         )
     if existing is None and resume:
         raise AfsearchError(f"There is no study {name!r} in {store.url_masked} to resume.")
+    return existing
 
-    runs = _storage(runs_dir) if runs_dir else default_runs_dir()
-    # Each launch (and each resume) is its own Ray experiment; the study spans them. Multi-node
-    # runs need shared storage here: NFS, or a URI such as s3://bucket/afsearch_runs.
-    run_name = time.strftime("run-%Y%m%d-%H%M%S")
-    experiment = f"{runs}/{name}/{run_name}"
-    optuna_name = f"afsearch:{name}"
-    # Ray first: an unreachable cluster must not leave a study behind in the database.
-    started_ray = _init_ray(address, num_cpus, None)
-    interrupted: list[Any] = []
-    remaining = space.num_samples
-    try:
-        if existing is None:
-            store.create_study(
-                name,
-                space=space.raw,
-                space_path=source,
-                task=space.task,
-                task_settings={k: repr(v) for k, v in space.task_values.items()}
-                | {"options": space.task_options},
-                metric=metric,
-                mode=mode,
-                sampler=space.sampler,
-                scheduler=space.scheduler,
-                seed=seed,
-                num_samples=space.num_samples,
-                optuna_study_name=optuna_name,
-            )
-        else:
-            # The database is the source of truth: trials it holds as finished stay finished, the
-            # ones that were running are marked and run again under their own numbers.
-            from afsearch.store import trials as stored_trials
 
-            store.set_study_status(name, "running")
-            store.mark_interrupted(name)
-            rows = stored_trials(name, store)
-            interrupted = [t for t in rows if t.status.value == "interrupted"]
-            finished = len(rows) - len(interrupted)
-            remaining = max(0, existing.num_samples - finished)
-        import optuna
+def task_runtime_env(space: SearchSpace) -> dict[str, Any] | None:
+    """Ray's ``runtime_env`` that ships a user's task module to the workers.
 
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        # Pinged before use like the store's connections: a restarted server is reconnected
-        # instead of failing the next call.
-        storage = _retrying(
-            optuna.storages.RDBStorage,
-            url,
-            engine_kwargs={} if url.startswith("sqlite") else {"pool_pre_ping": True},
-        )
-        directions: list[Any] = (
-            ["maximize" if m == "max" else "minimize" for _, m in space.objectives]
-            if space.objectives
-            else ["maximize" if mode == "max" else "minimize"]
-        )
-        ot_study = _retrying(
-            optuna.create_study,
-            storage=storage,
-            study_name=optuna_name,
-            directions=directions,
-            load_if_exists=True,
-        )
-        if [d.name.lower() for d in _retrying(lambda: ot_study.directions)] != directions:
-            raise AfsearchError(
-                f"The Optuna study {optuna_name!r} exists with other directions; choose another "
-                "--study name."
-            )
-        trainable = tune.with_resources(
-            train_candidate, {"cpu": cpus_per_trial, "gpu": gpus_per_trial}
-        )
-        callbacks: list[Any] = [StoreCallback(url, name, metric, mode)]
-        if progress:
-            callbacks.append(ProgressCallback(metric, mode, space.num_samples))
+    A task named ``module:Factory`` whose module lies next to the space file or in the working
+    directory (not in an installed package) travels to every worker as Ray ``py_modules``.
+    """
+    if ":" not in space.task:
+        return None
+    top = space.task.partition(":")[0].partition(".")[0]
+    module = sys.modules.get(top)
+    location = getattr(module, "__file__", None)
+    if location is None:
+        return None
+    path = Path(location)
+    shipped = path.parent if path.name == "__init__.py" else path
+    if "site-packages" in shipped.parts or "dist-packages" in shipped.parts:
+        return None
+    return {"py_modules": [str(shipped)]}
 
-        if interrupted:
-            prepare_resume(ot_study, interrupted)
-        if remaining == 0:
-            store.set_study_status(name, "completed", finished=True)
-            return LaunchResult(name, store.url_masked, "completed", 0, experiment)
-        drawn = len(_retrying(ot_study.get_trials, deepcopy=False))
-        searcher = AfsearchOptunaSearch(
-            space=DefineByRun(space, url, seed=seed, cpus_per_trial=cpus_per_trial, reuse=reuse),
-            metric=[o[0] for o in space.objectives] if space.objectives else metric,
-            mode=[o[1] for o in space.objectives] if space.objectives else mode,
-            # A resumed study draws new numbers: the same seed would repeat the first draws.
-            sampler=make_sampler(space, seed + drawn),
-            study_name=optuna_name,
-            storage=storage,
+
+# ---------------------------------------------------------------------------------------------
+# Stage 2: the study in afsearch's tables and in Optuna's.
+
+
+def _open_study(
+    store: TrialStore,
+    name: str,
+    space: SearchSpace,
+    source: str | None,
+    seed: int,
+    existing: StudyRecord | None,
+) -> tuple[list[Any], int]:
+    """Create the study, or mark what a resume runs again; the interrupted trials and how many
+    samples are left to draw."""
+    if existing is None:
+        store.create_study(
+            name,
+            space=space.raw,
+            space_path=source,
+            task=space.task,
+            task_settings={k: repr(v) for k, v in space.task_values.items()}
+            | {"options": space.task_options},
+            metric=space.objective_metric,
+            mode=space.objective_mode,
+            sampler=space.sampler,
+            scheduler=space.scheduler,
             seed=seed,
+            num_samples=space.num_samples,
+            optuna_study_name=optuna_study_name(name),
         )
-        concurrency = max_concurrent or space.max_concurrent
-        if space.scheduler == "asha" and not space.objectives:
-            max_t = _max_epochs(space)
-            scheduler: Any = ResumableASHA(
-                # Epochs, not reports: a trial continued from a checkpoint meets its rungs at
-                # the epochs it has trained.
-                time_attr=EPOCH,
-                metric=metric,
-                mode=mode,
-                max_t=max_t,
-                grace_period=min(space.grace_period, max_t),
-                reduction_factor=3,
-            )
-            if existing is not None:
-                scheduler.record_earlier(_rung_history(store, name))
-        else:
-            scheduler = FIFOScheduler()
-        tuner = tune.Tuner(
-            trainable,
-            tune_config=tune.TuneConfig(
-                search_alg=ConcurrencyLimiter(searcher, max_concurrent=concurrency),
-                scheduler=scheduler,
-                num_samples=remaining,
-                reuse_actors=True,
-            ),
-            run_config=tune.RunConfig(
-                name=run_name,
-                storage_path=f"{runs}/{name}",
-                callbacks=callbacks,
-                verbose=0,
-                failure_config=tune.FailureConfig(max_failures=space.max_failures),
-                # The newest checkpoint of a trial is the one a retry or a resume continues from.
-                checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-            ),
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            grid = tuner.fit()
-        # Tune returns after Ctrl-C too: trials it stopped never completed, so the database
-        # marks them, and the study is complete only when every sample finished.
-        left = store.mark_interrupted(name)
-        target = existing.num_samples if existing is not None else space.num_samples
-        done = _finished(store, name)
-        status = "completed" if left == 0 and done >= target else "interrupted"
-        store.set_study_status(name, status, finished=True)
-        return LaunchResult(name, store.url_masked, status, len(grid), experiment)
-    except KeyboardInterrupt:
-        store.set_study_status(name, "interrupted", finished=True)
-        store.mark_interrupted(name)
-        raise
-    except Exception:
-        # The study can be continued with --resume; what ran is kept, what ran no more is marked.
-        with contextlib.suppress(Exception):
-            store.mark_interrupted(name)
-            store.set_study_status(name, "failed", finished=True)
-        raise
-    finally:
-        if started_ray:
-            import ray
-
-            ray.shutdown()
-
-
-def _finished(store: Any, name: str) -> int:
+        return [], space.num_samples
+    # The database is the source of truth: trials it holds as finished stay finished, the ones
+    # that were running are marked and run again under their own numbers.
     from afsearch.store import trials
 
-    return sum(t.status.value not in ("running", "interrupted") for t in trials(name, store))
+    store.set_study_status(name, StudyStatus.RUNNING)
+    store.mark_interrupted(name)
+    rows = trials(name, store)
+    interrupted = [t for t in rows if t.status == TrialStatus.INTERRUPTED]
+    finished = len(rows) - len(interrupted)
+    return interrupted, max(0, existing.num_samples - finished)
 
 
-def _rung_history(store: Any, name: str) -> dict[str, dict[int, float]]:
-    """The metric by epoch of every trial of study ``name`` that will not run again."""
-    from afsearch.store import epochs, trials
-
-    history: dict[str, dict[int, float]] = {}
-    for t in trials(name, store):
-        if t.status.value in ("running", "interrupted"):
-            continue
-        values = {
-            e.epoch: e.metric_value for e in epochs(t.id, store) if e.metric_value is not None
-        }
-        if values:
-            history[f"earlier-{t.id}"] = values
-    return history
+def optuna_study_name(study: str) -> str:
+    """The name of a study's Optuna study in the same database."""
+    return f"afsearch:{study}"
 
 
-def _max_epochs(space: SearchSpace) -> int:
-    from afsearch.space import Choice, Range
-    from afsearch.space import task_settings as settings_of
+def _optuna_study(url: str, name: str, space: SearchSpace) -> tuple[Any, Any]:
+    """The study's Optuna study and its storage, created or loaded."""
+    import optuna
 
-    v = space.task_values.get("epochs")
-    if isinstance(v, Range):
-        return int(v.high)
-    if isinstance(v, Choice):
-        return int(max(v.options))
-    if v is not None:
-        return int(v)
-    return int(settings_of(space, {}).epochs)
+    from afsearch.orchestrator._optuna import retry_optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Pinged before use like the store's connections: a restarted server is reconnected instead
+    # of failing the next call.
+    storage = retry_optuna(
+        optuna.storages.RDBStorage,
+        url,
+        engine_kwargs={} if url.startswith("sqlite") else {"pool_pre_ping": True},
+    )
+    directions = ["maximize" if mode == "max" else "minimize" for _, mode in space.goals]
+    optuna_name = optuna_study_name(name)
+    ot_study = retry_optuna(
+        optuna.create_study,
+        storage=storage,
+        study_name=optuna_name,
+        directions=directions,
+        load_if_exists=True,
+    )
+    if [d.name.lower() for d in retry_optuna(lambda: ot_study.directions)] != directions:
+        raise AfsearchError(
+            f"The Optuna study {optuna_name!r} exists with other directions; choose another "
+            "--study name."
+        )
+    return ot_study, storage
+
+
+# ---------------------------------------------------------------------------------------------
+# Stage 3: the searcher, the scheduler and the Tuner.
+
+
+def _searcher(
+    space: SearchSpace,
+    url: str,
+    name: str,
+    seed: int,
+    ot_study: Any,
+    storage: Any,
+    resources: _Resources,
+    reuse: bool,
+) -> Any:
+    from ray.tune.search import ConcurrencyLimiter
+
+    from afsearch.orchestrator._optuna import AfsearchOptunaSearch, retry_optuna
+    from afsearch.orchestrator._proposer import TrialProposer
+    from afsearch.orchestrator._samplers import make_sampler
+
+    drawn = len(retry_optuna(ot_study.get_trials, deepcopy=False))
+    metrics = [metric for metric, _ in space.goals]
+    modes = [mode for _, mode in space.goals]
+    searcher = AfsearchOptunaSearch(
+        space=TrialProposer(
+            space, url, seed=seed, cpus_per_trial=resources.cpus_per_trial, reuse=reuse
+        ),
+        metric=metrics if space.objectives else metrics[0],
+        mode=modes if space.objectives else modes[0],
+        # A resumed study draws new numbers: the same seed would repeat the first draws.
+        sampler=make_sampler(space, seed + drawn),
+        study_name=optuna_study_name(name),
+        storage=storage,
+        seed=seed,
+    )
+    return ConcurrencyLimiter(searcher, max_concurrent=resources.max_concurrent)
+
+
+def _tuner(
+    space: SearchSpace,
+    store: TrialStore,
+    name: str,
+    *,
+    seed: int,
+    existing: StudyRecord | None,
+    resources: _Resources,
+    remaining: int,
+    searcher: Any,
+    runs: str,
+    run_name: str,
+    progress: bool,
+) -> Any:
+    from ray import tune
+
+    from afsearch.orchestrator._callback import ProgressCallback, StoreCallback
+    from afsearch.orchestrator._scheduler import make_scheduler
+    from afsearch.orchestrator._trainable import train_candidate
+
+    metric, mode = space.objective_metric, space.objective_mode
+    callbacks: list[Any] = [StoreCallback(store.url, name, metric, mode)]
+    if progress:
+        callbacks.append(ProgressCallback(metric, mode, space.num_samples))
+    trainable = tune.with_resources(
+        train_candidate, {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial}
+    )
+    return tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            search_alg=searcher,
+            scheduler=make_scheduler(space, store, name, resumed=existing is not None),
+            num_samples=remaining,
+            reuse_actors=True,
+        ),
+        run_config=tune.RunConfig(
+            name=run_name,
+            storage_path=f"{runs}/{name}",
+            callbacks=callbacks,
+            verbose=0,
+            failure_config=tune.FailureConfig(max_failures=space.max_failures),
+            # The newest checkpoint of a trial is the one a retry or a resume continues from.
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Stage 4: the study's status, from what the database holds.
+
+
+def _settle(store: TrialStore, name: str, target: int) -> StudyStatus:
+    """Mark what Tune stopped (it returns after Ctrl-C too) and set the study's final status:
+    complete only when every sample finished."""
+    from afsearch.store import trials
+
+    left = store.mark_interrupted(name)
+    done = sum(t.status not in _UNFINISHED for t in trials(name, store))
+    status = StudyStatus.COMPLETED if left == 0 and done >= target else StudyStatus.INTERRUPTED
+    store.set_study_status(name, status, finished=True)
+    return status

@@ -13,24 +13,21 @@ import time
 from typing import Any
 
 from afsearch.compiler import CompiledActivation
-
-#: Keys of every report besides the task's metrics.
-EPOCH = "epoch"
-FINAL = "final"  # 1 on the last report of a trial that ran to its end
-DIVERGED = "diverged"
-TIMED_OUT = "timed_out"
-REUSED_FROM = "reused_from"  # store id of the trial whose result was reused, else -1
-LEARNED = "learned_params"  # JSON text: {name: mean over activation sites}
-NODE = "node"  # "<ip> <node id>" of the Ray node that ran the trial
-RESUMED_AT = "resumed_at"  # epoch of the checkpoint the trial continued from, else 0
+from afsearch.orchestrator._report import (
+    DIVERGED,
+    EPOCH,
+    FINAL,
+    LEARNED,
+    NODE,
+    RESUMED_AT,
+    REUSED_FROM,
+    TIMED_OUT,
+    worst,
+)
+from afsearch.orchestrator._spec import Checkpoint, Reuse, TrialSpec
 
 #: File of a trial checkpoint that holds the training state of each seed.
 STATE_FILE = "state.pt"
-
-
-def worst(mode: str) -> float:
-    """A finite stand-in for the metric of a trial that produced none."""
-    return -1e30 if mode == "max" else 1e30
 
 
 def _learned(modules: list[Any]) -> dict[str, Any]:
@@ -46,43 +43,30 @@ def _learned(modules: list[Any]) -> dict[str, Any]:
 
 
 def train_candidate(config: dict[str, Any]) -> None:
-    """Train the candidate in ``config["afsearch"]`` with its task; report every epoch."""
+    """Train the candidate of the trial's :class:`TrialSpec` with its task; report each epoch."""
     import ray
     import torch
     from ray import tune
 
     from afsearch.activations import build
-    from afsearch.tasks import TaskSettings, get_task
+    from afsearch.tasks import get_task
 
-    spec = config["afsearch"]
-    metric, mode = spec["metric"], spec["mode"]
-    reuse = spec.get("reuse")
-    if reuse:
-        rows = reuse["epochs"]
-        for i, row in enumerate(rows):
-            tune.report(
-                {
-                    **row,
-                    EPOCH: i + 1,
-                    FINAL: int(i == len(rows) - 1),
-                    DIVERGED: 0,
-                    TIMED_OUT: 0,
-                    REUSED_FROM: reuse["trial_id"],
-                    LEARNED: json.dumps(reuse.get("learned_params") or {}),
-                }
-            )
+    spec = TrialSpec.of_config(config)
+    metric, mode = spec.metric, spec.mode
+    if spec.reuse:
+        _replay(spec.reuse)
         return
 
     context = ray.get_runtime_context()
     node = f"{ray.util.get_node_ip_address()} {context.get_node_id()[:12]}"
-    cpus = max(1, int(spec.get("cpus_per_trial", 1)))
+    cpus = max(1, int(spec.cpus_per_trial))
     torch.set_num_threads(cpus)
     gpu = bool(ray.get_gpu_ids()) and torch.cuda.is_available()
     device = "cuda" if gpu else "cpu"
-    candidate = build(spec["activation"])
-    settings = TaskSettings(**spec["settings"])
-    task = get_task(spec["task"], settings)
-    seeds = [int(spec["seed"]) + 1000 * k for k in range(int(spec.get("seeds", 1)))]
+    candidate = build(spec.activation)
+    settings = spec.settings
+    task = get_task(spec.task, settings)
+    seeds = spec.training_seeds
     sites: list[list[Any]] = [[] for _ in seeds]
 
     def maker(k: int) -> Any:
@@ -95,15 +79,14 @@ def train_candidate(config: dict[str, Any]) -> None:
 
     # Tune's own retry of this trial brings its checkpoint; a resumed study names the one the
     # interrupted trial left.
-    saved = _load_state(tune.get_checkpoint(), spec.get("resume_from"), len(seeds), settings)
+    saved = _load_state(tune.get_checkpoint(), spec.resume_from, len(seeds), settings)
     done = int(saved["epoch"]) if saved else 0
     runs = [
         task.fit(maker(k), seed=s, device=device, resume=saved["runs"][k] if saved else None)
         for k, s in enumerate(seeds)
     ]
-    every = int(spec.get("checkpoint_every", 0) or 0)
-    min_gap = float(spec.get("checkpoint_min_seconds", 0.0) or 0.0)
-    timeout = spec.get("trial_timeout_s")
+    every, min_gap = spec.checkpoint_every, spec.checkpoint_min_seconds
+    timeout = spec.trial_timeout_s
     start = saved_at = time.monotonic()
     epochs = settings.epochs
     for epoch in range(done + 1, epochs + 1):
@@ -149,6 +132,25 @@ def train_candidate(config: dict[str, Any]) -> None:
             return
 
 
+def _replay(reuse: Reuse) -> None:
+    """Report the stored epochs of an identical finished trial instead of training."""
+    from ray import tune
+
+    rows = reuse.epochs
+    for i, row in enumerate(rows):
+        tune.report(
+            {
+                **row,
+                EPOCH: i + 1,
+                FINAL: int(i == len(rows) - 1),
+                DIVERGED: 0,
+                TIMED_OUT: 0,
+                REUSED_FROM: reuse.trial_id,
+                LEARNED: json.dumps(reuse.learned_params or {}),
+            }
+        )
+
+
 def _report_with_checkpoint(report: dict[str, Any], epoch: int, results: list[Any]) -> None:
     """Report ``report`` with the training state of every seed after ``epoch``."""
     import tempfile
@@ -167,7 +169,7 @@ def _report_with_checkpoint(report: dict[str, Any], epoch: int, results: list[An
 
 
 def _load_state(
-    checkpoint: Any, resume_from: dict[str, Any] | None, n_seeds: int, settings: Any
+    checkpoint: Any, resume_from: Checkpoint | None, n_seeds: int, settings: Any
 ) -> dict[str, Any] | None:
     """The saved training state to continue from, or ``None`` to start at epoch 1.
 
@@ -187,7 +189,7 @@ def _load_state(
 
     if checkpoint is None and resume_from:
         try:
-            checkpoint = tune.Checkpoint(str(resume_from["location"]))
+            checkpoint = tune.Checkpoint(resume_from.location)
         except Exception as exc:  # any unusable location means starting over
             return start_over(f"checkpoint not usable ({exc})")
     if checkpoint is None:

@@ -136,6 +136,20 @@ class SearchSpace:
     checkpoint_every: int = 1
     checkpoint_min_seconds: float = 30.0
 
+    @property
+    def goals(self) -> list[tuple[str, str]]:
+        """What the study optimises: ``(metric, mode)`` of each objective, else of the metric."""
+        return list(self.objectives) or [(str(self.metric), str(self.mode))]
+
+    @property
+    def objective_metric(self) -> str:
+        """The metric the study ranks trials by (the first objective's)."""
+        return self.goals[0][0]
+
+    @property
+    def objective_mode(self) -> str:
+        return self.goals[0][1]
+
 
 class _Ctx:
     def __init__(self, source: str) -> None:
@@ -200,6 +214,12 @@ def parse_space(data: Any, source: str = "<space>", default_name: str = "study")
     if mode is not None:
         mode = _enum(ctx, "mode", mode, ("max", "min"))
     objectives: list[tuple[str, str]] = []
+    if "objectives" in data and sampler != "nsga2":
+        raise ctx.error(
+            "objectives",
+            f"only sampler 'nsga2' optimises several objectives, and the sampler is {sampler!r}; "
+            "set sampler: nsga2, or give the one metric to optimise as metric: NAME.",
+        )
     if sampler == "nsga2":
         raw_obj = data.get("objectives")
         if not isinstance(raw_obj, list) or len(raw_obj) < 2:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from afsearch.exceptions import AfsearchError
-from afsearch.orchestrator import _searcher
+from afsearch.orchestrator import _optuna
 
 
 def _lost() -> optuna.exceptions.StorageInternalError:
@@ -34,7 +34,7 @@ def test_optuna_calls_are_retried_while_the_connection_is_lost() -> None:
             raise _lost()
         return value * 2
 
-    assert _searcher._retrying(flaky, 21) == 42
+    assert _optuna.retry_optuna(flaky, 21) == 42
     assert calls == [21, 21, 21]
 
 
@@ -46,12 +46,12 @@ def test_other_storage_errors_are_not_retried() -> None:
         raise optuna.exceptions.StorageInternalError("value too long for column")
 
     with pytest.raises(optuna.exceptions.StorageInternalError):
-        _searcher._retrying(broken)
+        _optuna.retry_optuna(broken)
     assert calls == [1]
 
 
 def test_a_database_that_stays_away_ends_in_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_searcher, "DB_RETRY_SECONDS", 0.5)
+    monkeypatch.setattr(_optuna, "DB_RETRY_SECONDS", 0.5)
 
     def down() -> None:
         raise _lost()
@@ -61,5 +61,5 @@ def test_a_database_that_stays_away_ends_in_one_sentence(monkeypatch: pytest.Mon
         AfsearchError,
         match="stayed unavailable for 0.5 s: terminating connection due to administrator command[.]$",
     ):
-        _searcher._retrying(down)
+        _optuna.retry_optuna(down)
     assert time.monotonic() - started < 5

@@ -7,7 +7,7 @@ import pytest
 
 from afsearch.activations import build
 from afsearch.compiler import CompiledActivation
-from afsearch.orchestrator._searcher import make_sampler
+from afsearch.orchestrator._samplers import make_sampler
 from afsearch.space import SAMPLERS, parse_space, sample_config, task_settings
 
 

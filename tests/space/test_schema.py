@@ -81,6 +81,11 @@ def _space(**overrides: object) -> dict:
             "checkpoint_min_seconds: must be a number of seconds",
         ),
         (_space(sampler="nsga2"), "objectives: sampler 'nsga2' needs"),
+        (
+            _space(objectives=[{"metric": "val_accuracy"}, {"metric": "epoch_seconds"}]),
+            "objectives: only sampler 'nsga2' optimises several objectives, and the sampler is "
+            "'tpe'",
+        ),
         (_space(sampler="grid"), "sampler: sampler 'grid' cannot enumerate the float range"),
     ],
 )

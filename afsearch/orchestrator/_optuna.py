@@ -1,0 +1,133 @@
+"""Ray Tune's OptunaSearch as afsearch needs it: patient with the database, truthful to Optuna
+about how each trial ended, and able to continue a study whose driver died."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from typing import Any
+
+import optuna
+from ray.tune.search.optuna import OptunaSearch
+
+from afsearch.exceptions import AfsearchError
+from afsearch.orchestrator._proposer import REPLACES
+from afsearch.orchestrator._report import classify
+from afsearch.store import TrialStatus
+
+#: How long Optuna calls keep retrying while the database is unreachable (a restart, a
+#: fail-over): the study waits for the database instead of failing, as the store's writes do.
+DB_RETRY_SECONDS = 70.0
+
+
+def retry_optuna(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, called again while the database it uses is unreachable.
+
+    A database that stays away longer than :data:`DB_RETRY_SECONDS` ends the call with an
+    :class:`AfsearchError` naming the cause; errors that are not about the connection propagate.
+    """
+    from afsearch.store import first_line, is_transient, retry_transient
+
+    try:
+        return retry_transient(
+            functools.partial(fn, *args, **kwargs),
+            retries=None,
+            delay_s=0.2,
+            max_delay_s=2.0,
+            deadline_s=DB_RETRY_SECONDS,
+        )
+    except Exception as exc:
+        # Optuna wraps a lost connection in StorageInternalError; the classifier follows the
+        # chain of causes down to the driver's error. Other causes propagate as they are.
+        if not is_transient(exc):
+            raise
+        cause: BaseException = exc
+        while cause.__cause__ is not None:
+            cause = cause.__cause__
+        reason = first_line(getattr(cause, "orig", None) or cause)
+        raise AfsearchError(
+            f"The database stayed unavailable for {DB_RETRY_SECONDS:g} s: {reason}."
+        ) from exc
+
+
+class AfsearchOptunaSearch(OptunaSearch):
+    """OptunaSearch that tells Optuna the truth about how each trial ended.
+
+    Ray's OptunaSearch tells a trial stopped early by ASHA as COMPLETE with its partial value;
+    here it becomes PRUNED (its intermediate values were reported), and a diverged or timed-out
+    trial becomes FAIL, so the sampler learns from finished trials only.
+    """
+
+    def _setup_study(self, mode: str | list) -> None:
+        # Loads the study (load_if_exists): safe to call again after a lost connection.
+        retry_optuna(super()._setup_study, mode)
+
+    def suggest(self, trial_id: str) -> dict | None:
+        return retry_optuna(super().suggest, trial_id)
+
+    def on_trial_complete(
+        self, trial_id: str, result: dict | None = None, error: bool = False
+    ) -> None:
+        # The one database call below (tell) retries a lost connection itself.
+        if trial_id in self._completed_trials or trial_id not in self._ot_trials:
+            return
+        TrialState = optuna.trial.TrialState
+        value: Any = None
+        if result:
+            if isinstance(self.metric, list):
+                value = [result.get(m) for m in self.metric]
+                value = None if any(v is None for v in value) else value
+            else:
+                value = result.get(self.metric)
+        ended = classify(result)[0] if result else None
+        if ended in (TrialStatus.DIVERGED, TrialStatus.FAILED):
+            state = TrialState.FAIL
+        elif ended == TrialStatus.PRUNED and not isinstance(self.metric, list):
+            state = TrialState.PRUNED
+        elif value is None:
+            state = TrialState.FAIL if error else TrialState.PRUNED
+        else:
+            state = TrialState.COMPLETE
+        # Already told (after a resume), or a value Optuna refuses (NaN): the first stands.
+        with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError, ValueError):
+            retry_optuna(
+                self._ot_study.tell,  # type: ignore[attr-defined]
+                self._ot_trials[trial_id],
+                value if state == TrialState.COMPLETE else None,
+                state=state,
+            )
+        self._completed_trials.add(trial_id)
+
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        # After a resume, a trial may already be finished in the (shared) Optuna storage.
+        with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+            retry_optuna(super().on_trial_result, trial_id, result)
+
+
+def prepare_resume(study: Any, interrupted: list[Any]) -> None:
+    """Make the Optuna study ready to continue after the driver died or was stopped.
+
+    Optuna's heartbeat does not cover ask/tell, so trials the dead driver left RUNNING stay so
+    forever (optuna#3215): they are failed here. Each interrupted afsearch trial is enqueued
+    again with its parameters and the id of its row, so it runs again under the same number.
+    """
+    from optuna.trial import TrialState
+
+    by_number = {t.number: t for t in retry_optuna(study.get_trials, deepcopy=False)}
+    storage = study._storage
+    for t in by_number.values():
+        if t.state == TrialState.RUNNING:
+            # A retry may find the first attempt applied.
+            with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+                retry_optuna(storage.set_trial_state_values, t._trial_id, TrialState.FAIL)
+    for row in interrupted:
+        number = (row.config or {}).get("optuna_trial")
+        source = by_number.get(number) if number is not None else None
+        if source is None:
+            continue
+        retry_optuna(
+            study.enqueue_trial,
+            dict(source.params),
+            user_attrs={REPLACES: row.id},
+            skip_if_exists=False,
+        )

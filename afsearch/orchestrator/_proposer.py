@@ -1,0 +1,115 @@
+"""Turning a search space into the trials Tune runs: sampled candidates, their identity, reuse."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Any
+
+from afsearch.activations import build
+from afsearch.compiler import candidate_record
+from afsearch.orchestrator._spec import CONFIG_KEY, Checkpoint, Reuse, TrialSpec
+from afsearch.space import SearchSpace, grid_configs, sample_config, task_settings
+
+#: Optuna user attribute of an enqueued trial that runs an interrupted one again.
+REPLACES = "afsearch_replaces"
+
+
+def dedup_key(activation_id: str, task: str, settings: Any, seeds: int, seed: int) -> str:
+    """Two trials with this key train the same function the same way."""
+    blob = json.dumps(
+        {
+            "a": activation_id,
+            "t": task,
+            "s": dataclasses.asdict(settings),
+            "n": seeds,
+            "seed": seed,
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+class TrialProposer:
+    """Proposes each new trial of a study: the :class:`TrialSpec` Tune runs.
+
+    Called on the driver with a suggester (Optuna's trial, through Ray's define-by-run search),
+    it samples a candidate, computes its activation id and dedup key, and looks in the store for
+    a finished trial with the same key, whose result the trial then replays instead of training.
+    Picklable: the store is opened lazily and dropped with ``__getstate__``.
+    """
+
+    def __init__(
+        self, space: SearchSpace, url: str, *, seed: int, cpus_per_trial: float, reuse: bool = True
+    ) -> None:
+        self.space, self.url, self.seed = space, url, seed
+        self.cpus_per_trial = cpus_per_trial
+        self.reuse = reuse
+        self._store: Any = None
+        self._grid = list(grid_configs(space)) if space.sampler == "grid" else None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_store": None}
+
+    @property
+    def store(self) -> Any:
+        if self._store is None:
+            from afsearch.store import DRIVER_RETRIES, TrialStore
+
+            self._store = TrialStore(self.url, retries=DRIVER_RETRIES, wait=True)
+        return self._store
+
+    def __call__(self, trial: Any) -> dict[str, Any]:
+        if self._grid is not None:
+            index = trial.suggest_categorical("candidate", list(range(len(self._grid))))
+            activation, task_values = self._grid[index]
+        else:
+            activation, task_values = sample_config(trial, self.space)
+        settings = task_settings(self.space, task_values)
+        record = candidate_record(build(activation))
+        key = dedup_key(record["id"], self.space.task, settings, self.space.seeds, self.seed)
+        replaces = (getattr(trial, "user_attrs", None) or {}).get(REPLACES)
+        spec = TrialSpec(
+            activation=activation,
+            candidate=record,
+            task=self.space.task,
+            settings=settings,
+            seeds=self.space.seeds,
+            seed=self.seed,
+            metric=str(self.space.metric),
+            mode=str(self.space.mode),
+            dedup_key=key,
+            cpus_per_trial=self.cpus_per_trial,
+            trial_timeout_s=self.space.trial_timeout_s,
+            optuna_trial=getattr(trial, "number", None),
+            replaces=replaces,
+            checkpoint_every=self.space.checkpoint_every,
+            checkpoint_min_seconds=self.space.checkpoint_min_seconds,
+            resume_from=self._checkpoint_of(replaces),
+            reuse=self._reusable(key) if self.reuse else None,
+        )
+        return {CONFIG_KEY: spec.to_dict()}
+
+    def _checkpoint_of(self, replaces: int | None) -> Checkpoint | None:
+        """Where the interrupted trial ``replaces`` left its training state, if anywhere."""
+        if replaces is None or not self.space.checkpoint_every:
+            return None
+        from afsearch.store import trial
+
+        row = trial(int(replaces), self.store)
+        if not row.checkpoint or not row.checkpoint_epoch:
+            return None
+        return Checkpoint(row.checkpoint, row.checkpoint_epoch)
+
+    def _reusable(self, key: str) -> Reuse | None:
+        from afsearch.store import epochs
+
+        found = self.store.find_reusable(key)
+        if found is None:
+            return None
+        rows = [e.metrics for e in epochs(found.id, self.store)]
+        if not rows:
+            return None
+        return Reuse(found.id, tuple(rows), found.learned_params)

@@ -1,0 +1,43 @@
+"""The Optuna sampler a search space names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+
+from afsearch.exceptions import AfsearchError
+from afsearch.space import SearchSpace, grid_configs
+
+
+class _GridSampler(optuna.samplers.GridSampler):
+    """GridSampler without its stop-when-exhausted hook.
+
+    That hook calls ``Study.stop()``, which only works inside ``Study.optimize``; under ask/tell
+    it raises before the trial's state is saved. Ray's ``num_samples`` (set to the grid size)
+    ends the study instead.
+    """
+
+    def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
+        return None
+
+
+def make_sampler(space: SearchSpace, seed: int) -> optuna.samplers.BaseSampler:
+    opts = dict(space.sampler_options)
+    try:
+        if space.sampler == "tpe":
+            return optuna.samplers.TPESampler(seed=seed, **opts)
+        if space.sampler == "cmaes":
+            return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False, **opts)
+        if space.sampler == "random":
+            return optuna.samplers.RandomSampler(seed=seed)
+        if space.sampler == "nsga2":
+            return optuna.samplers.NSGAIISampler(seed=seed, **opts)
+        if space.sampler == "grid":
+            n = sum(1 for _ in grid_configs(space))
+            return _GridSampler({"candidate": list(range(n))}, seed=seed)
+    except TypeError as exc:
+        raise AfsearchError(
+            f"sampler_options do not fit sampler {space.sampler!r}: {exc}."
+        ) from None
+    raise AfsearchError(f"Unknown sampler {space.sampler!r}.")

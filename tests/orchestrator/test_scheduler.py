@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from afsearch.orchestrator._scheduler import _rung_history
-from afsearch.orchestrator._scheduler import ResumableASHA
+from afsearch.orchestrator._scheduler import ResumableASHA, _rung_history
 from afsearch.store import TrialStore
 
 

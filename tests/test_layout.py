@@ -15,6 +15,7 @@ import afsearch
 LAYERS = (
     "exceptions",
     "expr",
+    "domains",
     "compiler",
     "activations",
     "tasks",

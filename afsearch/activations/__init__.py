@@ -16,9 +16,13 @@ from afsearch.activations._registry import (
     BaseFamily,
     ParamSpec,
     build,
+    family_grid,
     get_family,
+    label,
     list_families,
+    parse_family_space,
     register_family,
+    sample_family,
 )
 from afsearch.activations._slaf import BASES
 
@@ -29,7 +33,11 @@ __all__ = [
     "BaseFamily",
     "ParamSpec",
     "build",
+    "family_grid",
     "get_family",
+    "label",
     "list_families",
+    "parse_family_space",
     "register_family",
+    "sample_family",
 ]

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from typing import Any
+
 import sympy
 
-from afsearch.activations._registry import BaseFamily, build, register_family
+from afsearch.activations._grammar import _NO_GRID
+from afsearch.activations._registry import (
+    BaseFamily,
+    build,
+    label,
+    parse_family_space,
+    register_family,
+    sample_family,
+)
+from afsearch.domains import FamilySpace, Suggester, Where, parse_value, suggest
 from afsearch.exceptions import AfsearchError
 from afsearch.expr import Param, symbol
 
@@ -66,3 +78,51 @@ class Ensemble(BaseFamily):
             total = sympy.Add(*[sympy.exp(wi) for wi in w])
             return sympy.Add(*[sympy.exp(wi) / total * t for wi, t in zip(w, terms)]), extra
         return sympy.Add(*[wi * t for wi, t in zip(w, terms)]), extra
+
+    # An ensemble sub-space is a ``size`` (member count) and the member sub-spaces each member
+    # is drawn from, instead of fixed members.
+
+    def parse_space(self, entry: Mapping[str, Any], where: Where) -> FamilySpace:
+        values: dict[str, Any] = {}
+        members: list[FamilySpace] = []
+        for key, raw in entry.items():
+            if key in ("family", "label"):
+                continue
+            if key == "members":
+                if not isinstance(raw, list) or not raw:
+                    raise where.at(key).error("must list member sub-spaces to pick from.")
+                members = [
+                    parse_family_space(m, where.at(key).at(f"[{i}]")) for i, m in enumerate(raw)
+                ]
+                if any(m.family == self.name for m in members):
+                    raise where.at(key).error("an ensemble member cannot itself be an ensemble.")
+                continue
+            values[key] = parse_value(where.at(key), raw)
+        values.setdefault("size", 2)
+        if not members:
+            raise where.at("members").error(
+                "an ensemble sub-space must list member sub-spaces to pick from."
+            )
+        return FamilySpace(str(entry.get("label", self.name)), self.name, values, members)
+
+    def sample(self, space: FamilySpace, trial: Suggester, prefix: str) -> dict[str, Any]:
+        config: dict[str, Any] = {"family": self.name}
+        for key, v in space.values.items():
+            if key != "size":
+                config[key] = suggest(trial, f"{prefix}.{key}", v)
+        size = int(suggest(trial, f"{prefix}.size", space.values["size"]))
+        labels = [m.label for m in space.members]
+        members = []
+        for k in range(size):
+            pick = trial.suggest_categorical(f"{prefix}.m{k}", labels)
+            member = space.members[labels.index(pick)]
+            members.append(sample_family(member, trial, f"{prefix}.m{k}.{pick}"))
+        config["members"] = members
+        return config
+
+    def grid(self, space: FamilySpace) -> Iterator[dict[str, Any]]:
+        raise AfsearchError(_NO_GRID.format(family=self.name))
+
+    def label(self, config: Mapping[str, Any], expression: str | None = None) -> str:
+        members = [label(m, width=1000) for m in config.get("members", [])]
+        return "ensemble[" + ", ".join(members) + "]"

@@ -3,12 +3,13 @@ Functions", arXiv:1710.05941), nestable."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import sympy
 
 from afsearch.activations._registry import BaseFamily, register_family
+from afsearch.domains import FamilySpace, Suggester, Where, parse_value, show, suggest
 from afsearch.exceptions import AfsearchError, choices
 from afsearch.expr import Param, X, sigmoid, softplus, symbol
 
@@ -95,6 +96,60 @@ class Grammar(BaseFamily):
             return symbol(name)
 
         return _unit(options["unit"], new_beta, 1), extra
+
+    # A grammar sub-space is ``depth`` (of nested units) and the ``unary`` and ``binary``
+    # operators its units are drawn from, instead of one unit.
+
+    def parse_space(self, entry: Mapping[str, Any], where: Where) -> FamilySpace:
+        values: dict[str, Any] = {}
+        for key, raw in entry.items():
+            if key in ("family", "label"):
+                continue
+            if key in ("unary", "binary"):
+                pool = UNARY if key == "unary" else BINARY
+                ops = raw if isinstance(raw, list) else [raw]
+                for op in ops:
+                    if op not in pool:
+                        raise where.at(key).error(
+                            f"unknown operator {show(op)}; valid ones are {choices(pool)}."
+                        )
+                values[key] = tuple(ops)
+            else:
+                values[key] = parse_value(where.at(key), raw)
+        values.setdefault("unary", tuple(UNARY))
+        values.setdefault("binary", tuple(BINARY))
+        values.setdefault("depth", 1)
+        return FamilySpace(str(entry.get("label", self.name)), self.name, values)
+
+    def sample(self, space: FamilySpace, trial: Suggester, prefix: str) -> dict[str, Any]:
+        depth = int(suggest(trial, f"{prefix}.depth", space.values["depth"]))
+        unary, binary = list(space.values["unary"]), list(space.values["binary"])
+
+        def unit(level: int, path: str) -> dict[str, Any]:
+            spec: dict[str, Any] = {"binary": trial.suggest_categorical(f"{path}.b", binary)}
+            for side in ("left", "right"):
+                op = trial.suggest_categorical(f"{path}.{side}", unary)
+                if level < depth and side == "left":
+                    spec[side] = {"unary": op, "of": unit(level + 1, f"{path}.in")}
+                else:
+                    spec[side] = op
+            return spec
+
+        config = {"family": self.name, "unit": unit(1, prefix)}
+        for key in ("beta_init", "trainable"):
+            if key in space.values:
+                config[key] = suggest(trial, f"{prefix}.{key}", space.values[key])
+        return config
+
+    def grid(self, space: FamilySpace) -> Iterator[dict[str, Any]]:
+        raise AfsearchError(_NO_GRID.format(family=self.name))
+
+    def label(self, config: Mapping[str, Any], expression: str | None = None) -> str:
+        return expression or self.name
+
+
+#: Why a structural family's sub-space has no grid.
+_NO_GRID = "sampler 'grid' cannot enumerate {family!r} sub-spaces; use 'random' or 'tpe' for them."
 
 
 def _unit(spec: Any, beta: Callable[[], Any], depth: int) -> Any:

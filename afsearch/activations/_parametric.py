@@ -53,6 +53,9 @@ class Expression(BaseFamily):
     formula = "any allow-listed expression in x"
     options = {"expression": "x", "params": {}}
 
+    def label(self, config, expression=None):
+        return str(expression or config.get("expression", self.name))
+
     def expression(self, params, options, trainable):
         raw = options.get("params") or {}
         if not isinstance(raw, dict):

@@ -1,14 +1,24 @@
-"""The family registry: each family turns a config into a :class:`Candidate`."""
+"""The family registry: each family turns a config into a :class:`Candidate`, and owns its
+sub-space of a search space (how it is read, sampled, enumerated for a grid and labelled)."""
 
 from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from afsearch.exceptions import AfsearchError, choices
+from afsearch.domains import (
+    FamilySpace,
+    Suggester,
+    Where,
+    grid_values,
+    parse_value,
+    show,
+    suggest,
+)
+from afsearch.exceptions import AfsearchError, choices, shorten
 from afsearch.expr import Candidate, Param
 
 
@@ -108,6 +118,39 @@ class BaseFamily(abc.ABC):
     ) -> tuple[Any, dict[str, Param]]:
         """The SymPy expression, and any parameters beyond ``self.params`` it introduces."""
 
+    # -- The family's sub-space of a search space. Structural families (ensembles, grammars)
+    # override these; the defaults read every setting as a value (fixed, choice or range).
+
+    def parse_space(self, entry: Mapping[str, Any], where: Where) -> FamilySpace:
+        """The sub-space one ``families`` entry of a space file describes."""
+        values = {
+            key: parse_value(where.at(key), raw)
+            for key, raw in entry.items()
+            if key not in ("family", "label")
+        }
+        return FamilySpace(str(entry.get("label", self.name)), self.name, values)
+
+    def sample(self, space: FamilySpace, trial: Suggester, prefix: str) -> dict[str, Any]:
+        """One config of the sub-space, drawn through ``trial`` under names starting ``prefix``."""
+        config: dict[str, Any] = {"family": self.name}
+        for key, v in space.values.items():
+            config[key] = suggest(trial, f"{prefix}.{key}", v)
+        return config
+
+    def grid(self, space: FamilySpace) -> Iterator[dict[str, Any]]:
+        """Every config of the sub-space (for ``sampler: grid``)."""
+        for combo in grid_values(space.values, space.label):
+            yield {"family": self.name, **combo}
+
+    def label(self, config: Mapping[str, Any], expression: str | None = None) -> str:
+        """A short name for a config in tables: ``family(setting=value, ...)``."""
+        args = [
+            f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in config.items()
+            if k != "family"
+        ]
+        return f"{self.name}({', '.join(args)})"
+
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -144,6 +187,34 @@ def get_family(name: str) -> BaseFamily:
 
 def list_families() -> list[BaseFamily]:
     return [_FAMILIES[n] for n in sorted(_FAMILIES)]
+
+
+def parse_family_space(entry: Any, where: Where) -> FamilySpace:
+    """The sub-space of one ``families`` entry, read by its family."""
+    if not isinstance(entry, Mapping) or "family" not in entry:
+        raise where.error(f"must be a mapping with a 'family' key, got {show(entry)}.")
+    try:
+        family = get_family(str(entry["family"]))
+    except AfsearchError as exc:
+        raise where.at("family").error(str(exc)) from None
+    return family.parse_space(entry, where)
+
+
+def sample_family(space: FamilySpace, trial: Suggester, prefix: str) -> dict[str, Any]:
+    """One config of ``space``, drawn by its family through ``trial``."""
+    return get_family(space.family).sample(space, trial, prefix)
+
+
+def family_grid(space: FamilySpace) -> Iterator[dict[str, Any]]:
+    """Every config of ``space``, enumerated by its family."""
+    return get_family(space.family).grid(space)
+
+
+def label(config: Mapping[str, Any], expression: str | None = None, width: int = 48) -> str:
+    """A short name for an activation config, by its family (``-`` for an unknown one)."""
+    family = _FAMILIES.get(str(config.get("family")))
+    text = family.label(config, expression) if family else str(config.get("family", "-"))
+    return shorten(text, width)
 
 
 def build(config: Mapping[str, Any]) -> Candidate:

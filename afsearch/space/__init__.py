@@ -1,18 +1,12 @@
-"""Search spaces: YAML files that say which activations and task settings a study tries."""
+"""Search spaces: YAML files that say which activations and task settings a study tries.
 
-from afsearch.space._schema import (
-    SAMPLERS,
-    SCHEDULERS,
-    Choice,
-    FamilySpace,
-    Range,
-    SearchSpace,
-    grid_configs,
-    load_space,
-    parse_space,
-    sample_config,
-    task_settings,
-)
+docs/SPACE.md is the reference of the YAML form.
+"""
+
+from afsearch.domains import Choice, FamilySpace, Range
+from afsearch.space._load import load_space, parse_space
+from afsearch.space._sample import grid_configs, sample_config, task_settings
+from afsearch.space._space import SAMPLERS, SCHEDULERS, SearchSpace
 
 __all__ = [
     "SAMPLERS",

@@ -1,0 +1,83 @@
+"""A validated search space and the keys its YAML form takes (docs/SPACE.md describes them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from afsearch.domains import FamilySpace, Value
+
+SAMPLERS = ("tpe", "cmaes", "random", "grid", "nsga2")
+SCHEDULERS = ("asha", "none")
+TOP_KEYS = {
+    "name",
+    "description",
+    "task",
+    "metric",
+    "mode",
+    "sampler",
+    "scheduler",
+    "seeds",
+    "num_samples",
+    "max_concurrent",
+    "families",
+    "sampler_options",
+    "objectives",
+    "grace_period",
+    "max_failures",
+    "trial_timeout_s",
+    "checkpoint_every",
+    "checkpoint_min_seconds",
+}
+TASK_KEYS = {"name", "epochs", "batch_size", "lr", "weight_decay", "optimizer", "options"}
+
+
+@dataclass
+class SearchSpace:
+    """A validated search space; docs/SPACE.md is the reference of its YAML form."""
+
+    name: str
+    task: str
+    task_values: dict[str, Value]
+    task_options: dict[str, Any]
+    metric: str | None
+    mode: str | None
+    sampler: str
+    scheduler: str
+    seeds: int
+    num_samples: int
+    max_concurrent: int
+    families: list[FamilySpace]
+    raw: dict[str, Any]
+    source: str = "<space>"
+    sampler_options: dict[str, Any] = field(default_factory=dict)
+    objectives: list[tuple[str, str]] = field(default_factory=list)
+    grace_period: int = 1
+    max_failures: int = 0
+    trial_timeout_s: float | None = None
+    #: Save each trial's training state every this many epochs (0: never), but no sooner than
+    #: ``checkpoint_min_seconds`` after the trial's start or its last save, so that a retried or
+    #: resumed trial continues from its last checkpoint instead of epoch 1.
+    checkpoint_every: int = 1
+    checkpoint_min_seconds: float = 30.0
+
+    @property
+    def folder(self) -> str | None:
+        """The folder of the space file (where a user's task module may sit), if it has one."""
+        path = Path(self.source)
+        return str(path.parent.resolve()) if path.is_file() else None
+
+    @property
+    def goals(self) -> list[tuple[str, str]]:
+        """What the study optimises: ``(metric, mode)`` of each objective, else of the metric."""
+        return list(self.objectives) or [(str(self.metric), str(self.mode))]
+
+    @property
+    def objective_metric(self) -> str:
+        """The metric the study ranks trials by (the first objective's)."""
+        return self.goals[0][0]
+
+    @property
+    def objective_mode(self) -> str:
+        return self.goals[0][1]

@@ -1,0 +1,82 @@
+"""``afsearch launch``: run a search, then print its leaderboard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from afsearch.cli._common import (
+    DbOption,
+    app,
+    err,
+    out,
+    user_errors,
+)
+from afsearch.cli._leaderboard import leaderboard
+
+
+@app.command()
+@user_errors
+def launch(
+    space: Annotated[Path, typer.Argument(help="A search space YAML file.")],
+    study: Annotated[
+        str | None, typer.Option(help="Study name (default: the space's name).")
+    ] = None,
+    task: Annotated[str | None, typer.Option(help="Override the space's task.")] = None,
+    num_samples: Annotated[int | None, typer.Option(help="Number of trials.")] = None,
+    db: DbOption = None,
+    address: Annotated[str | None, typer.Option(help="Ray cluster address (host:port).")] = None,
+    cpus_per_trial: Annotated[float, typer.Option(help="CPUs per trial.")] = 1.0,
+    gpus_per_trial: Annotated[float, typer.Option(help="GPUs per trial (fractions share).")] = 0.0,
+    max_concurrent: Annotated[int | None, typer.Option(help="Trials at once.")] = None,
+    num_cpus: Annotated[int | None, typer.Option(help="CPUs of the local Ray instance.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted study.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the sampler and the trainings.")] = 0,
+    runs_dir: Annotated[Path | None, typer.Option(help="Where Ray keeps experiment state.")] = None,
+    reuse: Annotated[bool, typer.Option(help="Reuse results of identical finished trials.")] = True,
+    quiet: Annotated[bool, typer.Option(help="No progress lines.")] = False,
+    top: Annotated[int, typer.Option(help="Rows of the leaderboard printed at the end.")] = 5,
+    max_failures: Annotated[
+        int | None, typer.Option(help="Retries of a trial whose worker fails.")
+    ] = None,
+    trial_timeout: Annotated[
+        float | None, typer.Option(help="Seconds a trial may train before it is stopped.")
+    ] = None,
+) -> None:
+    """Run a search: every trial lands in the database."""
+    from afsearch.orchestrator import launch as run_launch
+    from afsearch.store import DRIVER_RETRIES, TrialStore, resolve_url
+
+    url = resolve_url(db)
+    try:
+        result = run_launch(
+            space,
+            study=study,
+            task=task,
+            num_samples=num_samples,
+            url=url,
+            address=address,
+            cpus_per_trial=cpus_per_trial,
+            gpus_per_trial=gpus_per_trial,
+            max_concurrent=max_concurrent,
+            resume=resume,
+            seed=seed,
+            runs_dir=runs_dir,
+            num_cpus=num_cpus,
+            progress=not quiet,
+            reuse=reuse,
+            max_failures=max_failures,
+            trial_timeout_s=trial_timeout,
+        )
+    except KeyboardInterrupt:
+        err.print("interrupted: the study is saved; continue it with --resume")
+        raise typer.Exit(130) from None
+    out.print(
+        f"study [bold]{result.study}[/]: {result.status.value}, {result.num_trials} trials "
+        f"in {result.url}"
+    )
+    # The driver's patience: a database restarting as the study ends does not lose the table.
+    with TrialStore(url, retries=DRIVER_RETRIES, wait=True) as store:
+        leaderboard(result.study, store, top, None)

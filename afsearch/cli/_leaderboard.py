@@ -1,0 +1,63 @@
+"""The leaderboard table that ``launch`` ends with and ``trials`` prints."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+
+from afsearch.cli._common import fmt, out
+from afsearch.exceptions import AfsearchError
+
+if TYPE_CHECKING:
+    from afsearch.store import TrialStore
+
+
+def pick_study(study: str | None, db: str | None) -> str:
+    from afsearch.store import studies as list_studies
+
+    if study:
+        return study
+    names = [s.name for s in list_studies(db)]
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise AfsearchError("The database has no studies yet; run `afsearch launch` first.")
+    raise AfsearchError(f"Name a study with --study; the database has {', '.join(names[:10])}.")
+
+
+def _describe(config: dict[str, Any]) -> str:
+    """A short name for a trial's activation, as its family labels it."""
+    from afsearch.activations import label
+
+    return label(config.get("activation") or {}, config.get("expression"))
+
+
+def leaderboard(
+    study: str, db: str | TrialStore | None, top: int | None, status: list[str] | None
+) -> None:
+    from afsearch.store import get_study, trials
+
+    info = get_study(study, db)
+    rows = trials(study, db, top=top, status=status)
+    table = Table(title=f"{study}: {info.metric} ({info.mode})" + (f", top {top}" if top else ""))
+    table.add_column("trial", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column(info.metric, no_wrap=True, justify="right")
+    table.add_column("best epoch", no_wrap=True, justify="right")
+    table.add_column("activation", overflow="fold")
+    table.add_column("learned", overflow="fold")
+    for t in rows:
+        learned = (t.learned_params or {}).get("mean", {}) if t.learned_params else {}
+        learned_text = ", ".join(f"{k}={v:.3g}" for k, v in list(learned.items())[:4])
+        if len(learned) > 4:
+            learned_text += ", …"
+        table.add_row(
+            f"#{t.number}",
+            t.status.value,
+            fmt(t.metric_value),
+            fmt(t.best_epoch),
+            _describe(t.config or {}),
+            learned_text or "-",
+        )
+    out.print(table)

@@ -323,9 +323,13 @@ def _no_trial(ref: Any, url_masked: str) -> AfsearchError:
 
 
 def _learned_values(params: Any) -> Any:
-    # Learned parameters may come as {name: value} or as {name: {"value": v, ...}}.
+    # Trials store {"mean": {name: value}, "per_site": {name: [value per site]}}: the frame
+    # shows the means, one learned.<name> column each. Older rows may hold {name: value} or
+    # {name: {"value": v, ...}}.
     if not isinstance(params, Mapping):
         return params
+    if isinstance(params.get("mean"), Mapping):
+        return dict(params["mean"])
     return {
         name: value["value"] if isinstance(value, Mapping) and "value" in value else value
         for name, value in params.items()

@@ -11,7 +11,7 @@ import yaml
 
 from afsearch.orchestrator import launch
 from afsearch.results import export_trial
-from afsearch.store import epochs, studies, trials
+from afsearch.store import epochs, studies, trials, trials_frame
 
 pytestmark = pytest.mark.slow
 
@@ -58,6 +58,13 @@ def test_small_launch_stores_every_trial_and_exports_the_best(ray_local, tmp_pat
     swish = [t for t in rows if "sigmoid" in t.config["expression"]]
     for t in swish:
         assert "beta" in t.learned_params["mean"]
+    # The frame of rows a launch wrote has one learned.<name> column per parameter.
+    frame = trials_frame("small", url)
+    learned = sorted(c for c in frame.columns if c.startswith("learned."))
+    assert learned == (["learned.beta"] if swish else []), learned
+    for t in swish:
+        row = frame[frame["number"] == t.number].iloc[0]
+        assert row["learned.beta"] == pytest.approx(t.learned_params["mean"]["beta"])
 
     exported = export_trial(None, url, study="small", out_dir=tmp_path / "out")
     spec = importlib.util.spec_from_file_location("best", exported.module_path)

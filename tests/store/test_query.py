@@ -181,7 +181,13 @@ def test_trials_frame(store: TrialStore, db_url: str) -> None:
         config={"lr": 0.1, "act": {"family": "swish", "beta": 1.0}},
         activation_id="af-0001",
     )
-    store.finish_trial(first, status="completed", metric_value=0.9, learned_params={"beta": 1.3})
+    # The shape the trainable writes: means and the value at each activation site.
+    store.finish_trial(
+        first,
+        status="completed",
+        metric_value=0.9,
+        learned_params={"mean": {"beta": 1.3}, "per_site": {"beta": [1.2, 1.4]}},
+    )
     second = store.start_trial("demo", tune_trial_id="t1", config={"lr": 0.01})
     store.finish_trial(
         second,
@@ -195,6 +201,7 @@ def test_trials_frame(store: TrialStore, db_url: str) -> None:
     assert frame.loc[0, "config.act.beta"] == 1.0
     assert frame.loc[0, "learned.beta"] == 1.3
     assert pd.isna(frame.loc[0, "learned.alpha"])
+    assert not [c for c in frame.columns if c.startswith(("learned.mean", "learned.per_site"))]
     assert frame.loc[1, "learned.alpha"] == 0.2
     assert frame.loc[0, "family"] == "swish"
     assert frame.loc[0, "status"] == "completed"

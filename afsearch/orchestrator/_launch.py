@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from afsearch.exceptions import AfsearchError
+from afsearch.orchestrator._optuna import open_optuna_study, optuna_study_name
 from afsearch.orchestrator._ray import default_runs_dir, init_ray, storage_path
 from afsearch.space import SearchSpace, grid_configs, load_space, parse_space
 from afsearch.store import StudyRecord, StudyStatus, TrialStatus, TrialStore
@@ -96,7 +97,7 @@ def launch(
     started_ray = init_ray(address, num_cpus, None, runtime_env=task_runtime_env(space))
     try:
         interrupted, remaining = _open_study(store, name, space, source, seed, existing)
-        ot_study, storage = _optuna_study(url, name, space)
+        ot_study, storage = open_optuna_study(url, optuna_study_name(name), space.goals)
         if interrupted:
             from afsearch.orchestrator._optuna import prepare_resume
 
@@ -230,7 +231,7 @@ def task_runtime_env(space: SearchSpace) -> dict[str, Any] | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Stage 2: the study in afsearch's tables and in Optuna's.
+# Stage 2: the study in afsearch's tables (Optuna's: open_optuna_study).
 
 
 def _open_study(
@@ -270,42 +271,6 @@ def _open_study(
     interrupted = [t for t in rows if t.status == TrialStatus.INTERRUPTED]
     finished = len(rows) - len(interrupted)
     return interrupted, max(0, existing.num_samples - finished)
-
-
-def optuna_study_name(study: str) -> str:
-    """The name of a study's Optuna study in the same database."""
-    return f"afsearch:{study}"
-
-
-def _optuna_study(url: str, name: str, space: SearchSpace) -> tuple[Any, Any]:
-    """The study's Optuna study and its storage, created or loaded."""
-    import optuna
-
-    from afsearch.orchestrator._optuna import retry_optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    # Pinged before use like the store's connections: a restarted server is reconnected instead
-    # of failing the next call.
-    storage = retry_optuna(
-        optuna.storages.RDBStorage,
-        url,
-        engine_kwargs={} if url.startswith("sqlite") else {"pool_pre_ping": True},
-    )
-    directions = ["maximize" if mode == "max" else "minimize" for _, mode in space.goals]
-    optuna_name = optuna_study_name(name)
-    ot_study = retry_optuna(
-        optuna.create_study,
-        storage=storage,
-        study_name=optuna_name,
-        directions=directions,
-        load_if_exists=True,
-    )
-    if [d.name.lower() for d in retry_optuna(lambda: ot_study.directions)] != directions:
-        raise AfsearchError(
-            f"The Optuna study {optuna_name!r} exists with other directions; choose another "
-            "--study name."
-        )
-    return ot_study, storage
 
 
 # ---------------------------------------------------------------------------------------------

@@ -131,3 +131,35 @@ def prepare_resume(study: Any, interrupted: list[Any]) -> None:
             user_attrs={REPLACES: row.id},
             skip_if_exists=False,
         )
+
+
+def optuna_study_name(study: str) -> str:
+    """The name of a study's Optuna study in the same database."""
+    return f"afsearch:{study}"
+
+
+def open_optuna_study(url: str, optuna_name: str, goals: list[tuple[str, str]]) -> tuple[Any, Any]:
+    """The Optuna study ``optuna_name`` at ``url`` and its storage, created or loaded, with one
+    direction per ``(metric, mode)`` goal."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Pinged before use like the store's connections: a restarted server is reconnected instead
+    # of failing the next call.
+    storage = retry_optuna(
+        optuna.storages.RDBStorage,
+        url,
+        engine_kwargs={} if url.startswith("sqlite") else {"pool_pre_ping": True},
+    )
+    directions = ["maximize" if mode == "max" else "minimize" for _, mode in goals]
+    ot_study = retry_optuna(
+        optuna.create_study,
+        storage=storage,
+        study_name=optuna_name,
+        directions=directions,
+        load_if_exists=True,
+    )
+    if [d.name.lower() for d in retry_optuna(lambda: ot_study.directions)] != directions:
+        raise AfsearchError(
+            f"The Optuna study {optuna_name!r} exists with other directions; choose another "
+            "--study name."
+        )
+    return ot_study, storage

@@ -61,10 +61,12 @@ def test_small_launch_stores_every_trial_and_exports_the_best(ray_local, tmp_pat
     # The frame of rows a launch wrote has one learned.<name> column per parameter.
     frame = trials_frame("small", url)
     learned = sorted(c for c in frame.columns if c.startswith("learned."))
-    assert learned == (["learned.beta"] if swish else []), learned
-    for t in swish:
+    names = {n for t in rows for n in (t.learned_params or {}).get("mean", {})}
+    assert learned == sorted(f"learned.{n}" for n in names), learned
+    for t in rows:
         row = frame[frame["number"] == t.number].iloc[0]
-        assert row["learned.beta"] == pytest.approx(t.learned_params["mean"]["beta"])
+        for n, value in t.learned_params["mean"].items():
+            assert row[f"learned.{n}"] == pytest.approx(value)
 
     exported = export_trial(None, url, study="small", out_dir=tmp_path / "out")
     spec = importlib.util.spec_from_file_location("best", exported.module_path)

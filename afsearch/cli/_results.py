@@ -31,6 +31,7 @@ def export(
     db: DbOption = None,
     study: Annotated[str | None, typer.Option(help="With --best: the study.")] = None,
     best: Annotated[bool, typer.Option(help="Export the study's best trial.")] = False,
+    # results.EXPORT_DIR, as a literal so that --help imports no torch (a test compares them).
     out_dir: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("exported"),
     name: Annotated[str | None, typer.Option(help="Class name (default from the trial).")] = None,
 ) -> None:

@@ -5,16 +5,24 @@ A trial is one :class:`TrialSpec`, proposed on the driver (``_proposer``), train
 (``_callback``); :func:`launch` puts the stages together.
 """
 
+from afsearch.orchestrator._callback import StoreCallback
 from afsearch.orchestrator._launch import LaunchResult, launch
-from afsearch.orchestrator._ray import RAY_ADDRESS_ENV, RUNS_ENV, default_runs_dir
+from afsearch.orchestrator._ray import (
+    DEFAULT_RUNS_DIR,
+    RAY_ADDRESS_ENV,
+    RUNS_ENV,
+    default_runs_dir,
+)
 from afsearch.orchestrator._spec import Checkpoint, Reuse, TrialSpec
 
 __all__ = [
+    "DEFAULT_RUNS_DIR",
     "RAY_ADDRESS_ENV",
     "RUNS_ENV",
     "Checkpoint",
     "LaunchResult",
     "Reuse",
+    "StoreCallback",
     "TrialSpec",
     "default_runs_dir",
     "launch",

@@ -25,8 +25,13 @@ RUNS_ENV = "AFSEARCH_RUNS"
 RAY_ADDRESS_ENV = "RAY_ADDRESS"
 
 
+#: Where Ray keeps experiment state and checkpoints when neither ``--runs-dir`` nor
+#: ``$AFSEARCH_RUNS`` says: this folder in the working directory.
+DEFAULT_RUNS_DIR = "afsearch_runs"
+
+
 def default_runs_dir() -> str:
-    return storage_path(os.environ.get(RUNS_ENV, "afsearch_runs"))
+    return storage_path(os.environ.get(RUNS_ENV, DEFAULT_RUNS_DIR))
 
 
 def storage_path(path: str | Path) -> str:

@@ -5,7 +5,7 @@ re-training with Welch's t-test, plots.
 >>> export_trial("quickstart/3", out_dir="exported")  # doctest: +SKIP
 """
 
-from afsearch.results._export import Exported, export_activation, export_trial
+from afsearch.results._export import EXPORT_DIR, Exported, export_activation, export_trial
 from afsearch.results._plots import plot_trial
 from afsearch.results._rerun import (
     FRESH_SEED_BASE,
@@ -19,6 +19,7 @@ from afsearch.results._rerun import (
 from afsearch.results._trial import trial_candidate
 
 __all__ = [
+    "EXPORT_DIR",
     "FRESH_SEED_BASE",
     "Comparison",
     "Exported",

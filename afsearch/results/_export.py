@@ -18,6 +18,9 @@ from afsearch.exceptions import AfsearchError
 from afsearch.expr import Candidate, Param
 from afsearch.results._trial import trial_candidate
 
+#: Where exports go when no folder is named.
+EXPORT_DIR = "exported"
+
 
 @dataclass(frozen=True)
 class Exported:
@@ -83,7 +86,7 @@ def export_trial(
     url: str | None = None,
     *,
     study: str | None = None,
-    out_dir: str | Path = "exported",
+    out_dir: str | Path = EXPORT_DIR,
     name: str | None = None,
 ) -> Exported:
     """Export trial ``ref`` (id or ``study/number``), or the best trial of ``study``."""

@@ -7,7 +7,7 @@ database. The driver writes through :class:`TrialStore`; everyone reads through
 :func:`trials_frame`.
 """
 
-from afsearch.store._engine import DB_ENV, first_line, mask_url, resolve_url
+from afsearch.store._engine import DB_ENV, DEFAULT_FILE, first_line, mask_url, resolve_url
 from afsearch.store._models import StudyStatus, TrialStatus
 from afsearch.store._query import epochs, get_study, studies, trial, trials, trials_frame
 from afsearch.store._records import (
@@ -22,6 +22,7 @@ from afsearch.store._storage import TrialStore
 
 __all__ = [
     "DB_ENV",
+    "DEFAULT_FILE",
     "DRIVER_RETRIES",
     "ActivationRecord",
     "EpochRecord",

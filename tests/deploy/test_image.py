@@ -165,13 +165,15 @@ def test_dockerignore_keeps_local_state_out(
 
     from afsearch.cli import app
     from afsearch.orchestrator import default_runs_dir
-    from afsearch.store._engine import DEFAULT_FILE
+    from afsearch.results import EXPORT_DIR
+    from afsearch.store import DEFAULT_FILE
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv(RUNS_ENV, raising=False)
     runs = Path(default_runs_dir()).relative_to(tmp_path)
     export = typer.main.get_command(app).commands["export"]  # type: ignore[attr-defined]
     (exported,) = [p.default for p in export.params if p.name == "out_dir"]
+    assert str(exported) == EXPORT_DIR  # the command's default is the library's
     for path in (
         ".git/HEAD",
         ".venv/bin/python",

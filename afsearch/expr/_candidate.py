@@ -42,7 +42,8 @@ class Candidate:
     expr: Any
     params: Mapping[str, Param] = field(default_factory=dict)
     family: str = "expression"
-    config: Mapping[str, Any] = field(default_factory=dict)
+    #: The family config the candidate was built from (empty for a parsed expression).
+    built_from: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         expr = sympy.sympify(self.expr) if not isinstance(self.expr, sympy.Basic) else self.expr
@@ -86,7 +87,7 @@ class Candidate:
         params = {
             n: Param(float(values.get(n, p.value)), p.trainable) for n, p in self.params.items()
         }
-        return Candidate(self.expr, params, self.family, self.config)
+        return Candidate(self.expr, params, self.family, self.built_from)
 
     def to_dict(self) -> dict[str, Any]:
         """The candidate as data: the one form it is stored and sent in.

@@ -97,7 +97,7 @@ def launch(
     started_ray = init_ray(address, num_cpus, None, runtime_env=task_runtime_env(space))
     try:
         interrupted, remaining = _open_study(store, name, space, source, seed, existing)
-        ot_study, storage = open_optuna_study(url, optuna_study_name(name), space.goals)
+        ot_study, optuna_storage = open_optuna_study(url, optuna_study_name(name), space.goals)
         if interrupted:
             from afsearch.orchestrator._optuna import prepare_resume
 
@@ -113,7 +113,7 @@ def launch(
             existing=existing,
             resources=resources,
             remaining=remaining,
-            searcher=_searcher(space, url, name, seed, ot_study, storage, resources, reuse),
+            searcher=_searcher(space, url, name, seed, ot_study, optuna_storage, resources, reuse),
             runs=runs,
             run_name=run_name,
             progress=progress,
@@ -283,7 +283,7 @@ def _searcher(
     name: str,
     seed: int,
     ot_study: Any,
-    storage: Any,
+    optuna_storage: Any,
     resources: _Resources,
     reuse: bool,
 ) -> Any:
@@ -305,7 +305,7 @@ def _searcher(
         # A resumed study draws new numbers: the same seed would repeat the first draws.
         sampler=make_sampler(space, seed + drawn),
         study_name=optuna_study_name(name),
-        storage=storage,
+        storage=optuna_storage,
         seed=seed,
     )
     return ConcurrencyLimiter(searcher, max_concurrent=resources.max_concurrent)

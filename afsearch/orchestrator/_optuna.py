@@ -114,12 +114,12 @@ def prepare_resume(study: Any, interrupted: list[Any]) -> None:
     from optuna.trial import TrialState
 
     by_number = {t.number: t for t in retry_optuna(study.get_trials, deepcopy=False)}
-    storage = study._storage
+    optuna_storage = study._storage
     for t in by_number.values():
         if t.state == TrialState.RUNNING:
             # A retry may find the first attempt applied.
             with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
-                retry_optuna(storage.set_trial_state_values, t._trial_id, TrialState.FAIL)
+                retry_optuna(optuna_storage.set_trial_state_values, t._trial_id, TrialState.FAIL)
     for row in interrupted:
         number = (row.config or {}).get("optuna_trial")
         source = by_number.get(number) if number is not None else None
@@ -144,7 +144,7 @@ def open_optuna_study(url: str, optuna_name: str, goals: list[tuple[str, str]]) 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     # Pinged before use like the store's connections: a restarted server is reconnected instead
     # of failing the next call.
-    storage = retry_optuna(
+    optuna_storage = retry_optuna(
         optuna.storages.RDBStorage,
         url,
         engine_kwargs={} if url.startswith("sqlite") else {"pool_pre_ping": True},
@@ -152,7 +152,7 @@ def open_optuna_study(url: str, optuna_name: str, goals: list[tuple[str, str]]) 
     directions = ["maximize" if mode == "max" else "minimize" for _, mode in goals]
     ot_study = retry_optuna(
         optuna.create_study,
-        storage=storage,
+        storage=optuna_storage,
         study_name=optuna_name,
         directions=directions,
         load_if_exists=True,
@@ -162,4 +162,4 @@ def open_optuna_study(url: str, optuna_name: str, goals: list[tuple[str, str]]) 
             f"The Optuna study {optuna_name!r} exists with other directions; choose another "
             "--study name."
         )
-    return ot_study, storage
+    return ot_study, optuna_storage

@@ -18,7 +18,7 @@ from afsearch.store._records import (
     TrialRecord,
 )
 from afsearch.store._session import DRIVER_RETRIES, is_transient, retry_transient
-from afsearch.store._storage import TrialStore
+from afsearch.store._trial_store import TrialStore
 
 __all__ = [
     "DB_ENV",

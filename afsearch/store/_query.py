@@ -47,7 +47,7 @@ from afsearch.store._records import (
     utc,
 )
 from afsearch.store._rows import coerce_enum, study_row, unknown_study
-from afsearch.store._storage import TrialStore
+from afsearch.store._trial_store import TrialStore
 
 if TYPE_CHECKING:
     import pandas as pd

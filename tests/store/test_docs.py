@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", ["_engine", "_query", "_storage"])
+@pytest.mark.parametrize("module", ["_engine", "_query", "_trial_store"])
 def test_docstring_examples_run(module: str) -> None:
     result = doctest.testmod(importlib.import_module(f"afsearch.store.{module}"))
     assert result.attempted > 0

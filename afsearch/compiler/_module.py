@@ -64,7 +64,9 @@ class CompiledActivation(nn.Module):
         params = {
             n: Param(v, self.candidate.params[n].trainable) for n, v in self.param_values().items()
         }
-        return Candidate(self.candidate.expr, params, self.candidate.family, self.candidate.built_from)
+        return Candidate(
+            self.candidate.expr, params, self.candidate.family, self.candidate.built_from
+        )
 
     def sympy(self) -> Any:
         """The expression with the current parameter values substituted."""

@@ -1,20 +1,38 @@
-"""Helpers shared by ``bench_baselines``, ``bench_search``, ``bench_samplers`` and
-``bench_teacher``: the machine description, mean ± std, text tables, JSON output, a temporary
-work directory for databases and Ray runs, and the R² of one function against another after the
-best affine map. Not a benchmark itself.
+"""The runner helper of every benchmark in this folder; not a benchmark itself.
+
+Each benchmark runs as ``python benchmarks/NAME.py`` with the interpreter that has afsearch
+installed, so its own folder is on ``sys.path`` and ``import _common`` finds this file. It uses
+afsearch's public API only (what each subpackage's ``__init__`` exports) and nothing from the
+tests. Shared here:
+
+- running: :func:`arguments` (the parser with ``--quick``/``--full`` and ``--json``),
+  :func:`add_launch_options` / :func:`launch_kwargs` and :func:`add_training_options`, the console
+  script :data:`AFSEARCH_CLI`, :func:`set_threads`, :func:`workdir` for databases and Ray runs,
+  :func:`log` for progress on stderr;
+- results: :func:`run_info` (machine, mode, command), :func:`result_path` and :func:`save`
+  (``benchmarks/results/NAME.json``), :func:`write_json`;
+- timing: :class:`Stopwatch` and :func:`timings`;
+- statistics and tables: :func:`mean_std`, :func:`pm`, :func:`table`, :func:`welch_verdict`
+  (Welch's t-test through ``afsearch.results.welch``), :func:`fmt_p`;
+- stores: :func:`create_study` and :func:`finished_trials` (a study of finished trials written
+  through ``TrialStore``);
+- functions: :func:`numpy_fn`, :func:`affine_r2` and :func:`affine_r2_inout`.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import math
 import os
 import platform
+import random
 import shutil
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,10 +40,15 @@ from typing import Any
 import numpy as np
 
 from afsearch.compiler import CompiledActivation
+from afsearch.results import welch
+from afsearch.store import TrialStatus, TrialStore
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
+BENCHMARKS = ROOT / "benchmarks"
+RESULTS = BENCHMARKS / "results"
 DOCS = ROOT / "docs"
+#: The ``afsearch`` console script of this interpreter (benchmarks that time the CLI or drive it).
+AFSEARCH_CLI = str(Path(sys.executable).parent / "afsearch")
 
 #: The standard activations every benchmark compares against (family ``standard``).
 BASELINES = ("relu", "gelu", "silu", "mish", "elu", "tanh")
@@ -37,25 +60,61 @@ os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
 os.environ.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
 
 
-def machine() -> dict[str, Any]:
-    """CPU model, core count, torch and Python versions."""
-    import torch
+# --- running -----------------------------------------------------------------------------------
 
-    cpu = platform.processor() or "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return {
-        "cpu": cpu,
-        "logical_cpus": os.cpu_count(),
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "cuda": torch.cuda.is_available(),
-        "python": platform.python_version(),
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+
+def arguments(
+    doc: str | None,
+    *,
+    quick: str | None = None,
+    full: str | None = None,
+    json: str | None = None,
+) -> argparse.ArgumentParser:
+    """The benchmark's parser, described by the first line of its docstring ``doc``.
+
+    ``--quick`` and ``--full`` (mutually exclusive) are added when their help texts are given,
+    and ``--json PATH`` (the result file) when ``json``, its help text, is.
+    """
+    parser = argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0])
+    if quick is not None or full is not None:
+        mode = parser.add_mutually_exclusive_group()
+        if quick is not None:
+            mode.add_argument("--quick", action="store_true", help=quick)
+        if full is not None:
+            mode.add_argument("--full", action="store_true", help=full)
+    if json is not None:
+        parser.add_argument("--json", type=Path, metavar="PATH", help=json)
+    return parser
+
+
+def add_launch_options(parser: argparse.ArgumentParser, max_concurrent: bool = False) -> None:
+    """``--cpus`` (of the local Ray instance, 2 by default), ``--address`` (a Ray cluster), if
+    asked ``--max-concurrent``, and ``--workdir`` (keep the databases and Ray runs);
+    :func:`launch_kwargs` turns the first three into ``launch`` arguments."""
+    parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray instance")
+    parser.add_argument("--address", help="Ray cluster address (default: local Ray)")
+    if max_concurrent:
+        parser.add_argument("--max-concurrent", type=int, help="concurrent trials (default 2)")
+    parser.add_argument("--workdir", help="keep the databases and Ray runs here")
+
+
+def launch_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """``launch`` arguments from :func:`add_launch_options`: local Ray on ``--cpus`` CPUs, or the
+    cluster at ``--address``; no progress table."""
+    kwargs: dict[str, Any] = {
+        "num_cpus": None if args.address else args.cpus,
+        "address": args.address,
+        "progress": False,
     }
+    if hasattr(args, "max_concurrent"):
+        kwargs["max_concurrent"] = args.max_concurrent
+    return kwargs
+
+
+def add_training_options(parser: argparse.ArgumentParser) -> None:
+    """``--device`` and ``--threads`` of the re-training in the benchmark's own process."""
+    parser.add_argument("--device", default="cpu", help="device of the re-training")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (re-training)")
 
 
 def set_threads(n: int) -> None:
@@ -70,60 +129,8 @@ def set_threads(n: int) -> None:
     torch.set_num_threads(n)
 
 
-def mean_std(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (0 for one value, NaN for none)."""
-    v = [float(x) for x in values if x is not None and math.isfinite(float(x))]
-    if not v:
-        return math.nan, math.nan
-    m = sum(v) / len(v)
-    if len(v) < 2:
-        return m, 0.0
-    return m, math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1))
-
-
-def pm(values: Sequence[float], pct: bool = True, digits: int = 1) -> str:
-    """``"93.1 ± 0.4"`` (percent) or ``"0.0123 ± 0.0004"``."""
-    m, s = mean_std(values)
-    if math.isnan(m):
-        return "n/a"
-    if pct:
-        return f"{100 * m:.{digits}f} ± {100 * s:.{digits}f}"
-    return f"{m:.{digits}f} ± {s:.{digits}f}"
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A Markdown pipe table, column-aligned so it also reads well in a terminal."""
-    cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-
-    def line(r: Sequence[str]) -> str:
-        return "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
-
-    sep = "| " + " | ".join("-" * w for w in widths) + " |"
-    return "\n".join([line(cells[0]), sep, *(line(r) for r in cells[1:])])
-
-
-def write_json(path: Path, data: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
-    return path
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return str(value)
-
-
-def result_path(name: str, full: bool) -> Path:
-    """``benchmarks/results/bench_NAME.json``, or ``bench_NAME_full.json`` for ``--full``."""
-    return RESULTS / f"bench_{name}{'_full' if full else ''}.json"
-
-
 @contextlib.contextmanager
-def workdir(keep: str | None = None) -> Iterator[Path]:
+def workdir(keep: str | os.PathLike[str] | None = None) -> Iterator[Path]:
     """A directory for the trial database and Ray's run folders: ``keep`` if given (kept),
     else a temporary directory removed afterwards."""
     if keep:
@@ -143,12 +150,146 @@ def log(*parts: Any) -> None:
     print(*parts, file=sys.stderr, flush=True)
 
 
+# --- results -----------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    """CPU model, core count, torch and Python versions, and the date."""
+    import torch
+
+    cpu = platform.processor() or platform.machine() or "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": cpu,
+        "logical_cpus": os.cpu_count(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.is_available(),
+        "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+
+
+def run_info(name: str, full: bool) -> dict[str, Any]:
+    """The head of a result file of the benchmark ``benchmarks/NAME.py`` with modes
+    ``--quick``/``--full``: its name, mode, command line and :func:`machine`."""
+    flag = "--full" if full else "--quick"
+    return {
+        "benchmark": name.removeprefix("bench_"),
+        "mode": flag[2:],
+        "command": f"python benchmarks/{name}.py {flag}",
+        "machine": machine(),
+    }
+
+
+def result_path(name: str, full: bool = False) -> Path:
+    """``benchmarks/results/NAME.json``, or ``NAME_full.json`` for ``--full``."""
+    return RESULTS / f"{name}{'_full' if full else ''}.json"
+
+
+def save(data: Any, name: str, path: Path | None = None, full: bool = False) -> Path:
+    """Write ``data`` to ``path`` (``--json``) or to :func:`result_path` of ``name``."""
+    return write_json(path or result_path(name, full), data)
+
+
+def write_json(path: Path, data: Any) -> Path:
+    """``data`` as indented JSON (arrays as lists, anything else unknown as its ``str``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
+    return path
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+# --- timing ------------------------------------------------------------------------------------
+
+
+class Stopwatch:
+    """Wall seconds since it was made (``time.perf_counter``)."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self.start
+
+
+def timings(call: Callable[[], object], repeat: int, warmup: int = 1) -> list[float]:
+    """Seconds of each of ``repeat`` calls of ``call``, after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+# --- statistics and tables ---------------------------------------------------------------------
+
+
+def mean_std(values: Sequence[float | None]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for one value, NaN for none)."""
+    v = [float(x) for x in values if x is not None and math.isfinite(float(x))]
+    if not v:
+        return math.nan, math.nan
+    m = sum(v) / len(v)
+    if len(v) < 2:
+        return m, 0.0
+    return m, math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1))
+
+
+def pm(values: Sequence[float | None], pct: bool = True, digits: int = 1) -> str:
+    """``"93.1 ± 0.4"`` (percent) or ``"0.0123 ± 0.0004"``."""
+    m, s = mean_std(values)
+    if math.isnan(m):
+        return "n/a"
+    if pct:
+        return f"{100 * m:.{digits}f} ± {100 * s:.{digits}f}"
+    return f"{m:.{digits}f} ± {s:.{digits}f}"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], align: str = "") -> str:
+    """A Markdown pipe table, column-aligned so it also reads well in a terminal.
+
+    ``align`` has one letter per column, ``l`` or ``r`` (numbers); missing letters are ``l``.
+    """
+    cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    right = [i < len(align) and align[i] == "r" for i in range(len(headers))]
+
+    def line(r: Sequence[str]) -> str:
+        return (
+            "| "
+            + " | ".join(
+                c.rjust(w) if rj else c.ljust(w) for c, w, rj in zip(r, widths, right, strict=True)
+            )
+            + " |"
+        )
+
+    sep = (
+        "| "
+        + " | ".join("-" * (w - 1) + ":" if rj else "-" * w for w, rj in zip(widths, right))
+        + " |"
+    )
+    return "\n".join([line(cells[0]), sep, *(line(r) for r in cells[1:])])
+
+
 def welch_verdict(
     a: Sequence[float], b: Sequence[float], mode: str = "max", alpha: float = 0.05
 ) -> dict[str, Any]:
-    """Welch's t-test of ``a`` (the searched activation) against ``b`` (the baseline)."""
-    from afsearch.results import welch
-
+    """Welch's t-test (``afsearch.results.welch``) of ``a`` (the searched activation) against
+    ``b`` (the baseline): t, p, the difference of means and WIN / LOSS / tie at ``alpha``."""
     t, p = welch(list(a), list(b))
     ma, _ = mean_std(a)
     mb, _ = mean_std(b)
@@ -164,8 +305,59 @@ def welch_verdict(
     return {"t": t, "p": p, "delta": ma - mb, "verdict": verdict}
 
 
-def fmt_p(p: float) -> str:
+def fmt_p(p: float | None) -> str:
+    """A p-value for a table: three decimals, or scientific below 0.001."""
     return "n/a" if p is None or math.isnan(p) else (f"{p:.3f}" if p >= 1e-3 else f"{p:.1e}")
+
+
+# --- stores ------------------------------------------------------------------------------------
+
+
+def create_study(
+    store: TrialStore,
+    name: str,
+    *,
+    task: str = "digits-mlp",
+    metric: str = "val_accuracy",
+    mode: str = "max",
+    num_samples: int = 0,
+) -> None:
+    """An empty study ``name`` (random sampler, no scheduler) for benchmarks of the store."""
+    store.create_study(
+        name,
+        space={},
+        task=task,
+        metric=metric,
+        mode=mode,
+        sampler="random",
+        scheduler="none",
+        num_samples=num_samples,
+    )
+
+
+def finished_trials(store: TrialStore, study: str, n: int, seed: int = 0) -> None:
+    """``n`` finished trials in ``study``, written as the driver writes them (``start_trial``
+    then ``finish_trial``): 70% completed, 20% pruned and 10% failed, random metric values
+    (none for the failed), configs of three families. About 5 ms a trial on SQLite."""
+    rng = random.Random(seed)
+    statuses = [TrialStatus.COMPLETED] * 7 + [TrialStatus.PRUNED] * 2 + [TrialStatus.FAILED]
+    for number in range(n):
+        status = rng.choice(statuses)
+        beta = rng.random()
+        trial_id = store.start_trial(
+            study,
+            tune_trial_id=f"t{number}",
+            number=number,
+            config={"family": rng.choice(["swish", "gelu", "slaf"]), "lr": 0.01},
+            dedup_key=uuid.uuid4().hex,
+        )
+        store.finish_trial(
+            trial_id,
+            status=status,
+            metric_value=None if status is TrialStatus.FAILED else rng.random(),
+            best_epoch=rng.randrange(20),
+            learned_params={"mean": {"beta": beta}, "per_site": {"beta": [beta]}},
+        )
 
 
 # --- comparing functions -----------------------------------------------------------------------

@@ -20,21 +20,20 @@ Runs in one process, one training at a time (torch uses all cores); no Ray.
 
 from __future__ import annotations
 
-import argparse
-import time
-from pathlib import Path
 from typing import Any
 
 from _common import (
     BASELINES,
+    Stopwatch,
+    add_training_options,
+    arguments,
     log,
-    machine,
     mean_std,
     pm,
-    result_path,
+    run_info,
+    save,
     set_threads,
     table,
-    write_json,
 )
 
 from afsearch.results import compare, fresh_seeds
@@ -56,7 +55,7 @@ def run(
         epochs = QUICK_EPOCHS.get(task, default_epochs) if quick else default_epochs
         settings = cls.make_settings(epochs=epochs)
         log(f"[{task}] {epochs} epochs, {len(activations)} activations x {seeds} seeds")
-        start = time.perf_counter()
+        clock = Stopwatch()
 
         def progress(name: str, seed: int, r: Any, _task: str = task) -> None:
             m = "diverged" if r.metric is None else f"{r.metric:.4f}"
@@ -105,7 +104,7 @@ def run(
             "best_by_test_accuracy": max(
                 results, key=lambda n: results[n]["test_accuracy"]["mean"]
             ),
-            "seconds": time.perf_counter() - start,
+            "seconds": clock.seconds,
         }
     return out
 
@@ -147,32 +146,29 @@ def report(data: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--quick", action="store_true", help="mnist1d-cnn 20 epochs (default)")
-    mode.add_argument("--full", action="store_true", help="every task at its default epochs")
+    parser = arguments(
+        __doc__,
+        quick="mnist1d-cnn 20 epochs (default)",
+        full="every task at its default epochs",
+        json="output file (default benchmarks/results/)",
+    )
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--tasks", nargs="+", default=list(TASKS))
     parser.add_argument("--activations", nargs="+", default=list(BASELINES))
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--json", type=Path, help="output file (default benchmarks/results/)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (re-training)")
+    add_training_options(parser)
     args = parser.parse_args()
     set_threads(args.threads)
     quick = not args.full
-    start = time.perf_counter()
+    clock = Stopwatch()
     tasks = run(args.tasks, args.activations, args.seeds, quick, args.device)
     data = {
-        "benchmark": "baselines",
-        "mode": "quick" if quick else "full",
-        "command": "python benchmarks/bench_baselines.py " + ("--quick" if quick else "--full"),
-        "machine": machine(),
+        **run_info("bench_baselines", not quick),
         "seeds": fresh_seeds(args.seeds),
         "paper_test_accuracy_relu": PAPER,
         "tasks": tasks,
-        "seconds": time.perf_counter() - start,
+        "seconds": clock.seconds,
     }
-    path = write_json(args.json or result_path("baselines", not quick), data)
+    path = save(data, "bench_baselines", args.json, full=not quick)
     print(report(data))
     print(f"\n{data['seconds']:.0f} s; written to {path}")
 

@@ -38,16 +38,15 @@ gradient with respect to ``x`` alone.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import importlib.util
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -56,6 +55,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from _common import arguments, log, machine, set_threads, table, workdir, write_json
 
 from afsearch.activations import build
 from afsearch.compiler import CompiledActivation
@@ -132,7 +132,7 @@ def activation_variants(case: Case, out_dir: Path) -> dict[str, Activation]:
 def fixed(candidate: Candidate) -> Candidate:
     """``candidate`` with every parameter fixed, so backward computes dL/dx alone."""
     params = {n: Param(p.value, False) for n, p in candidate.params.items()}
-    return Candidate(candidate.expr, params, candidate.family, candidate.config)
+    return dataclasses.replace(candidate, params=params)
 
 
 def naive_power_sum(coeffs: list[float]) -> Activation:
@@ -237,7 +237,7 @@ def _status_kib(field: str) -> int:
 
 def memory_probe(case_label: str, variant: str, numel: int, out_dir: Path) -> dict[str, Any]:
     """Run in a fresh interpreter: peak bytes of one pass above the inputs (see the docstring)."""
-    torch.set_num_threads(THREADS)
+    set_threads(THREADS)
     case = next(c for c in CASES if c.label == case_label)
     fn = activation_variants(case, out_dir)[variant]
     x, g = make_inputs(numel)
@@ -278,37 +278,6 @@ def peak_memory(case: Case, variant: str, numel: int, out_dir: Path) -> dict[str
 # Reporting -------------------------------------------------------------------------------------
 
 
-def machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "logical_cpus": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-    }
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "  ".join(
-            cell.ljust(w) if i == 0 else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(r, widths, strict=True))
-        )
-        for r in [header, *rows]
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 def _ms(entry: Mapping[str, Any] | None) -> str:
     if entry is None:
         return "-"
@@ -343,7 +312,7 @@ def time_table(results: Mapping[str, Mapping[str, Any]]) -> str:
                 _ratio(_median(res, "afsearch"), native),
             ]
         )
-    return table(header, rows)
+    return table(header, rows, align="l" + "r" * (len(header) - 1))
 
 
 def memory_table(results: Mapping[str, Mapping[str, Any]]) -> str:
@@ -370,7 +339,7 @@ def memory_table(results: Mapping[str, Mapping[str, Any]]) -> str:
                 _ratio(peak("native+c"), native),
             ]
         )
-    return table(header, rows)
+    return table(header, rows, align="l" + "r" * (len(header) - 1))
 
 
 def slaf_table(res: Mapping[str, Any]) -> str:
@@ -388,7 +357,7 @@ def slaf_table(res: Mapping[str, Any]) -> str:
             ]
         )
     header = ["mode", "naive ms", "export ms", "afsearch ms", "export/naive", "afsearch/naive"]
-    return table(header, rows)
+    return table(header, rows, align="lrrrrr")
 
 
 def notes(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -418,19 +387,19 @@ def run(args: argparse.Namespace, out_dir: Path) -> dict[str, Any]:
     x, g = make_inputs(args.numel)
     timing: dict[str, dict[str, Any]] = {}
     for case in CASES:
-        print(f"  timing {case.label} ...", file=sys.stderr, flush=True)
+        log(f"  timing {case.label} ...")
         timing[case.label] = time_variants(
             activation_variants(case, out_dir), "native", x, g, repeats
         )
         torch._dynamo.reset()
-    print("  timing SLAF degree 8 ...", file=sys.stderr, flush=True)
+    log("  timing SLAF degree 8 ...")
     slaf = time_variants(slaf_variants(out_dir), "naive", x, g, repeats)
     del x, g
 
     memory: dict[str, dict[str, Any]] = {}
     if not args.no_memory:
         for case in CASES:
-            print(f"  memory {case.label} ...", file=sys.stderr, flush=True)
+            log(f"  memory {case.label} ...")
             memory[case.label] = {
                 v: peak_memory(case, v, args.numel, out_dir) for v in MEMORY_VARIANTS
             }
@@ -461,12 +430,12 @@ def run(args: argparse.Namespace, out_dir: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2M elements and 3 repeats")
+    parser = arguments(
+        __doc__, quick="2M elements and 3 repeats", json="also write the results to this file"
+    )
     parser.add_argument("--numel", type=int, help="elements of x (default 16M, 2M with --quick)")
     parser.add_argument("--repeats", type=int, help="timed passes per variant (default 10)")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory probes")
-    parser.add_argument("--json", type=Path, metavar="OUT", help="also write the results here")
     # The memory probe runs this file again in a fresh interpreter.
     parser.add_argument("--memory-probe", help=argparse.SUPPRESS)
     parser.add_argument("--export-dir", type=Path, help=argparse.SUPPRESS)
@@ -475,18 +444,16 @@ def main() -> None:
         args.numel = 2 * 2**20 if args.quick else 16 * 2**20
     if args.numel < 1 or (args.repeats is not None and args.repeats < 1):
         parser.error("--numel and --repeats must be positive.")
-    torch.set_num_threads(THREADS)
+    set_threads(THREADS)
 
     if args.memory_probe:
         label, variant = args.memory_probe.split(":", 1)
         print(json.dumps(memory_probe(label, variant, args.numel, args.export_dir)))
         return
-    with tempfile.TemporaryDirectory(prefix="bench_export_") as tmp:
-        report = run(args, Path(tmp))
+    with workdir() as tmp:
+        report = run(args, tmp)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"\nwrote {args.json}")
+        print(f"\nwrote {write_json(args.json, report)}")
 
 
 if __name__ == "__main__":

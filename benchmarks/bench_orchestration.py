@@ -19,27 +19,29 @@ By default trials save their training state after every epoch (``checkpoint_ever
 ``checkpoint_min_seconds: 0``), the most a space can ask for; a launch with the shipped
 defaults saves no more than once per 30 s, so these trials would save nothing.
 ``--checkpoint-every 0`` measures the same studies without checkpoints.
+
+The space names its task ``bench_orchestration:TimedTask``: the driver imports this file as
+``bench_orchestration`` (its folder is on ``sys.path``), and the Ray instance started here ships
+it and ``_common.py`` to the workers as ``py_modules``, as ``launch`` does for a task module
+beside a space file. ``--json PATH`` also writes the results to a file.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import sys
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
+import _common
 import torch
+from _common import Stopwatch, arguments, set_threads, table, workdir, write_json
 from torch import nn
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from afsearch.compiler import CompiledActivation  # noqa: E402
-from afsearch.tasks import BaseTask, TaskData, TaskSettings  # noqa: E402
+from afsearch.activations import build
+from afsearch.compiler import CompiledActivation
+from afsearch.orchestrator import launch
+from afsearch.store import epochs, trials
+from afsearch.tasks import BaseTask, TaskData, TaskSettings
 
 
 class TimedTask(BaseTask):
@@ -73,9 +75,7 @@ class TimedTask(BaseTask):
 
 def calibrate(target_epoch_s: float) -> int:
     """Batches per epoch that make one epoch last about ``target_epoch_s`` on one thread."""
-    from afsearch.activations import build
-
-    torch.set_num_threads(1)
+    set_threads(1)
     task = TimedTask(TaskSettings(epochs=3, batch_size=256, options={"batches_per_epoch": 20}))
     act = build({"family": "swish"})
     # The task's own epoch timer, after the first epoch (which also builds the data).
@@ -91,14 +91,11 @@ def run_study(
 ) -> dict[str, Any]:
     import yaml
 
-    from afsearch.orchestrator import launch
-    from afsearch.store import epochs, trials
-
     epochs_per_trial = 5
     batches = calibrate(trial_s / epochs_per_trial)
     space = {
         "task": {
-            "name": "benchmarks.bench_orchestration:TimedTask",
+            "name": "bench_orchestration:TimedTask",
             "epochs": epochs_per_trial,
             "options": {"batches_per_epoch": batches},
         },
@@ -115,7 +112,7 @@ def run_study(
     url = f"sqlite:///{workdir / 'bench.db'}"
     study = f"t{trial_s}-c{concurrency}"
     # Ray starts once, before the clock: its start-up is reported on its own.
-    start = time.perf_counter()
+    clock = Stopwatch()
     launch(
         path,
         study=study,
@@ -125,7 +122,7 @@ def run_study(
         num_cpus=2,
         reuse=False,
     )
-    wall = time.perf_counter() - start
+    wall = clock.seconds
     rows = trials(study, url)
     shares, train_total = [], 0.0
     for t in rows:
@@ -147,14 +144,11 @@ def run_study(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--checkpoint-every", type=int, default=1)
-    args = parser.parse_args()
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    parser = arguments(__doc__, quick="1 s trials only", json="also write the results to this file")
+    parser.add_argument(
+        "--checkpoint-every", type=int, default=1, help="epochs between checkpoints (0: none)"
     )
+    args = parser.parse_args()
     cases = (
         [(1.0, 1, 8), (1.0, 2, 8)]
         if args.quick
@@ -163,20 +157,22 @@ def main() -> None:
     import ray
 
     results = []
-    start = time.perf_counter()
+    clock = Stopwatch()
     ray.init(
         address="local",
         num_cpus=2,
         include_dashboard=False,
         log_to_driver=False,
         logging_level="ERROR",
+        # The workers import the task from this file, which imports _common.
+        runtime_env={"py_modules": [str(Path(__file__).resolve()), str(_common.__file__)]},
     )
-    ray_start = time.perf_counter() - start
+    ray_start = clock.seconds
     try:
-        with tempfile.TemporaryDirectory() as tmp:
+        with workdir() as tmp:
             for trial_s, conc, n in cases:
                 results.append(
-                    run_study(trial_s, conc, n, Path(tmp), checkpoint_every=args.checkpoint_every)
+                    run_study(trial_s, conc, n, tmp, checkpoint_every=args.checkpoint_every)
                 )
     finally:
         ray.shutdown()
@@ -189,18 +185,22 @@ def main() -> None:
         f"torch {torch.__version__}, {os.cpu_count()} CPUs; local Ray start-up {ray_start:.1f} s"
         f" (once per launch, not counted below); {saving}"
     )
-    print(
-        f"{'trial':>7} {'conc':>5} {'trials':>7} {'wall s':>8} {'overhead/trial':>15} "
-        f"{'overhead/study':>15} {'trials/min':>11}"
-    )
-    for r in results:
-        print(
-            f"{r['trial_seconds']:>6.0f}s {r['concurrency']:>5} {r['trials']:>7} "
-            f"{r['study_wall_s']:>8.1f} {100 * r['per_trial_overhead_median']:>14.1f}% "
-            f"{100 * r['study_overhead']:>14.1f}% {r['trials_per_minute']:>11.1f}"
-        )
+    rows = [
+        [
+            f"{r['trial_seconds']:.0f}s",
+            r["concurrency"],
+            r["trials"],
+            f"{r['study_wall_s']:.1f}",
+            f"{100 * r['per_trial_overhead_median']:.1f}%",
+            f"{100 * r['study_overhead']:.1f}%",
+            f"{r['trials_per_minute']:.1f}",
+        ]
+        for r in results
+    ]
+    headers = ["trial", "conc", "trials", "wall s", "overhead/trial", "overhead/study"]
+    print(table([*headers, "trials/min"], rows, align="rrrrrrr"))
     if args.json:
-        args.json.write_text(json.dumps({"ray_start_s": ray_start, "studies": results}, indent=2))
+        write_json(args.json, {"ray_start_s": ray_start, "studies": results})
 
 
 if __name__ == "__main__":

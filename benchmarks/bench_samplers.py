@@ -30,14 +30,24 @@ CMA-ES needs the ``cmaes`` package, which afsearch depends on.
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
-import time
 from pathlib import Path
 from typing import Any
 
-from _common import DOCS, log, machine, mean_std, result_path, table, workdir, write_json
+from _common import (
+    DOCS,
+    Stopwatch,
+    add_launch_options,
+    arguments,
+    launch_kwargs,
+    log,
+    mean_std,
+    run_info,
+    save,
+    table,
+    workdir,
+)
 
 from afsearch.orchestrator import launch
 from afsearch.space import parse_space
@@ -168,17 +178,15 @@ def report(data: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--quick", action="store_true")
-    mode.add_argument("--full", action="store_true")
-    parser.add_argument("--budget", type=int)
-    parser.add_argument("--repeats", type=int)
-    parser.add_argument("--cpus", type=int, default=2)
-    parser.add_argument("--address", help="Ray cluster address (default: local Ray)")
-    parser.add_argument("--max-concurrent", type=int)
-    parser.add_argument("--workdir", help="keep the database and Ray runs here")
-    parser.add_argument("--json", type=Path)
+    parser = arguments(
+        __doc__,
+        quick="digits-mlp, 3 epochs, 20 trials x 3 repeats (default)",
+        full="mnist1d-mlp, 20 epochs, 100 trials x 10 repeats",
+        json="output file (default benchmarks/results/)",
+    )
+    parser.add_argument("--budget", type=int, help="trials per study")
+    parser.add_argument("--repeats", type=int, help="studies per sampler")
+    add_launch_options(parser, max_concurrent=True)
     parser.add_argument("--plot", type=Path, default=DOCS / "samplers.png")
     parser.add_argument("--samplers", nargs="+", choices=SAMPLERS, default=list(SAMPLERS))
     parser.add_argument(
@@ -203,12 +211,9 @@ def main() -> None:
         plan["budget"] = args.budget
     if args.repeats:
         plan["repeats"] = args.repeats
-    start = time.perf_counter()
+    clock = Stopwatch()
     data: dict[str, Any] = {
-        "benchmark": "samplers",
-        "mode": "full" if full else "quick",
-        "command": "python benchmarks/bench_samplers.py " + ("--full" if full else "--quick"),
-        "machine": machine(),
+        **run_info("bench_samplers", full),
         "plan": plan,
         "space": {"families": [FAMILY], "lr": LR, "scheduler": "none", "seeds": 1},
         "samplers": {s: {"curves": [], "values": [], "wall_s": 0.0} for s in args.samplers},
@@ -223,20 +228,12 @@ def main() -> None:
                 data["metric"] = str(space.metric)
                 study = f"{sampler}-r{r}"
                 log(f"[repeat {r}] {sampler}: {plan['budget']} trials")
-                t0 = time.perf_counter()
+                study_clock = Stopwatch()
                 launch(
-                    space,
-                    study=study,
-                    url=url,
-                    runs_dir=wd / "runs",
-                    num_cpus=None if args.address else args.cpus,
-                    address=args.address,
-                    max_concurrent=args.max_concurrent,
-                    progress=False,
-                    seed=r,
+                    space, study=study, url=url, runs_dir=wd / "runs", seed=r, **launch_kwargs(args)
                 )
                 d = data["samplers"][sampler]
-                d["wall_s"] += time.perf_counter() - t0
+                d["wall_s"] += study_clock.seconds
                 rows = sorted(trials(study, url), key=lambda t: t.number)
                 values = [
                     t.metric_value if t.status.value in ("completed", "duplicate") else None
@@ -251,9 +248,9 @@ def main() -> None:
             trials_to_reach(c, rc[-1], mode_) if rc and rc[-1] is not None else None
             for c, rc in zip(d["curves"], randoms, strict=True)
         ]
-    data["seconds"] = time.perf_counter() - start
+    data["seconds"] = clock.seconds
     plot(data, args.plot)
-    path = write_json(args.json or result_path("samplers", full), data)
+    path = save(data, "bench_samplers", args.json, full)
     print(report(data))
     print(f"\n{data['seconds']:.0f} s; written to {path} and {args.plot}")
 

@@ -35,17 +35,21 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 from _common import (
-    RESULTS,
+    Stopwatch,
+    add_launch_options,
+    add_training_options,
+    arguments,
     fmt_p,
+    launch_kwargs,
     log,
-    machine,
     pm,
     result_path,
+    run_info,
+    save,
     set_threads,
     table,
     welch_verdict,
@@ -53,6 +57,7 @@ from _common import (
     write_json,
 )
 
+from afsearch.exceptions import shorten
 from afsearch.orchestrator import launch
 from afsearch.results import compare, fresh_seeds, trial_candidate
 from afsearch.space import parse_space
@@ -145,20 +150,17 @@ def make_space(name: str, task: str, epochs: int | None, grace: int, budget: int
 
 
 def search(space: Any, study: str, url: str, runs: Path, args: argparse.Namespace) -> dict:
-    start = time.perf_counter()
+    clock = Stopwatch()
     launch(
         space,
         study=study,
         url=url,
         runs_dir=runs,
-        num_cpus=None if args.address else args.cpus,
-        address=args.address,
-        max_concurrent=args.max_concurrent,
         gpus_per_trial=args.gpus_per_trial,
-        progress=False,
         seed=SEARCH_SEED,
+        **launch_kwargs(args),
     )
-    wall = time.perf_counter() - start
+    wall = clock.seconds
     rows = trials(study, url)
     counts: dict[str, int] = {}
     for t in rows:
@@ -183,7 +185,7 @@ def search(space: Any, study: str, url: str, runs: Path, args: argparse.Namespac
 
 def pick_baseline(task: str, full: bool) -> tuple[list[str], str]:
     """Baselines to re-train for ``task``: the best one of bench_baselines, else three."""
-    for path in (result_path("baselines", full), RESULTS / "bench_baselines.json"):
+    for path in (result_path("bench_baselines", full), result_path("bench_baselines")):
         if path.exists():
             data = json.loads(path.read_text())
             if task in data.get("tasks", {}):
@@ -260,7 +262,7 @@ def report(data: dict[str, Any]) -> str:
                     "/".join(str(st.get(k, 0)) for k in ("completed", "pruned", "duplicate")),
                     sum(v for k, v in st.items() if k in ("diverged", "failed")),
                     "n/a" if info.get("best_value") is None else f"{100 * info['best_value']:.1f}",
-                    _short(info.get("best_expression", "-")),
+                    shorten(info.get("best_expression", "-"), 60),
                     f"{info['wall_s']:.0f}",
                 ]
             )
@@ -334,27 +336,20 @@ def report(data: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
-def _short(text: str, n: int = 60) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--quick", action="store_true", help="2 tasks, 12 trials a space")
-    mode.add_argument("--full", action="store_true", help="3 tasks, 100 trials a space")
+    parser = arguments(
+        __doc__,
+        quick="2 tasks, 12 trials a space",
+        full="3 tasks, 100 trials a space",
+        json="output file (default benchmarks/results/)",
+    )
     parser.add_argument("--budget", type=int, help="trials per space (12 quick, 100 full)")
     parser.add_argument("--tasks", nargs="+", help="subset of the mode's tasks")
     parser.add_argument("--spaces", nargs="+", choices=list(SPACES), default=list(SPACES))
     parser.add_argument("--seeds", type=int, default=5, help="fresh seeds for the re-training")
-    parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray instance")
-    parser.add_argument("--address", help="Ray cluster address (default: local Ray)")
-    parser.add_argument("--max-concurrent", type=int, help="concurrent trials (default 2)")
+    add_launch_options(parser, max_concurrent=True)
     parser.add_argument("--gpus-per-trial", type=float, default=0.0)
-    parser.add_argument("--device", default="cpu", help="device of the re-training")
-    parser.add_argument("--workdir", help="keep the databases and Ray runs here")
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (re-training)")
+    add_training_options(parser)
     parser.add_argument(
         "--report",
         type=Path,
@@ -382,12 +377,9 @@ def main() -> None:
     if args.tasks:
         plan = {t: plan[t] for t in args.tasks}
     budget = args.budget or (100 if full else 12)
-    start = time.perf_counter()
+    clock = Stopwatch()
     data: dict[str, Any] = {
-        "benchmark": "search",
-        "mode": "full" if full else "quick",
-        "command": "python benchmarks/bench_search.py " + ("--full" if full else "--quick"),
-        "machine": machine(),
+        **run_info("bench_search", full),
         "budget": budget,
         "search_seed": SEARCH_SEED,
         "spaces": {s: SPACES[s] for s in args.spaces},
@@ -423,8 +415,8 @@ def main() -> None:
                 "searches": searches,
                 "evaluation": ev,
             }
-    data["seconds"] = time.perf_counter() - start
-    path = write_json(args.json or result_path("search", full), data)
+    data["seconds"] = clock.seconds
+    path = save(data, "bench_search", args.json, full)
     print(report(data))
     print(f"\n{data['seconds']:.0f} s; written to {path}")
 

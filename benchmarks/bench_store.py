@@ -7,30 +7,36 @@
 time; (b) latency of ``trials(study, top=10)`` on a study of 10,000 trials, through a URL (what
 the CLI pays: open, check the schema, query, close) and through an open store. Targets: at least
 1,000 rows/s in batches on SQLite, at most 200 ms for the top-10 query.
+
+The top-k study is written beforehand, untimed, through ``TrialStore.start_trial`` and
+``finish_trial`` as the driver writes trials (about 5 ms a trial on SQLite, so 50 s for
+10,000); ``--trials 1000`` makes a quick run.
 """
 
 from __future__ import annotations
 
-import argparse
-import random
 import statistics
-import tempfile
-import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
-from pathlib import Path
 
-from sqlalchemy import insert, select
+from _common import (
+    Stopwatch,
+    arguments,
+    create_study,
+    finished_trials,
+    log,
+    table,
+    timings,
+    workdir,
+)
 
 from afsearch.store import TrialStore, trials
-from afsearch.store._models import StudyModel, TrialModel, TrialStatus
 
 
 def bench_record_epochs(store: TrialStore, rows: int, batch: int) -> float:
     """Rows per second written by ``record_epochs``: 100 epochs per trial, ``batch`` a call."""
     study = f"write-{batch}-{uuid.uuid4().hex[:6]}"
-    _study(store, study)
+    create_study(store, study, task="bench", metric="accuracy")
     epochs_per_trial = 100
     trial_ids = [
         store.start_trial(study, tune_trial_id=str(i), config={"i": i})
@@ -47,71 +53,21 @@ def bench_record_epochs(store: TrialStore, rows: int, batch: int) -> float:
         for trial_id in trial_ids
         for first in range(0, epochs_per_trial, batch)
     ]
-    start = time.perf_counter()
+    clock = Stopwatch()
     for trial_id, epoch_rows in calls:
         store.record_epochs(trial_id, epoch_rows)
-    elapsed = time.perf_counter() - start
+    elapsed = clock.seconds
     return sum(len(epoch_rows) for _, epoch_rows in calls) / elapsed
-
-
-def populate(store: TrialStore, study: str, n_trials: int) -> None:
-    """A study of ``n_trials`` finished trials, inserted in one transaction."""
-    _study(store, study)
-    rng = random.Random(0)
-    statuses = [TrialStatus.COMPLETED] * 7 + [TrialStatus.PRUNED] * 2 + [TrialStatus.FAILED]
-    now = datetime.now(timezone.utc)
-    with store.engine.begin() as connection:
-        study_id = connection.execute(
-            select(StudyModel.id).where(StudyModel.name == study)
-        ).scalar_one()
-        rows = []
-        for number in range(n_trials):
-            status = rng.choice(statuses)
-            rows.append(
-                {
-                    "study_id": study_id,
-                    "number": number,
-                    "tune_trial_id": f"t{number}",
-                    "config": {"family": rng.choice(["swish", "gelu", "slaf"]), "lr": 0.01},
-                    "status": status,
-                    "metric_value": None if status is TrialStatus.FAILED else rng.random(),
-                    "best_epoch": rng.randrange(20),
-                    "learned_params": {"beta": rng.random()},
-                    "dedup_key": uuid.uuid4().hex,
-                    "started_at": now,
-                    "finished_at": now,
-                    "duration_s": 1.0,
-                }
-            )
-        connection.execute(insert(TrialModel), rows)
 
 
 def latency_ms(call: Callable[[], object], repeat: int) -> tuple[float, float]:
     """Median and worst latency of ``call`` in milliseconds, after one warm-up call."""
-    call()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000)
+    times = [1000 * t for t in timings(call, repeat)]
     return statistics.median(times), max(times)
 
 
-def _study(store: TrialStore, name: str) -> None:
-    store.create_study(
-        name,
-        space={},
-        task="bench",
-        metric="accuracy",
-        mode="max",
-        sampler="random",
-        scheduler="none",
-        num_samples=0,
-    )
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--url", help="database URL (default: a temporary SQLite file)")
     parser.add_argument("--rows", type=int, default=5000, help="epoch rows to write")
     parser.add_argument("--batch", type=int, default=50, help="rows per record_epochs call")
@@ -119,8 +75,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20, help="timed top-k queries")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+    with workdir() as tmp:
+        url = args.url or f"sqlite:///{tmp / 'bench.db'}"
         with TrialStore(url) as store:
             print(f"database: {store.url_masked}")
             results: list[tuple[str, str, str]] = []
@@ -133,7 +89,9 @@ def main() -> None:
             results.append(("record_epochs, 1 row per call", f"{rate:,.0f} rows/s", ""))
 
             study = f"topk-{uuid.uuid4().hex[:6]}"
-            populate(store, study, args.trials)
+            log(f"writing a study of {args.trials:,} finished trials (untimed) ...")
+            create_study(store, study, task="bench", metric="accuracy")
+            finished_trials(store, study, args.trials)
             n = args.trials
             for label, call in [
                 (f"trials(top=10), {n:,} trials, via URL", lambda: trials(study, url, top=10)),
@@ -151,11 +109,7 @@ def main() -> None:
                 (t.metric_value for t in top), key=lambda v: -(v or 0)
             )
 
-    width = max(len(r[0]) for r in results)
-    print(f"{'measurement':<{width}}  {'result':<24}  target")
-    print(f"{'-' * width}  {'-' * 24}  ------")
-    for label, value, target in results:
-        print(f"{label:<{width}}  {value:<24}  {target}")
+    print(table(["measurement", "result", "target"], results))
 
 
 if __name__ == "__main__":

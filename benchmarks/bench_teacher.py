@@ -38,9 +38,7 @@ winner after the affine map). Writes ``benchmarks/results/bench_teacher.json``
 
 from __future__ import annotations
 
-import argparse
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -48,20 +46,25 @@ import numpy as np
 from _common import (
     BASELINES,
     DOCS,
+    Stopwatch,
+    add_launch_options,
+    add_training_options,
     affine_r2,
     affine_r2_inout,
+    arguments,
+    launch_kwargs,
     log,
-    machine,
     numpy_fn,
     pm,
-    result_path,
+    run_info,
+    save,
     set_threads,
     table,
     workdir,
-    write_json,
 )
 
 from afsearch.activations import build
+from afsearch.exceptions import shorten
 from afsearch.orchestrator import launch
 from afsearch.results import compare, fresh_seeds, trial_candidate
 from afsearch.space import parse_space, task_settings
@@ -134,18 +137,11 @@ def run_teacher(teacher: str, plan: dict[str, Any], wd: Path, args: Any) -> dict
     url = f"sqlite:///{wd / 'bench_teacher.db'}"
     study = f"teacher-{teacher}"
     log(f"[{teacher}] searching: {plan['budget']} trials, {settings.epochs} epochs")
-    t0 = time.perf_counter()
+    clock = Stopwatch()
     launch(
-        space,
-        study=study,
-        url=url,
-        runs_dir=wd / "runs",
-        num_cpus=None if args.address else args.cpus,
-        address=args.address,
-        progress=False,
-        seed=SEARCH_SEED,
+        space, study=study, url=url, runs_dir=wd / "runs", seed=SEARCH_SEED, **launch_kwargs(args)
     )
-    wall = time.perf_counter() - t0
+    wall = clock.seconds
     rows = trials(study, url)
     counts: dict[str, int] = {}
     for t in rows:
@@ -257,8 +253,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
         lo, hi = float(g.min()), float(g.max())
         pad = 0.6 * (hi - lo)
         ax.set_ylim(lo - pad, hi + pad)
-        expr = w["expression"]
-        expr = expr if len(expr) <= 60 else expr[:57] + "..."
+        expr = shorten(w["expression"], 60)
         ax.set_title(f"teacher {teacher}; winner ({w['family']}):\n{expr}", fontsize=8)
         ax.set_xlabel("x")
         ax.grid(alpha=0.3)
@@ -279,7 +274,7 @@ def report(data: dict[str, Any]) -> str:
                 [
                     teacher,
                     fam + mark,
-                    _short(b["expression"]),
+                    shorten(b["expression"], 70),
                     f"{b['val_loss']:.4f}",
                     f"{b['r2']:.3f}",
                     f"{b['r2_inout']:.3f}",
@@ -329,24 +324,18 @@ def report(data: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
-def _short(text: str, n: int = 70) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--quick", action="store_true")
-    mode.add_argument("--full", action="store_true")
+    parser = arguments(
+        __doc__,
+        quick="teachers sin and tanh, 40 trials, 3 fresh seeds (default)",
+        full="teachers sin, tanh and relu, 100 trials, 5 fresh seeds",
+        json="output file (default benchmarks/results/)",
+    )
     parser.add_argument("--teachers", nargs="+", choices=list(TEACHERS))
-    parser.add_argument("--budget", type=int)
-    parser.add_argument("--cpus", type=int, default=2)
-    parser.add_argument("--address", help="Ray cluster address (default: local Ray)")
-    parser.add_argument("--device", default="cpu", help="device of the re-training")
-    parser.add_argument("--workdir", help="keep the database and Ray runs here")
-    parser.add_argument("--json", type=Path)
+    parser.add_argument("--budget", type=int, help="trials per teacher")
+    add_launch_options(parser)
+    add_training_options(parser)
     parser.add_argument("--plot", type=Path, default=DOCS / "teacher.png")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (re-training)")
     args = parser.parse_args()
     set_threads(args.threads)
     full = bool(args.full)
@@ -355,12 +344,9 @@ def main() -> None:
         plan["teachers"] = args.teachers
     if args.budget:
         plan["budget"] = args.budget
-    start = time.perf_counter()
+    clock = Stopwatch()
     data: dict[str, Any] = {
-        "benchmark": "teacher",
-        "mode": "full" if full else "quick",
-        "command": "python benchmarks/bench_teacher.py " + ("--full" if full else "--quick"),
-        "machine": machine(),
+        **run_info("bench_teacher", full),
         "plan": plan,
         "interval": [-3.0, 3.0],
         "families": FAMILIES,
@@ -369,9 +355,9 @@ def main() -> None:
     with workdir(args.workdir) as wd:
         for teacher in plan["teachers"]:
             data["teachers"][teacher] = run_teacher(teacher, plan, wd, args)
-    data["seconds"] = time.perf_counter() - start
+    data["seconds"] = clock.seconds
     plot(data["teachers"], args.plot)
-    path = write_json(args.json or result_path("teacher", full), data)
+    path = save(data, "bench_teacher", args.json, full)
     print(report(data))
     print(f"\n{data['seconds']:.0f} s; written to {path} and {args.plot}")
 

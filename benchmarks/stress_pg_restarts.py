@@ -3,18 +3,18 @@
     python benchmarks/stress_pg_restarts.py                   # 10 studies, restarts every 0.3-2 s
     python benchmarks/stress_pg_restarts.py --studies 20 --every 0.5 6
 
-Starts a throwaway PostgreSQL server (Debian's binaries, as the tests do), launches small
-``digits-mlp`` studies one after another with ``afsearch launch`` and restarts the server at random
-intervals while each runs, from the moment the launch has opened the database (its study row
-exists) to the leaderboard. A launch whose very first connection fails says so at once instead,
-by design, so the restarts wait for it. A study passes when the launch exits 0 and every trial is
-``completed`` with all its epochs stored. Prints one line per study and
-the pass count, and writes ``benchmarks/results/stress_pg_restarts.json``.
+Starts a throwaway PostgreSQL server (``afsearch.testing.PgServer``, from the machine's
+binaries, as the tests do), launches small ``digits-mlp`` studies one after another with
+``afsearch launch`` and restarts the server at random intervals while each runs, from the moment
+the launch has opened the database (its study row exists) to the leaderboard. A launch whose very
+first connection fails says so at once instead, by design, so the restarts wait for it. A study
+passes when the launch exits 0 and every trial is ``completed`` with all its epochs stored.
+Prints one line per study and the pass count, and writes
+``benchmarks/results/stress_pg_restarts.json`` (``--json PATH`` elsewhere).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import subprocess
@@ -23,23 +23,20 @@ import time
 from pathlib import Path
 
 import yaml
+from _common import AFSEARCH_CLI, Stopwatch, arguments, machine, save, workdir
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from benchmarks._common import RESULTS, machine, workdir, write_json  # noqa: E402
-from tests.pg import PgServer, find_bin  # noqa: E402
-
-AFSEARCH = str(Path(sys.executable).parent / "afsearch")
+from afsearch.exceptions import AfsearchError
+from afsearch.store import epochs, studies, trials
+from afsearch.testing import PgServer, find_bin
 
 
-def _space(path: Path, trials: int, epochs: int) -> Path:
+def _space(path: Path, n_trials: int, n_epochs: int) -> Path:
     path.write_text(
         yaml.safe_dump(
             {
-                "task": {"name": "digits-mlp", "epochs": epochs, "options": {"width": 16}},
+                "task": {"name": "digits-mlp", "epochs": n_epochs, "options": {"width": 16}},
                 "scheduler": "none",
-                "num_samples": trials,
+                "num_samples": n_trials,
                 "max_concurrent": 1,
                 "families": [
                     {"family": "swish", "beta": {"low": 0.5, "high": 2.0}},
@@ -52,38 +49,39 @@ def _space(path: Path, trials: int, epochs: int) -> Path:
 
 
 def _opened(name: str, url: str) -> bool:
-    from afsearch.exceptions import AfsearchError
-    from afsearch.store import studies
-
     try:
         return any(s.name == name for s in studies(url))
     except AfsearchError:
         return False
 
 
-def _check(name: str, url: str, trials: int, epochs: int) -> str:
-    from afsearch.store import epochs as stored_epochs
-    from afsearch.store import trials as stored_trials
-
-    rows = stored_trials(name, url)
-    if len(rows) != trials:
-        return f"{len(rows)} trials stored, {trials} expected"
+def _check(name: str, url: str, n_trials: int, n_epochs: int) -> str:
+    rows = trials(name, url)
+    if len(rows) != n_trials:
+        return f"{len(rows)} trials stored, {n_trials} expected"
     for t in rows:
         if t.status.value != "completed":
             return f"trial {t.number} is {t.status.value}"
-        got = [e.epoch for e in stored_epochs(t.id, url)]
-        if got != list(range(1, epochs + 1)):
+        got = [e.epoch for e in epochs(t.id, url)]
+        if got != list(range(1, n_epochs + 1)):
             return f"trial {t.number} has epochs {got}"
     return ""
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--studies", type=int, default=10)
-    parser.add_argument("--trials", type=int, default=10)
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--every", type=float, nargs=2, default=(0.3, 2.0), metavar=("LO", "HI"))
-    parser.add_argument("--seed", type=int, default=0)
+    parser = arguments(__doc__, json="output file (default benchmarks/results/)")
+    parser.add_argument("--studies", type=int, default=10, help="studies launched in turn")
+    parser.add_argument("--trials", type=int, default=10, help="trials per study")
+    parser.add_argument("--epochs", type=int, default=4, help="epochs per trial")
+    parser.add_argument(
+        "--every",
+        type=float,
+        nargs=2,
+        default=(0.3, 2.0),
+        metavar=("LO", "HI"),
+        help="seconds between restarts, drawn uniformly",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the restart times")
     args = parser.parse_args()
     bindir = find_bin()
     if bindir is None:
@@ -97,8 +95,8 @@ def main() -> None:
             space = _space(tmp / "space.yaml", args.trials, args.epochs)
             for k in range(args.studies):
                 name = f"stress-{k}"
-                started = time.monotonic()
-                command = [AFSEARCH, "launch", str(space), "--study", name, "--db", server.url]
+                clock = Stopwatch()
+                command = [AFSEARCH_CLI, "launch", str(space), "--study", name, "--db", server.url]
                 proc = subprocess.Popen(
                     [*command, "--num-cpus", "1", "--quiet", "--no-reuse"],
                     env={**os.environ, "AFSEARCH_RUNS": str(tmp / "runs")},
@@ -121,7 +119,7 @@ def main() -> None:
                     if proc.returncode
                     else _check(name, server.url, args.trials, args.epochs)
                 )
-                seconds = time.monotonic() - started
+                seconds = clock.seconds
                 results.append(
                     {"study": name, "restarts": restarts, "seconds": seconds, "problem": problem}
                 )
@@ -133,10 +131,9 @@ def main() -> None:
         server.stop()
     passed = sum(not r["problem"] for r in results)
     print(f"{passed}/{len(results)} studies complete with every trial and epoch stored")
-    write_json(
-        RESULTS / "stress_pg_restarts.json",
-        {"args": vars(args), "machine": machine(), "passed": passed, "studies": results},
-    )
+    data = {"args": vars(args), "machine": machine(), "passed": passed, "studies": results}
+    path = save(data, "stress_pg_restarts", args.json)
+    print(f"written to {path}")
 
 
 if __name__ == "__main__":

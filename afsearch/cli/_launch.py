@@ -47,7 +47,7 @@ def launch(
 ) -> None:
     """Run a search: every trial lands in the database."""
     from afsearch.orchestrator import launch as run_launch
-    from afsearch.store import DRIVER_RETRIES, TrialStore, resolve_url
+    from afsearch.store import DRIVER_RETRIES, TrialStore, resolve_url, studies
 
     url = resolve_url(db)
     try:
@@ -77,6 +77,14 @@ def launch(
         f"study [bold]{result.study}[/]: {result.status.value}, {result.num_trials} trials "
         f"in {result.url}"
     )
+    if result.stop_reason:
+        out.print(f"stopped early: {result.stop_reason}.", highlight=False)
     # The driver's patience: a database restarting as the study ends does not lose the table.
     with TrialStore(url, retries=DRIVER_RETRIES, wait=True) as store:
+        summary = {s.name: s for s in studies(store)}[result.study]
+        out.print(
+            f"{summary.n_distinct} distinct functions trained, {summary.duplicates_avoided} "
+            f"known proposals skipped, {summary.n_pruned} trials pruned",
+            highlight=False,
+        )
         leaderboard(result.study, store, top, None)

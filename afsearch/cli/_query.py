@@ -33,7 +33,8 @@ def studies(db: DbOption = None, as_json: JsonOption = False) -> None:
         print_json([r.to_dict() for r in rows])
         return
     table = Table(title="Studies")
-    for col in ("name", "task", "metric", "status", "trials", "completed", "best", "created"):
+    columns = ("name", "task", "metric", "status", "trials", "completed", "pruned", "distinct")
+    for col in (*columns, "skipped", "best", "created"):
         table.add_column(col)
     for r in rows:
         table.add_row(
@@ -43,9 +44,13 @@ def studies(db: DbOption = None, as_json: JsonOption = False) -> None:
             r.status.value,
             str(r.n_trials),
             str(r.n_completed),
+            str(r.n_pruned),
+            str(r.n_distinct),
+            str(r.duplicates_avoided),
             fmt(r.best_value),
             r.created_at.strftime("%Y-%m-%d %H:%M"),
         )
+    table.caption = "distinct: functions trained; skipped: proposals of known functions"
     out.print(table)
 
 

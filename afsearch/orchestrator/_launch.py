@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from afsearch.exceptions import AfsearchError
+from afsearch.orchestrator._budget import DistinctBudget
 from afsearch.orchestrator._optuna import open_optuna_study, optuna_study_name
 from afsearch.orchestrator._ray import default_runs_dir, init_ray, storage_path
 from afsearch.space import SearchSpace, grid_configs, load_space, parse_space
@@ -37,6 +38,8 @@ class LaunchResult:
     status: StudyStatus
     num_trials: int
     experiment_path: str
+    #: Why the study ended before its samples were drawn (its space ran out of new functions).
+    stop_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,11 @@ def launch(
         if remaining == 0:
             store.set_study_status(name, StudyStatus.COMPLETED, finished=True)
             return LaunchResult(name, store.url_masked, StudyStatus.COMPLETED, 0, experiment)
+        budget = (
+            DistinctBudget(remaining, existing.duplicates_avoided if existing else 0)
+            if reuse
+            else None
+        )
         tuner = _tuner(
             space,
             store,
@@ -112,8 +120,11 @@ def launch(
             seed=seed,
             existing=existing,
             resources=resources,
-            remaining=remaining,
-            searcher=_searcher(space, url, name, seed, ot_study, optuna_storage, resources, reuse),
+            # The budget ends the search itself: Tune draws until the searcher says so.
+            remaining=-1 if budget else remaining,
+            searcher=_searcher(
+                space, url, name, seed, ot_study, optuna_storage, resources, reuse, budget
+            ),
             runs=runs,
             run_name=run_name,
             progress=progress,
@@ -121,8 +132,10 @@ def launch(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             grid = tuner.fit()
-        status = _settle(store, name, existing.num_samples if existing else space.num_samples)
-        return LaunchResult(name, store.url_masked, status, len(grid), experiment)
+        status, reason = _settle(
+            store, name, existing.num_samples if existing else space.num_samples
+        )
+        return LaunchResult(name, store.url_masked, status, len(grid), experiment, reason)
     except KeyboardInterrupt:
         store.set_study_status(name, StudyStatus.INTERRUPTED, finished=True)
         store.mark_interrupted(name)
@@ -269,8 +282,11 @@ def _open_study(
     store.mark_interrupted(name)
     rows = trials(name, store)
     interrupted = [t for t in rows if t.status == TrialStatus.INTERRUPTED]
-    finished = len(rows) - len(interrupted)
-    return interrupted, max(0, existing.num_samples - finished)
+    # The budget counts trainings: a replay of another study's result used none.
+    trained = [t for t in rows if t.status not in (TrialStatus.INTERRUPTED, TrialStatus.DUPLICATE)]
+    if existing.stop_reason:
+        return interrupted, len(interrupted)
+    return interrupted, max(len(interrupted), existing.num_samples - len(trained))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -286,6 +302,7 @@ def _searcher(
     optuna_storage: Any,
     resources: _Resources,
     reuse: bool,
+    budget: DistinctBudget | None,
 ) -> Any:
     from ray.tune.search import ConcurrencyLimiter
 
@@ -298,7 +315,12 @@ def _searcher(
     modes = [mode for _, mode in space.goals]
     searcher = AfsearchOptunaSearch(
         space=TrialProposer(
-            space, url, seed=seed, cpus_per_trial=resources.cpus_per_trial, reuse=reuse
+            space,
+            url,
+            seed=seed,
+            cpus_per_trial=resources.cpus_per_trial,
+            reuse=reuse,
+            study=name,
         ),
         metric=metrics if space.objectives else metrics[0],
         mode=modes if space.objectives else modes[0],
@@ -307,6 +329,7 @@ def _searcher(
         study_name=optuna_study_name(name),
         storage=optuna_storage,
         seed=seed,
+        budget=budget,
     )
     return ConcurrencyLimiter(searcher, max_concurrent=resources.max_concurrent)
 
@@ -362,13 +385,18 @@ def _tuner(
 # Stage 4: the study's status, from what the database holds.
 
 
-def _settle(store: TrialStore, name: str, target: int) -> StudyStatus:
+def _settle(store: TrialStore, name: str, target: int) -> tuple[StudyStatus, str | None]:
     """Mark what Tune stopped (it returns after Ctrl-C too) and set the study's final status:
-    complete only when every sample finished."""
+    complete when every sample trained, or when the space ran out of new functions."""
     from afsearch.store import trials
 
     left = store.mark_interrupted(name)
-    done = sum(t.status not in _UNFINISHED for t in trials(name, store))
-    status = StudyStatus.COMPLETED if left == 0 and done >= target else StudyStatus.INTERRUPTED
+    done = sum(
+        t.status not in _UNFINISHED and t.status != TrialStatus.DUPLICATE
+        for t in trials(name, store)
+    )
+    reason = store.get_study(name).stop_reason
+    finished = done >= target or reason is not None
+    status = StudyStatus.COMPLETED if left == 0 and finished else StudyStatus.INTERRUPTED
     store.set_study_status(name, status, finished=True)
-    return status
+    return status, reason

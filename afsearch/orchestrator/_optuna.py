@@ -8,12 +8,24 @@ import functools
 from typing import Any
 
 import optuna
+from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
 from afsearch.exceptions import AfsearchError
-from afsearch.orchestrator._proposer import REPLACES
+from afsearch.orchestrator._budget import DistinctBudget
+from afsearch.orchestrator._proposer import REPEATS, REPLACES
 from afsearch.orchestrator._report import classify
-from afsearch.store import TrialStatus
+from afsearch.orchestrator._spec import TrialSpec
+from afsearch.store import TrialRecord, TrialStatus
+
+#: How an afsearch trial's status reads in Optuna.
+_OPTUNA_STATE = {
+    TrialStatus.COMPLETED: "COMPLETE",
+    TrialStatus.DUPLICATE: "COMPLETE",
+    TrialStatus.PRUNED: "PRUNED",
+    TrialStatus.DIVERGED: "FAIL",
+    TrialStatus.FAILED: "FAIL",
+}
 
 #: How long Optuna calls keep retrying while the database is unreachable (a restart, a
 #: fail-over): the study waits for the database instead of failing, as the store's writes do.
@@ -56,19 +68,82 @@ class AfsearchOptunaSearch(OptunaSearch):
     Ray's OptunaSearch tells a trial stopped early by ASHA as COMPLETE with its partial value;
     here it becomes PRUNED (its intermediate values were reported), and a diverged or timed-out
     trial becomes FAIL, so the sampler learns from finished trials only.
+
+    With a :class:`DistinctBudget`, a proposal of a function the study has (or is training) gets
+    no trial: Optuna is told what the original got, and the sampler draws again.
     """
+
+    def __init__(self, *args: Any, budget: DistinctBudget | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._budget = budget
 
     def _setup_study(self, mode: str | list) -> None:
         # Loads the study (load_if_exists): safe to call again after a lost connection.
         retry_optuna(super()._setup_study, mode)
 
-    def suggest(self, trial_id: str) -> dict | None:
-        return retry_optuna(super().suggest, trial_id)
+    # Ray's annotation omits Searcher.FINISHED (a str), which its docs say to return.
+    def suggest(self, trial_id: str) -> dict | str | None:  # type: ignore[override]
+        budget = self._budget
+        if budget is None:
+            return retry_optuna(super().suggest, trial_id)
+        if budget.trials_left <= 0 or budget.stop_reason:
+            return Searcher.FINISHED
+        for _ in range(budget.patience):
+            config = retry_optuna(super().suggest, trial_id)
+            if not isinstance(config, dict):
+                return config
+            spec = TrialSpec.of_config(config)
+            key = spec.dedup_key
+            if key in budget.live:
+                # Training right now: this proposal learns the original's result when it ends.
+                budget.waiting.setdefault(key, []).append(self._ot_trials.pop(trial_id))
+                self._avoided()
+                continue
+            known = self._space.known(key)  # type: ignore[union-attr]
+            if known is not None:
+                self._tell_known(self._ot_trials.pop(trial_id), known)
+                self._avoided()
+                continue
+            budget.start(trial_id, key, trains=spec.reuse is None)
+            return config
+        proposer = self._space
+        reason = budget.exhausted(proposer.distinct())  # type: ignore[union-attr]
+        proposer.record_progress(budget.duplicates_avoided, reason)  # type: ignore[union-attr]
+        self._ot_trials.pop(trial_id, None)
+        return Searcher.FINISHED
+
+    def _avoided(self) -> None:
+        budget = self._budget
+        assert budget is not None
+        budget.duplicates_avoided += 1
+        self._space.record_progress(budget.duplicates_avoided)  # type: ignore[union-attr]
+
+    def _tell_known(self, ot_trial: Any, known: TrialRecord) -> None:
+        """Tell Optuna that a proposal repeats the study's trial ``known``."""
+        retry_optuna(ot_trial.set_user_attr, REPEATS, known.id)
+        state = getattr(optuna.trial.TrialState, _OPTUNA_STATE[known.status])
+        value = known.metric_value
+        if state == optuna.trial.TrialState.COMPLETE and value is None:
+            state = optuna.trial.TrialState.FAIL
+        if isinstance(self.metric, list) and state == optuna.trial.TrialState.COMPLETE:
+            # The stored value is the first objective's; the others are not kept per trial.
+            state = optuna.trial.TrialState.FAIL
+        self._tell(ot_trial, value, state)
+
+    def _tell(self, ot_trial: Any, value: Any, state: Any) -> None:
+        # Already told (after a resume), or a value Optuna refuses (NaN): the first stands.
+        with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError, ValueError):
+            retry_optuna(
+                self._ot_study.tell,  # type: ignore[attr-defined]
+                ot_trial,
+                value if state == optuna.trial.TrialState.COMPLETE else None,
+                state=state,
+            )
 
     def on_trial_complete(
         self, trial_id: str, result: dict | None = None, error: bool = False
     ) -> None:
-        # The one database call below (tell) retries a lost connection itself.
+        # The database calls below (tell) retry a lost connection themselves.
         if trial_id in self._completed_trials or trial_id not in self._ot_trials:
             return
         TrialState = optuna.trial.TrialState
@@ -88,15 +163,11 @@ class AfsearchOptunaSearch(OptunaSearch):
             state = TrialState.FAIL if error else TrialState.PRUNED
         else:
             state = TrialState.COMPLETE
-        # Already told (after a resume), or a value Optuna refuses (NaN): the first stands.
-        with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError, ValueError):
-            retry_optuna(
-                self._ot_study.tell,  # type: ignore[attr-defined]
-                self._ot_trials[trial_id],
-                value if state == TrialState.COMPLETE else None,
-                state=state,
-            )
+        self._tell(self._ot_trials[trial_id], value, state)
         self._completed_trials.add(trial_id)
+        if self._budget is not None:
+            for waiting in self._budget.end(trial_id):
+                self._tell(waiting, value, state)
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         # After a resume, a trial may already be finished in the (shared) Optuna storage.

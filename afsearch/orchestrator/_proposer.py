@@ -14,6 +14,8 @@ from afsearch.space import SearchSpace, grid_configs, sample_config, task_settin
 
 #: Optuna user attribute of an enqueued trial that runs an interrupted one again.
 REPLACES = "afsearch_replaces"
+#: Optuna user attribute of a proposal that repeated a trial of the study (its store id).
+REPEATS = "afsearch_repeats"
 
 
 def dedup_key(activation_id: str, task: str, settings: Any, seeds: int, seed: int) -> str:
@@ -42,9 +44,16 @@ class TrialProposer:
     """
 
     def __init__(
-        self, space: SearchSpace, url: str, *, seed: int, cpus_per_trial: float, reuse: bool = True
+        self,
+        space: SearchSpace,
+        url: str,
+        *,
+        seed: int,
+        cpus_per_trial: float,
+        reuse: bool = True,
+        study: str | None = None,
     ) -> None:
-        self.space, self.url, self.seed = space, url, seed
+        self.space, self.url, self.seed, self.study = space, url, seed, study
         self.cpus_per_trial = cpus_per_trial
         self.reuse = reuse
         self._store: Any = None
@@ -91,6 +100,25 @@ class TrialProposer:
             reuse=self._reusable(key) if self.reuse else None,
         )
         return {CONFIG_KEY: spec.to_dict()}
+
+    def known(self, key: str) -> Any:
+        """The study's trial that a proposal with dedup key ``key`` repeats, if any."""
+        return self.store.find_known(self.study, key) if self.study else None
+
+    def distinct(self) -> int:
+        """Distinct functions the study has trained or is training."""
+        from afsearch.store import TrialStatus, trials
+
+        if not self.study:
+            return 0
+        skip = (TrialStatus.DUPLICATE, TrialStatus.INTERRUPTED)
+        return len({t.dedup_key for t in trials(self.study, self.store) if t.status not in skip})
+
+    def record_progress(self, duplicates_avoided: int, stop_reason: str | None = None) -> None:
+        if self.study:
+            self.store.record_search_progress(
+                self.study, duplicates_avoided=duplicates_avoided, stop_reason=stop_reason
+            )
 
     def _checkpoint_of(self, replaces: int | None) -> Checkpoint | None:
         """Where the interrupted trial ``replaces`` left its training state, if anywhere."""

@@ -106,6 +106,9 @@ class StudyModel(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     num_samples: Mapped[int] = mapped_column(Integer)
+    # Proposals of functions the study already had, skipped without a trial (migration 0003).
+    duplicates_avoided: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    stop_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class ActivationModel(Base):

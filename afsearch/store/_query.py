@@ -98,11 +98,21 @@ def studies(url: str | TrialStore | None = None) -> list[StudySummary]:
 def _studies(session: Session) -> list[StudySummary]:
     completed = TrialModel.status == _TrialStatus.COMPLETED
     completed_value = case((completed, TrialModel.metric_value), else_=None)
+    # Replays of another study's result trained nothing; trials that run again have not ended.
+    trained = TrialModel.status.notin_(
+        [_TrialStatus.DUPLICATE, _TrialStatus.RUNNING, _TrialStatus.INTERRUPTED]
+    )
     counts = (
         select(
             TrialModel.study_id.label("study_id"),
             func.count(TrialModel.id).label("n_trials"),
             func.count(case((completed, 1), else_=None)).label("n_completed"),
+            func.count(case((TrialModel.status == _TrialStatus.PRUNED, 1), else_=None)).label(
+                "n_pruned"
+            ),
+            func.count(func.distinct(case((trained, TrialModel.dedup_key), else_=None))).label(
+                "n_distinct"
+            ),
             func.max(completed_value).label("best_max"),
             func.min(completed_value).label("best_min"),
         )
@@ -125,6 +135,10 @@ def _studies(session: Session) -> list[StudySummary]:
             n_completed=row.n_completed or 0,
             best_value=row.best_max if row[0].mode == "max" else row.best_min,
             created_at=utc(row[0].created_at),  # type: ignore[arg-type]
+            n_distinct=row.n_distinct or 0,
+            n_pruned=row.n_pruned or 0,
+            duplicates_avoided=row[0].duplicates_avoided or 0,
+            stop_reason=row[0].stop_reason,
         )
         for row in rows
     ]

@@ -47,6 +47,10 @@ class StudyRecord(_Record):
     num_samples: int
     created_at: datetime
     finished_at: datetime | None
+    #: Proposals of functions the study already had (or was training), skipped: no trial.
+    duplicates_avoided: int = 0
+    #: Why the study stopped before drawing its samples (its space ran out of new functions).
+    stop_reason: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +66,11 @@ class StudySummary(_Record):
     n_completed: int
     best_value: float | None
     created_at: datetime
+    #: Distinct functions trained (trials that trained, by activation and settings).
+    n_distinct: int = 0
+    n_pruned: int = 0
+    duplicates_avoided: int = 0
+    stop_reason: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,6 +156,8 @@ def study_record(row: StudyModel) -> StudyRecord:
         num_samples=row.num_samples,
         created_at=_utc(row.created_at),
         finished_at=utc(row.finished_at),
+        duplicates_avoided=row.duplicates_avoided or 0,
+        stop_reason=row.stop_reason,
     )
 
 

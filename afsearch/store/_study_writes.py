@@ -99,6 +99,24 @@ class StudyWrites(StoreConnection):
 
         self._run(work)
 
+    def record_search_progress(
+        self, name: str, *, duplicates_avoided: int, stop_reason: str | None = None
+    ) -> None:
+        """Store how many known proposals the study has skipped (a total, so a retried write
+        changes nothing) and, once its space ran out of new functions, why it stopped."""
+        if isinstance(duplicates_avoided, bool) or duplicates_avoided < 0:
+            raise AfsearchError(
+                f"duplicates_avoided must be an integer of at least 0, got {duplicates_avoided!r}."
+            )
+
+        def work(session: Session) -> None:
+            row = study_row(session, name, self.url_masked)
+            row.duplicates_avoided = int(duplicates_avoided)
+            if stop_reason is not None:
+                row.stop_reason = stop_reason
+
+        self._run(work)
+
     def upsert_activation(
         self,
         id: str,

@@ -271,6 +271,35 @@ class TrialWrites(StoreConnection):
 
         return self._run(work)
 
+    def find_known(self, study: str, dedup_key: str) -> TrialRecord | None:
+        """The first trial of ``study`` with ``dedup_key`` that ended (completed, pruned,
+        diverged, failed, or replayed another study's result), or ``None``: what a new proposal
+        of it would repeat."""
+        ended = [
+            TrialStatus.COMPLETED,
+            TrialStatus.PRUNED,
+            TrialStatus.DIVERGED,
+            TrialStatus.FAILED,
+            TrialStatus.DUPLICATE,
+        ]
+
+        def work(session: Session) -> TrialRecord | None:
+            row = session.execute(
+                select(TrialModel, StudyModel.name, ActivationModel)
+                .join(StudyModel, TrialModel.study_id == StudyModel.id)
+                .outerjoin(ActivationModel, TrialModel.activation_id == ActivationModel.id)
+                .where(
+                    StudyModel.name == study,
+                    TrialModel.dedup_key == dedup_key,
+                    TrialModel.status.in_(ended),
+                )
+                .order_by(TrialModel.id)
+                .limit(1)
+            ).first()
+            return None if row is None else trial_record(row[0], row[1], row[2])
+
+        return self._run(work)
+
     def mark_interrupted(self, study: str) -> int:
         """Mark the study's ``running`` trials ``interrupted``; returns how many there were."""
 

@@ -11,7 +11,7 @@ import yaml
 
 from afsearch.orchestrator import launch
 from afsearch.results import export_trial
-from afsearch.store import epochs, studies, trials, trials_frame
+from afsearch.store import epochs, get_study, studies, trials, trials_frame
 
 pytestmark = pytest.mark.slow
 
@@ -109,12 +109,15 @@ def test_duplicate_candidate_reuses_the_stored_result(ray_local, tmp_path: Path)
         sampler="grid",
         families=[{"family": "swish", "beta": [1.0]}, {"family": "standard", "name": ["silu"]}],
     )
-    launch(space, study="dup", url=url, runs_dir=tmp_path / "runs", progress=False)
-    rows = sorted(trials("dup", url), key=lambda t: t.number)
-    assert [t.status.value for t in rows] == ["completed", "duplicate"]
-    assert rows[1].duplicate_of == rows[0].id
-    assert rows[1].metric_value == pytest.approx(rows[0].metric_value)
-    assert rows[0].activation_id == rows[1].activation_id
-    # A second study on the same database reuses it too.
+    result = launch(space, study="dup", url=url, runs_dir=tmp_path / "runs", progress=False)
+    # The second proposal is the same function: it gets no trial, and the space is spent.
+    (original,) = trials("dup", url)
+    assert original.status.value == "completed"
+    assert get_study("dup", url).duplicates_avoided >= 1
+    assert result.status == "completed" and result.stop_reason
+    # A second study on the same database replays the stored result once, training nothing.
     launch(space, study="dup2", url=url, runs_dir=tmp_path / "runs", progress=False)
-    assert {t.status.value for t in trials("dup2", url)} == {"duplicate"}
+    (replay,) = trials("dup2", url)
+    assert replay.status.value == "duplicate" and replay.duplicate_of == original.id
+    assert replay.metric_value == pytest.approx(original.metric_value)
+    assert replay.activation_id == original.activation_id

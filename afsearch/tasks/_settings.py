@@ -23,6 +23,11 @@ COMMON_OPTIONS: dict[str, Any] = {
     "amp": False,  # mixed precision, only ever used on CUDA
     "grad_clip": None,  # max gradient norm, None for no clipping
     "schedule": "constant",  # learning-rate schedule over all steps
+    # The activations' own parameters (a trainable beta, SLAF coefficients, PAU weights) train
+    # in an optimizer group of their own: the task's lr times this factor, and no weight decay
+    # unless asked, since decaying them pulls every activation towards zero.
+    "activation_lr_factor": 1.0,
+    "activation_weight_decay": 0.0,
 }
 
 _BAD_INT = "{name} must be an integer of at least {low}, got {value!r}."
@@ -97,6 +102,17 @@ def check_common_options(task: str, options: Mapping[str, Any]) -> None:
         raise AfsearchError(
             f"Option 'schedule' of task {task!r} must be one of {choices(SCHEDULES)}, "
             f"got {options['schedule']!r}."
+        )
+    factor, decay = options["activation_lr_factor"], options["activation_weight_decay"]
+    if not is_number(factor) or not math.isfinite(factor) or factor <= 0:
+        raise AfsearchError(
+            f"Option 'activation_lr_factor' of task {task!r} must be a finite number above 0, "
+            f"got {factor!r}."
+        )
+    if not is_number(decay) or not math.isfinite(decay) or decay < 0:
+        raise AfsearchError(
+            f"Option 'activation_weight_decay' of task {task!r} must be a finite number of at "
+            f"least 0, got {decay!r}."
         )
     clip = options["grad_clip"]
     if clip is not None and (not is_number(clip) or not clip > 0):

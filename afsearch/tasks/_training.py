@@ -94,9 +94,22 @@ def train(
     settings = task.settings
     seed_everything(seed)
     data = task.data(seed, device)
-    model = task.build_model(make_activation).to(device)
+    sites: list[nn.Module] = []
+
+    def make_site() -> nn.Module:
+        module = make_activation()
+        sites.append(module)
+        return module
+
+    model = task.build_model(make_site).to(device)
     task.last_model = model
-    optimizer = make_optimizer(model, settings)
+    optimizer = make_optimizer(
+        model,
+        settings,
+        activation_params=[p for site in sites for p in site.parameters()],
+        lr_factor=float(task.options["activation_lr_factor"]),
+        activation_weight_decay=float(task.options["activation_weight_decay"]),
+    )
     n_train = data.x_train.shape[0]
     steps_per_epoch = math.ceil(n_train / settings.batch_size)
     scheduler = make_scheduler(
@@ -236,15 +249,34 @@ def autocast(
     return torch.autocast(device.type, dtype=dtype)
 
 
-def make_optimizer(model: nn.Module, settings: TaskSettings) -> torch.optim.Optimizer:
-    params = model.parameters()
+def make_optimizer(
+    model: nn.Module,
+    settings: TaskSettings,
+    *,
+    activation_params: list[nn.Parameter] | None = None,
+    lr_factor: float = 1.0,
+    activation_weight_decay: float = 0.0,
+) -> torch.optim.Optimizer:
+    """The optimizer of ``settings``; ``activation_params`` (the activations' own parameters)
+    form a second group with ``lr * lr_factor`` and ``activation_weight_decay``."""
+    own = {id(p) for p in activation_params or []}
+    rest = [p for p in model.parameters() if id(p) not in own]
+    groups: list[dict[str, Any]] = [
+        {"params": rest, "lr": settings.lr, "weight_decay": settings.weight_decay}
+    ]
+    if own:
+        groups.append(
+            {
+                "params": list({id(p): p for p in activation_params or []}.values()),
+                "lr": settings.lr * lr_factor,
+                "weight_decay": activation_weight_decay,
+            }
+        )
     if settings.optimizer == "adam":
-        return torch.optim.Adam(params, lr=settings.lr, weight_decay=settings.weight_decay)
+        return torch.optim.Adam(groups, lr=settings.lr)
     if settings.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
-    return torch.optim.SGD(
-        params, lr=settings.lr, momentum=0.9, nesterov=True, weight_decay=settings.weight_decay
-    )
+        return torch.optim.AdamW(groups, lr=settings.lr)
+    return torch.optim.SGD(groups, lr=settings.lr, momentum=0.9, nesterov=True)
 
 
 def make_scheduler(

@@ -122,6 +122,8 @@ def test_bad_settings_are_refused(kwargs: dict[str, object], words: list[str]) -
         ({"schedule": "step"}, ["'schedule'", "'step'", "'constant' or 'cosine'"]),
         ({"grad_clip": -1}, ["'grad_clip'", "-1"]),
         ({"amp": "yes"}, ["'amp'", "true or false"]),
+        ({"activation_lr_factor": 0}, ["'activation_lr_factor'", "above 0", "0"]),
+        ({"activation_weight_decay": -1.0}, ["'activation_weight_decay'", "-1.0"]),
     ],
 )
 def test_bad_options_are_refused(options: dict[str, object], words: list[str]) -> None:
@@ -168,3 +170,54 @@ def test_bad_fit_arguments_are_refused_at_the_call(
 def test_asking_for_cuda_without_it_is_refused() -> None:
     with pytest.raises(AfsearchError, match=r"'cuda'.*'cpu'"):
         XorTask().fit(nn.ReLU, seed=0, device="cuda")
+
+
+class _Scale(nn.Module):
+    """An activation with a trainable parameter, as a compiled candidate has."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.beta = nn.Parameter(torch.tensor(1.0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(self.beta * x)
+
+
+def test_activation_parameters_train_in_their_own_group_without_weight_decay() -> None:
+    settings = XorTask.make_settings(
+        epochs=1, lr=0.01, weight_decay=0.1, options={"activation_lr_factor": 5.0}
+    )
+    task = XorTask(settings)
+    list(task.fit(_Scale, seed=0))
+    assert task.last_model is not None
+    betas = {id(m.beta) for m in task.last_model.modules() if isinstance(m, _Scale)}
+    # The optimizer is rebuilt the same way for inspection.
+    from afsearch.tasks._training import make_optimizer
+
+    sites = [m for m in task.last_model.modules() if isinstance(m, _Scale)]
+    optimizer = make_optimizer(
+        task.last_model,
+        settings,
+        activation_params=[s.beta for s in sites],
+        lr_factor=5.0,
+        activation_weight_decay=0.0,
+    )
+    rest, own = optimizer.param_groups
+    assert {id(p) for p in own["params"]} == betas
+    assert not betas & {id(p) for p in rest["params"]}
+    assert (own["lr"], own["weight_decay"]) == (pytest.approx(0.05), 0.0)
+    assert (rest["lr"], rest["weight_decay"]) == (0.01, 0.1)
+
+
+def test_weight_decay_no_longer_pulls_activation_parameters_to_zero() -> None:
+    # With SGD, weight decay and a zero gradient, a decayed parameter shrinks every step.
+    class Frozen(_Scale):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.relu(x) + 0.0 * self.beta
+
+    settings = XorTask.make_settings(epochs=2, lr=0.1, optimizer="sgd", weight_decay=0.5)
+    task = XorTask(settings)
+    list(task.fit(Frozen, seed=0))
+    assert task.last_model is not None
+    (beta,) = {float(m.beta) for m in task.last_model.modules() if isinstance(m, Frozen)}
+    assert beta == pytest.approx(1.0)

@@ -114,6 +114,7 @@ def test_passwords_never_reach_the_output() -> None:
     assert "hunter2" not in result.output
 
 
+@pytest.mark.slow
 def test_console_script_exits_2_without_traceback(tmp_path: Path) -> None:
     exe = Path(sys.executable).parent / "afsearch"
     proc = subprocess.run(
@@ -146,6 +147,7 @@ def test_show_plot_and_export_use_learned_values(tmp_path: Path) -> None:
     assert record["params"]["beta"]["value"] == 1.7
 
 
+@pytest.mark.slow
 def test_rerun_trains_on_fresh_seeds_against_baselines(tmp_path: Path) -> None:
     url = _stored(tmp_path)
     result = run("rerun", "s/0", "--db", url, "--seeds", "2", "--against", "relu", "--json")

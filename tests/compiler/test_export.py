@@ -1,4 +1,8 @@
-"""Exported modules: standalone, equal to the compiled module, and torch.compile-able."""
+"""Rendered modules: standalone, equal to the compiled module, and torch.compile-able.
+
+Writing the files and the JSON record beside them is afsearch.results' job
+(tests/results/test_export.py); here the rendered source is written by the test itself.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +17,9 @@ import pytest
 import torch
 
 from afsearch.activations import build, list_families
-from afsearch.compiler import CompiledActivation, activation_id, render_module
+from afsearch.compiler import CompiledActivation, render_module
 from afsearch.exceptions import AfsearchError
-from afsearch.results import export_activation
+from afsearch.expr import Candidate
 from tests.activations.conftest import CONFIGS
 
 # A representative subset keeps the fresh-interpreter test quick; all configs render below.
@@ -75,14 +79,21 @@ RUNNER = textwrap.dedent(
 )
 
 
+def write_module(cand: Candidate, name: str, folder: Path) -> Path:
+    """Render ``cand`` as class ``name`` into ``folder/<name>.py``."""
+    path = folder / f"{name}.py"
+    path.write_text(render_module(cand, name))
+    return path
+
+
+@pytest.mark.slow
 def test_exported_modules_match_compiled_modules_in_a_fresh_interpreter(tmp_path: Path) -> None:
     paths = {}
     expected = {}
     for i, name in enumerate(EXPORTED):
         cand = build(BY_NAME[name])
         cls = f"Act{i}"
-        exp = export_activation(cand.expr, cand.params, cls, tmp_path, family=cand.family)
-        paths[cls] = str(exp.module_path)
+        paths[cls] = str(write_module(cand, cls, tmp_path))
         ref = CompiledActivation(cand, torch.float64)
         for p in ref.parameters():
             p.requires_grad_(False)
@@ -122,24 +133,14 @@ def _load_exported(config: dict, name: str, folder: Path) -> tuple[torch.nn.Modu
     import importlib.util
 
     cand = build(config)
-    exp = export_activation(cand.expr, cand.params, name, folder)
-    spec = importlib.util.spec_from_file_location(name, exp.module_path)
+    spec = importlib.util.spec_from_file_location(name, write_module(cand, name, folder))
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return getattr(mod, name)(), cand
 
 
-def test_json_record(tmp_path: Path) -> None:
-    cand = build({"family": "swish", "beta": 1.7, "trainable": True})
-    exp = export_activation(cand.expr, cand.params, "SwishBeta", tmp_path)
-    record = json.loads(exp.json_path.read_text())
-    assert record["expression"] == "x*sigmoid(beta*x)"
-    assert record["params"] == {"beta": {"value": 1.7, "trainable": True}}
-    assert record["activation_id"] == activation_id(cand)
-    assert "srepr" in record and "latex" in record and record["fingerprint"]["values"]
-
-
+@pytest.mark.slow
 def test_exported_module_works_under_torch_compile(tmp_path: Path) -> None:
     act, cand = _load_exported(
         {"family": "swish", "beta": 1.3, "trainable": True}, "SwishC", tmp_path
@@ -155,11 +156,13 @@ def test_exported_module_works_under_torch_compile(tmp_path: Path) -> None:
     torch.testing.assert_close(x.grad, x2.grad)
 
 
-@pytest.mark.parametrize("bad", ["1abc", "class", "a-b", "x" * 70, "os.system", ""])
-def test_bad_class_names_are_refused(bad: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "bad", ["1abc", "class", "a-b", "x" * 70, "os.system", "", "torch", "safe_exp", "x"]
+)
+def test_bad_class_names_are_refused(bad: str) -> None:
     cand = build({"family": "swish"})
     with pytest.raises(AfsearchError, match="class name"):
-        export_activation(cand.expr, cand.params, bad, tmp_path)
+        render_module(cand, bad)
 
 
 def test_exported_module_traces_and_exports(tmp_path: Path) -> None:
@@ -177,6 +180,7 @@ ONNX_CASES = EXPORTED + sorted(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ONNX_CASES)
 def test_exported_module_runs_in_onnx_runtime(name: str, tmp_path: Path) -> None:
     import warnings

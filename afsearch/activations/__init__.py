@@ -20,7 +20,10 @@ from afsearch.activations._registry import (
     get_family,
     label,
     list_families,
+    mutate_family,
+    mutate_value,
     parse_family_space,
+    random_suggester,
     register_family,
     sample_family,
 )
@@ -37,7 +40,10 @@ __all__ = [
     "get_family",
     "label",
     "list_families",
+    "mutate_family",
+    "mutate_value",
     "parse_family_space",
+    "random_suggester",
     "register_family",
     "sample_family",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -12,7 +13,9 @@ from afsearch.activations._registry import (
     BaseFamily,
     build,
     label,
+    mutate_family,
     parse_family_space,
+    random_suggester,
     register_family,
     sample_family,
 )
@@ -122,6 +125,24 @@ class Ensemble(BaseFamily):
 
     def grid(self, space: FamilySpace) -> Iterator[dict[str, Any]]:
         raise AfsearchError(_NO_GRID.format(family=self.name))
+
+    def mutate(
+        self, config: Mapping[str, Any], space: FamilySpace, rng: random.Random
+    ) -> dict[str, Any]:
+        """One member mutated by its own family, or replaced by a fresh draw from the member
+        sub-spaces; the member count and other settings change as values of the sub-space."""
+        members = [dict(m) for m in config.get("members", [])]
+        if not members:
+            return self.sample(space, random_suggester(rng), space.label)
+        k = rng.randrange(len(members))
+        by_family = {m.family: m for m in space.members}
+        member_space = by_family.get(str(members[k].get("family")))
+        if member_space is not None and rng.random() < 0.7:
+            members[k] = mutate_family(members[k], member_space, rng)
+        else:
+            pick = rng.choice(space.members)
+            members[k] = sample_family(pick, random_suggester(rng), pick.label)
+        return {**config, "members": members}
 
     def label(self, config: Mapping[str, Any], expression: str | None = None) -> str:
         members = [label(m, width=1000) for m in config.get("members", [])]

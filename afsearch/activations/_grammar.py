@@ -3,6 +3,8 @@ Functions", arXiv:1710.05941), nestable."""
 
 from __future__ import annotations
 
+import copy
+import random
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -146,6 +148,102 @@ class Grammar(BaseFamily):
 
     def label(self, config: Mapping[str, Any], expression: str | None = None) -> str:
         return expression or self.name
+
+    def mutate(
+        self, config: Mapping[str, Any], space: FamilySpace, rng: random.Random
+    ) -> dict[str, Any]:
+        """One change to the tree of units (Bingham et al. 2020, PANGAEA): another binary or
+        unary operator, a node inserted (a leaf becomes a unit of its own) or removed (a
+        subtree becomes a leaf), a subtree replaced by a fresh one; either operand of a binary
+        node may hold a subtree. The depth stays within the sub-space's largest ``depth``."""
+        unary, binary = list(space.values["unary"]), list(space.values["binary"])
+        limit = min(MAX_DEPTH, _largest(space.values["depth"]))
+        unit = copy.deepcopy(dict(config.get("unit") or self.options["unit"]))
+        units, slots = _nodes(unit)
+        moves = ["binary", "unary", "replace"]
+        if any(level < limit and not _has_subtree(h[side]) for h, side, level in slots):
+            moves.append("insert")
+        if any(_has_subtree(h[side]) for h, side, _ in slots):
+            moves.append("remove")
+        move = rng.choice(moves)
+        if move == "binary":
+            node, _ = rng.choice(units)
+            node["binary"] = _other(rng, binary, node["binary"])
+        elif move == "unary":
+            holder, side, _ = rng.choice(slots)
+            operand = holder[side]
+            if isinstance(operand, str):
+                holder[side] = _other(rng, unary, operand)
+            else:
+                operand["unary"] = _other(rng, unary, operand["unary"])
+        elif move == "insert":
+            leaves = [s for s in slots if s[2] < limit and not _has_subtree(s[0][s[1]])]
+            holder, side, level = rng.choice(leaves)
+            name = holder[side] if isinstance(holder[side], str) else holder[side]["unary"]
+            holder[side] = {"unary": name, "of": _random_unit(rng, unary, binary, 1)}
+        elif move == "remove":
+            holder, side, _ = rng.choice([s for s in slots if _has_subtree(s[0][s[1]])])
+            holder[side] = holder[side]["unary"]
+        else:
+            holder, side, level = rng.choice(slots)
+            room = limit - level
+            holder[side] = (
+                {"unary": rng.choice(unary), "of": _random_unit(rng, unary, binary, room)}
+                if room > 0 and rng.random() < 0.5
+                else rng.choice(unary)
+            )
+        return {**config, "family": self.name, "unit": unit}
+
+
+def _largest(depth: Any) -> int:
+    from afsearch.domains import Choice, Range
+
+    if isinstance(depth, Range):
+        return int(depth.high)
+    if isinstance(depth, Choice):
+        return int(max(depth.options))
+    return int(depth)
+
+
+def _has_subtree(operand: Any) -> bool:
+    return isinstance(operand, dict) and "of" in operand
+
+
+def _nodes(unit: dict[str, Any]) -> tuple[list[tuple[dict[str, Any], int]], list[Any]]:
+    """Every unit of a tree with its level, and every operand as (holder, side, level)."""
+    units: list[tuple[dict[str, Any], int]] = []
+    slots: list[Any] = []
+
+    def walk(node: dict[str, Any], level: int) -> None:
+        units.append((node, level))
+        for side in ("left", "right"):
+            node.setdefault(side, "x")
+            slots.append((node, side, level))
+            operand = node[side]
+            if _has_subtree(operand):
+                walk(operand["of"], level + 1)
+
+    walk(unit, 1)
+    return units, slots
+
+
+def _random_unit(rng: random.Random, unary: list[str], binary: list[str], room: int) -> dict:
+    """A unit with random operators, nesting up to ``room`` - 1 further levels on either side."""
+    unit: dict[str, Any] = {"binary": rng.choice(binary)}
+    for side in ("left", "right"):
+        if room > 1 and rng.random() < 0.3:
+            unit[side] = {
+                "unary": rng.choice(unary),
+                "of": _random_unit(rng, unary, binary, room - 1),
+            }
+        else:
+            unit[side] = rng.choice(unary)
+    return unit
+
+
+def _other(rng: random.Random, pool: list[str], current: str) -> str:
+    others = [p for p in pool if p != current]
+    return rng.choice(others) if others else current
 
 
 #: Why a structural family's sub-space has no grid.

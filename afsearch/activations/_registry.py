@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import abc
 import math
+import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from afsearch.domains import (
+    Choice,
     FamilySpace,
+    Range,
     Suggester,
     Where,
     grid_values,
@@ -142,6 +145,20 @@ class BaseFamily(abc.ABC):
         for combo in grid_values(space.values, space.label):
             yield {"family": self.name, **combo}
 
+    def mutate(
+        self, config: Mapping[str, Any], space: FamilySpace, rng: random.Random
+    ) -> dict[str, Any]:
+        """A config near ``config`` in ``space``: one searched setting drawn anew (a range
+        value moved by a Gaussian step of a fifth of its span, in log space for log ranges; a
+        choice changed to another option). With nothing to change, a fresh draw."""
+        mutable = [k for k, v in space.values.items() if _can_change(v)]
+        if not mutable:
+            return self.sample(space, _RandomSuggester(rng), space.label)
+        key = rng.choice(mutable)
+        child = dict(config)
+        child[key] = mutate_value(space.values[key], config.get(key), rng)
+        return child
+
     def label(self, config: Mapping[str, Any], expression: str | None = None) -> str:
         """A short name for a config in tables: ``family(setting=value, ...)``."""
         args = [
@@ -187,6 +204,69 @@ def get_family(name: str) -> BaseFamily:
 
 def list_families() -> list[BaseFamily]:
     return [_FAMILIES[n] for n in sorted(_FAMILIES)]
+
+
+def _can_change(v: Any) -> bool:
+    if isinstance(v, Choice):
+        return len(v.options) > 1
+    return isinstance(v, Range) and v.high > v.low
+
+
+def mutate_value(v: Any, current: Any, rng: random.Random) -> Any:
+    """A value of the domain ``v`` near ``current`` (see :meth:`BaseFamily.mutate`)."""
+    if isinstance(v, Choice):
+        others = [o for o in v.options if o != current] or list(v.options)
+        return rng.choice(others)
+    if not isinstance(v, Range):
+        return v
+    if not isinstance(current, (int, float)) or isinstance(current, bool):
+        current = (v.low + v.high) / 2
+    if v.log:
+        lo, hi, x = math.log(v.low), math.log(v.high), math.log(max(current, v.low))
+        value = math.exp(min(hi, max(lo, rng.gauss(x, (hi - lo) / 5))))
+    else:
+        value = min(v.high, max(v.low, rng.gauss(float(current), (v.high - v.low) / 5)))
+    if v.step:
+        value = v.low + round((value - v.low) / v.step) * v.step
+    if v.integer:
+        value = round(value)
+        if value == current:  # a step of at least one, inside the range
+            step = int(v.step or 1)
+            near = [c for c in (value - step, value + step) if v.low <= c <= v.high]
+            value = rng.choice(near) if near else value
+    return value
+
+
+class _RandomSuggester:
+    """A :class:`~afsearch.domains.Suggester` that draws uniformly (log-uniformly) at random."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+
+    def suggest_float(self, name, low, high, *, log=False, step=None):
+        if log:
+            value = math.exp(self.rng.uniform(math.log(low), math.log(high)))
+        else:
+            value = self.rng.uniform(low, high)
+        return low + round((value - low) / step) * step if step else value
+
+    def suggest_int(self, name, low, high, *, log=False, step=1):
+        return self.rng.randrange(low, high + 1, step)
+
+    def suggest_categorical(self, name, choices):
+        return self.rng.choice(list(choices))
+
+
+def random_suggester(rng: random.Random) -> Suggester:
+    """Draws for :meth:`BaseFamily.sample` from ``rng`` instead of an Optuna trial."""
+    return _RandomSuggester(rng)
+
+
+def mutate_family(
+    config: Mapping[str, Any], space: FamilySpace, rng: random.Random
+) -> dict[str, Any]:
+    """A config near ``config`` in ``space``, mutated by its family."""
+    return get_family(space.family).mutate(config, space, rng)
 
 
 def parse_family_space(entry: Any, where: Where) -> FamilySpace:

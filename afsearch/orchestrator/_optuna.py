@@ -107,7 +107,7 @@ class AfsearchOptunaSearch(OptunaSearch):
             budget.start(trial_id, key, trains=spec.reuse is None)
             return config
         proposer = self._space
-        reason = budget.exhausted(proposer.distinct())  # type: ignore[union-attr]
+        reason = budget.exhausted(proposer.distinct(budget.live))  # type: ignore[union-attr]
         proposer.record_progress(budget.duplicates_avoided, reason)  # type: ignore[union-attr]
         self._ot_trials.pop(trial_id, None)
         return Searcher.FINISHED

@@ -5,17 +5,29 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import random
+from collections.abc import Iterable
 from typing import Any
 
 from afsearch.activations import build
 from afsearch.compiler import candidate_record
+from afsearch.domains import suggest
+from afsearch.orchestrator._evolution import Evolution, Member
 from afsearch.orchestrator._spec import CONFIG_KEY, Checkpoint, Reuse, TrialSpec
-from afsearch.space import SearchSpace, grid_configs, sample_config, task_settings
+from afsearch.space import (
+    EvolutionOptions,
+    SearchSpace,
+    grid_configs,
+    sample_config,
+    task_settings,
+)
 
 #: Optuna user attribute of an enqueued trial that runs an interrupted one again.
 REPLACES = "afsearch_replaces"
 #: Optuna user attribute of a proposal that repeated a trial of the study (its store id).
 REPEATS = "afsearch_repeats"
+#: Optuna user attribute holding the activation config ``sampler: evolution`` proposed.
+EVOLVED = "afsearch_activation"
 
 
 def dedup_key(activation_id: str, task: str, settings: Any, seeds: int, seed: int) -> str:
@@ -58,6 +70,11 @@ class TrialProposer:
         self.reuse = reuse
         self._store: Any = None
         self._grid = list(grid_configs(space)) if space.sampler == "grid" else None
+        self._evolution = (
+            Evolution(space.families, EvolutionOptions.parse(space.sampler_options))
+            if space.sampler == "evolution"
+            else None
+        )
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_store": None}
@@ -74,6 +91,13 @@ class TrialProposer:
         if self._grid is not None:
             index = trial.suggest_categorical("candidate", list(range(len(self._grid))))
             activation, task_values = self._grid[index]
+        elif self._evolution is not None:
+            # The activation evolves; task values come from the Optuna sampler (random).
+            activation = self._evolve(getattr(trial, "number", 0))
+            task_values = {
+                k: suggest(trial, f"task.{k}", v) for k, v in self.space.task_values.items()
+            }
+            trial.set_user_attr(EVOLVED, activation)
         else:
             activation, task_values = sample_config(trial, self.space)
         settings = task_settings(self.space, task_values)
@@ -101,18 +125,36 @@ class TrialProposer:
         )
         return {CONFIG_KEY: spec.to_dict()}
 
+    def _evolve(self, number: int) -> dict[str, Any]:
+        """The evolution's next config, from the study's trials as the database holds them."""
+        from afsearch.store import trials
+
+        assert self._evolution is not None
+        rows = sorted(trials(self.study, self.store), key=lambda t: t.number) if self.study else []
+        sign = 1.0 if self.space.objective_mode == "max" else -1.0
+        history = [
+            Member(t.config["activation"], sign * t.metric_value)
+            for t in rows
+            if t.metric_value is not None and isinstance(t.config, dict)
+        ]
+        rng = random.Random(f"{self.seed}:{number}")
+        # Optuna numbers every proposal, skipped repeats and trials in flight included.
+        return self._evolution.propose(rng, max(number, len(rows)), history)
+
     def known(self, key: str) -> Any:
         """The study's trial that a proposal with dedup key ``key`` repeats, if any."""
         return self.store.find_known(self.study, key) if self.study else None
 
-    def distinct(self) -> int:
-        """Distinct functions the study has trained or is training."""
+    def distinct(self, live: Iterable[str] = ()) -> int:
+        """Distinct functions the study has trained, or is training (``live`` dedup keys)."""
         from afsearch.store import TrialStatus, trials
 
-        if not self.study:
-            return 0
-        skip = (TrialStatus.DUPLICATE, TrialStatus.INTERRUPTED)
-        return len({t.dedup_key for t in trials(self.study, self.store) if t.status not in skip})
+        keys = set(live)
+        if self.study:
+            skip = (TrialStatus.DUPLICATE, TrialStatus.INTERRUPTED)
+            rows = trials(self.study, self.store)
+            keys |= {t.dedup_key for t in rows if t.status not in skip and t.dedup_key}
+        return len(keys)
 
     def record_progress(self, duplicates_avoided: int, stop_reason: str | None = None) -> None:
         if self.study:

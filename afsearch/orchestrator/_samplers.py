@@ -31,6 +31,9 @@ def make_sampler(space: SearchSpace, seed: int) -> optuna.samplers.BaseSampler:
             return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False, **opts)
         if space.sampler == "random":
             return optuna.samplers.RandomSampler(seed=seed)
+        if space.sampler == "evolution":
+            # The proposer evolves the activation itself; Optuna draws the task values.
+            return optuna.samplers.RandomSampler(seed=seed)
         if space.sampler == "nsga2":
             return optuna.samplers.NSGAIISampler(seed=seed, **opts)
         if space.sampler == "grid":

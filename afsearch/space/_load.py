@@ -15,6 +15,7 @@ import yaml
 from afsearch.activations import parse_family_space
 from afsearch.domains import Where, parse_value, show
 from afsearch.exceptions import AfsearchError, choices
+from afsearch.space._evolution_options import EvolutionOptions
 from afsearch.space._sample import grid_configs, probe
 from afsearch.space._space import SAMPLERS, SCHEDULERS, TASK_KEYS, TOP_KEYS, SearchSpace
 
@@ -100,6 +101,15 @@ def parse_space(data: Any, source: str = "<space>", default_name: str = "study")
                 "on one metric, NSGA-II ranks several).",
             )
 
+    sampler_options = data.get("sampler_options") or {}
+    if not isinstance(sampler_options, dict):
+        raise where.at("sampler_options").error(f"must be a mapping, got {show(sampler_options)}.")
+    if sampler == "evolution":
+        try:
+            EvolutionOptions.parse(sampler_options)
+        except AfsearchError as exc:
+            raise where.at("sampler_options").error(str(exc)) from None
+
     fams = data.get("families")
     if not isinstance(fams, list) or not fams:
         raise where.at("families").error(
@@ -131,7 +141,7 @@ def parse_space(data: Any, source: str = "<space>", default_name: str = "study")
         families=families,
         raw=data,
         source=source,
-        sampler_options=dict(data.get("sampler_options") or {}),
+        sampler_options=dict(sampler_options),
         objectives=objectives,
         grace_period=_int(where, "grace_period", data.get("grace_period", 1), 1, 10_000),
         max_failures=_int(where, "max_failures", data.get("max_failures", 0), 0, 100),

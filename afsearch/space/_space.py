@@ -8,7 +8,7 @@ from typing import Any
 
 from afsearch.domains import FamilySpace, Value
 
-SAMPLERS = ("tpe", "cmaes", "random", "grid", "nsga2")
+SAMPLERS = ("tpe", "cmaes", "random", "grid", "nsga2", "evolution")
 SCHEDULERS = ("asha", "none")
 TOP_KEYS = {
     "name",

@@ -1,0 +1,70 @@
+"""The ``sampler_options`` of ``sampler: evolution``, checked when the space is read."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from afsearch.exceptions import AfsearchError, choices
+from afsearch.expr import KNOWN
+
+#: The sampler_options ``sampler: evolution`` takes, with their defaults.
+DEFAULTS: Mapping[str, Any] = {
+    "population": 16,
+    "tournament": 4,
+    "initial": (),
+    "fresh": 0.1,
+}
+
+
+@dataclass(frozen=True)
+class EvolutionOptions:
+    population: int = 16
+    tournament: int = 4
+    initial: tuple[str, ...] = ()
+    fresh: float = 0.1
+
+    @classmethod
+    def parse(cls, options: Mapping[str, Any]) -> EvolutionOptions:
+        """The options of ``sampler_options``, each checked; errors say what is valid."""
+        unknown = set(options) - set(DEFAULTS)
+        if unknown:
+            raise AfsearchError(
+                f"sampler 'evolution' has no option {sorted(unknown)[0]!r}; its options are "
+                f"{choices(DEFAULTS)}."
+            )
+        merged = {**DEFAULTS, **options}
+        population, tournament = merged["population"], merged["tournament"]
+        if isinstance(population, bool) or not isinstance(population, int) or population < 2:
+            raise AfsearchError(
+                f"population of sampler 'evolution' must be an integer of at least 2, "
+                f"got {population!r}."
+            )
+        if (
+            isinstance(tournament, bool)
+            or not isinstance(tournament, int)
+            or not 1 <= tournament <= population
+        ):
+            raise AfsearchError(
+                f"tournament of sampler 'evolution' must be an integer from 1 to the population "
+                f"({population}), got {tournament!r}."
+            )
+        initial = merged["initial"]
+        if isinstance(initial, str) or not isinstance(initial, Sequence):
+            raise AfsearchError(
+                f"initial of sampler 'evolution' must be a list of standard activations, "
+                f"got {initial!r}."
+            )
+        bad = [name for name in initial if name not in KNOWN]
+        if bad:
+            raise AfsearchError(
+                f"initial of sampler 'evolution' names {bad[0]!r}, which is not a standard "
+                f"activation; valid names are {choices(KNOWN)}."
+            )
+        fresh = merged["fresh"]
+        if isinstance(fresh, bool) or not isinstance(fresh, (int, float)) or not 0 <= fresh <= 1:
+            raise AfsearchError(
+                f"fresh of sampler 'evolution' must be a number from 0 to 1, got {fresh!r}."
+            )
+        return cls(population, tournament, tuple(initial), float(fresh))

@@ -123,6 +123,6 @@ def show(
     if plot is not None:
         from afsearch.results import plot_trial
 
-        plot_trial(t, rows, plot)
+        written = plot_trial(t, rows, plot)
         if not as_json:
-            out.print(f"wrote {plot}")
+            out.print(f"wrote {written}")

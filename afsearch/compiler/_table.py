@@ -57,7 +57,7 @@ FUNCTIONS: dict[type, Kernel] = {
     sympy.Heaviside: _call("heaviside", rt.heaviside),
     # The derivative of a step is zero almost everywhere; SymPy's DiracDelta only appears in
     # derivatives of expressions that contain sign or Heaviside.
-    sympy.DiracDelta: _call("torch.zeros_like", torch.zeros_like),
+    sympy.DiracDelta: _call("dirac_delta", rt.dirac_delta),
     sigmoid: _call("torch.sigmoid", torch.sigmoid),
     softplus: _call("softplus", rt.softplus),
     power_series: _call("horner", rt.horner),

@@ -57,6 +57,8 @@ def plot_trial(trial: Any, epochs: Sequence[Any], path: str | Path) -> Path:
     fig.suptitle(f"{trial.study}/{trial.number}: {expr[:90]}", fontsize=10)
     fig.tight_layout()
     out = Path(path)
+    if not out.suffix:  # matplotlib would add one; say the name of the file written
+        out = out.with_suffix(".png")
     try:
         fig.savefig(out, dpi=110)
     except OSError as exc:

@@ -125,11 +125,6 @@ def test_plot_trial_leaves_torch_default_dtype_alone(
     assert torch.get_default_dtype() == torch.float32
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="savefig appends '.png' to a path without a suffix, so plot_trial returns (and "
-    "afsearch show --plot reports) a path that was not written",
-)
 def test_the_returned_path_is_the_file_written(
     stored: tuple[str, TrialRecord], tmp_path: Path
 ) -> None:

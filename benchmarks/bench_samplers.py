@@ -1,4 +1,8 @@
-"""TPE against random search against CMA-ES on one continuous space and budget.
+"""TPE against random search against CMA-ES (and evolution) on one space and budget.
+
+    python benchmarks/bench_samplers.py --space structural --samplers random tpe evolution
+                                                  # operator trees and parametric families:
+                                                  # what sampler: evolution is for
 
     python benchmarks/bench_samplers.py --quick   # digits-mlp, 3 epochs, 20 trials x 3 repeats
                                                   # per sampler: ~4 min on 2 CPU cores
@@ -26,6 +30,12 @@ repeat that never reaches it counts as budget + 1 and is flagged). Writes
 ``benchmarks/results/bench_samplers.json`` (``bench_samplers_full.json``).
 
 CMA-ES needs the ``cmaes`` package, which afsearch depends on.
+
+``--space structural`` searches Ramachandran-style operator trees (``grammar``, depth 1 or 2)
+beside Swish-beta and ELU, with the learning rate fixed, which CMA-ES cannot search; there the
+samplers are random, TPE and ``evolution`` (population 8, tournament 3, started from relu, gelu
+and silu), and results go to ``bench_samplers_structural.json`` and
+``docs/samplers_structural.png``.
 """
 
 from __future__ import annotations
@@ -53,7 +63,7 @@ from afsearch.orchestrator import launch
 from afsearch.space import parse_space
 from afsearch.store import trials
 
-SAMPLERS = ("tpe", "random", "cmaes")
+SAMPLERS = ("tpe", "random", "cmaes", "evolution")
 # Optuna's TPESampler draws its first n_startup_trials=10 at random.
 STARTUP = 10
 FAMILY = {
@@ -66,21 +76,37 @@ FAMILY = {
     "trainable": False,
 }
 LR = {"low": 1.0e-4, "high": 3.0e-2, "log": True}
+STRUCTURAL = [
+    {
+        "family": "grammar",
+        "depth": [1, 2],
+        "unary": ["x", "neg", "abs", "square", "tanh", "sigmoid", "sin", "relu", "erf", "exp"],
+        "binary": ["add", "mul", "sub", "max", "min", "sigmoid_mul"],
+    },
+    {"family": "swish", "beta": {"low": 0.25, "high": 4.0, "log": True}},
+    {"family": "elu", "alpha": {"low": 0.1, "high": 3.0}},
+]
+EVOLUTION = {"population": 8, "tournament": 3, "initial": ["relu", "gelu", "silu"]}
 QUICK = {"task": "digits-mlp", "epochs": 3, "budget": 20, "repeats": 3}
 FULL = {"task": "mnist1d-mlp", "epochs": 20, "budget": 100, "repeats": 10}
 
 
-def make_space(sampler: str, plan: dict[str, Any]) -> Any:
-    raw = {
+def make_space(sampler: str, plan: dict[str, Any], structural: bool = False) -> Any:
+    task: dict[str, Any] = {"name": plan["task"], "epochs": plan["epochs"]}
+    if not structural:
+        task["lr"] = dict(LR)
+    raw: dict[str, Any] = {
         "name": f"samplers-{sampler}",
-        "task": {"name": plan["task"], "epochs": plan["epochs"], "lr": dict(LR)},
+        "task": task,
         "sampler": sampler,
         "scheduler": "none",
         "seeds": 1,
         "num_samples": plan["budget"],
         "max_concurrent": 2,
-        "families": [dict(FAMILY)],
+        "families": [dict(f) for f in STRUCTURAL] if structural else [dict(FAMILY)],
     }
+    if sampler == "evolution":
+        raw["sampler_options"] = dict(EVOLUTION)
     return parse_space(raw, source=f"bench_samplers:{sampler}")
 
 
@@ -187,12 +213,21 @@ def main() -> None:
     parser.add_argument("--budget", type=int, help="trials per study")
     parser.add_argument("--repeats", type=int, help="studies per sampler")
     add_launch_options(parser, max_concurrent=True)
-    parser.add_argument("--plot", type=Path, default=DOCS / "samplers.png")
-    parser.add_argument("--samplers", nargs="+", choices=SAMPLERS, default=list(SAMPLERS))
+    parser.add_argument("--plot", type=Path, help="default docs/samplers[_structural].png")
+    parser.add_argument(
+        "--samplers", nargs="+", choices=SAMPLERS, default=["tpe", "random", "cmaes"]
+    )
+    parser.add_argument("--space", choices=("taaf", "structural"), default="taaf")
     parser.add_argument(
         "--report", type=Path, metavar="JSON", help="only print the table and plot from a result"
     )
     args = parser.parse_args()
+    structural = args.space == "structural"
+    name = "bench_samplers_structural" if structural else "bench_samplers"
+    if args.plot is None:
+        args.plot = DOCS / ("samplers_structural.png" if structural else "samplers.png")
+    if structural and "cmaes" in args.samplers:
+        parser.error("CMA-ES samples choices at random; leave it out of --space structural.")
     if args.report:
         data = json.loads(args.report.read_text())
         plot(data, args.plot)
@@ -213,17 +248,23 @@ def main() -> None:
         plan["repeats"] = args.repeats
     clock = Stopwatch()
     data: dict[str, Any] = {
-        **run_info("bench_samplers", full),
+        **run_info(name, full),
         "plan": plan,
-        "space": {"families": [FAMILY], "lr": LR, "scheduler": "none", "seeds": 1},
+        "space": {
+            "families": STRUCTURAL if structural else [FAMILY],
+            "lr": None if structural else LR,
+            "scheduler": "none",
+            "seeds": 1,
+            "evolution": EVOLUTION,
+        },
         "samplers": {s: {"curves": [], "values": [], "wall_s": 0.0} for s in args.samplers},
     }
     mode_ = "max"
     with workdir(args.workdir) as wd:
-        url = f"sqlite:///{wd / 'bench_samplers.db'}"
+        url = f"sqlite:///{wd / (name + '.db')}"
         for r in range(plan["repeats"]):
             for sampler in args.samplers:
-                space = make_space(sampler, plan)
+                space = make_space(sampler, plan, structural)
                 mode_ = str(space.mode)
                 data["metric"] = str(space.metric)
                 study = f"{sampler}-r{r}"
@@ -250,7 +291,7 @@ def main() -> None:
         ]
     data["seconds"] = clock.seconds
     plot(data, args.plot)
-    path = save(data, "bench_samplers", args.json, full)
+    path = save(data, name, args.json, full)
     print(report(data))
     print(f"\n{data['seconds']:.0f} s; written to {path} and {args.plot}")
 

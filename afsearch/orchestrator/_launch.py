@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
-import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import Any
 from afsearch.exceptions import AfsearchError
 from afsearch.orchestrator._budget import DistinctBudget
 from afsearch.orchestrator._optuna import open_optuna_study, optuna_study_name
-from afsearch.orchestrator._ray import default_runs_dir, init_ray, storage_path
+from afsearch.orchestrator._ray import default_runs_dir, init_ray, storage_path, task_runtime_env
 from afsearch.space import SearchSpace, grid_configs, load_space, parse_space
 from afsearch.store import StudyRecord, StudyStatus, TrialStatus, TrialStore
 
@@ -221,26 +220,6 @@ def _existing_study(store: TrialStore, name: str, resume: bool) -> StudyRecord |
     if existing is None and resume:
         raise AfsearchError(f"There is no study {name!r} in {store.url_masked} to resume.")
     return existing
-
-
-def task_runtime_env(space: SearchSpace) -> dict[str, Any] | None:
-    """Ray's ``runtime_env`` that ships a user's task module to the workers.
-
-    A task named ``module:Factory`` whose module lies next to the space file or in the working
-    directory (not in an installed package) travels to every worker as Ray ``py_modules``.
-    """
-    if ":" not in space.task:
-        return None
-    top = space.task.partition(":")[0].partition(".")[0]
-    module = sys.modules.get(top)
-    location = getattr(module, "__file__", None)
-    if location is None:
-        return None
-    path = Path(location)
-    shipped = path.parent if path.name == "__init__.py" else path
-    if "site-packages" in shipped.parts or "dist-packages" in shipped.parts:
-        return None
-    return {"py_modules": [str(shipped)]}
 
 
 # ---------------------------------------------------------------------------------------------

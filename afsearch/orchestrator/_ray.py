@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from afsearch.exceptions import AfsearchError
+
+if TYPE_CHECKING:
+    from afsearch.space import SearchSpace
 
 _QUIET_ENV = {
     # Results go to the trial database; Tune's CSV/JSON/TensorBoard loggers only cost time.
@@ -99,3 +103,23 @@ def init_ray(
         # "local" starts a fresh instance even when another local Ray runs on this machine.
         ray.init(address="local", num_cpus=num_cpus, num_gpus=num_gpus, **kwargs)
     return True
+
+
+def task_runtime_env(space: SearchSpace) -> dict[str, Any] | None:
+    """Ray's ``runtime_env`` that ships a user's task module to the workers.
+
+    A task named ``module:Factory`` whose module lies next to the space file or in the working
+    directory (not in an installed package) travels to every worker as Ray ``py_modules``.
+    """
+    if ":" not in space.task:
+        return None
+    top = space.task.partition(":")[0].partition(".")[0]
+    module = sys.modules.get(top)
+    location = getattr(module, "__file__", None)
+    if location is None:
+        return None
+    path = Path(location)
+    shipped = path.parent if path.name == "__init__.py" else path
+    if "site-packages" in shipped.parts or "dist-packages" in shipped.parts:
+        return None
+    return {"py_modules": [str(shipped)]}

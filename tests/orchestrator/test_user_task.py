@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from afsearch.cli import app
 from afsearch.orchestrator import launch
-from afsearch.orchestrator._launch import task_runtime_env
+from afsearch.orchestrator._ray import task_runtime_env
 from afsearch.space import load_space
 from afsearch.store import trials
 

@@ -46,7 +46,10 @@ def _space(**overrides: object) -> dict:
     [
         ([1, 2], "must be a mapping at the top level"),
         (_space(bogus=1), "bogus: unknown key"),
-        (_space(sampler="bayes"), "sampler: must be 'cmaes', 'evolution', 'grid', 'nsga2', 'random' or 'tpe'"),
+        (
+            _space(sampler="bayes"),
+            "sampler: must be 'cmaes', 'evolution', 'grid', 'nsga2', 'random' or 'tpe'",
+        ),
         (_space(families=[]), "families: must be a non-empty list"),
         (_space(families=[{"family": "swishy"}]), "families[0].family: Unknown family 'swishy'"),
         (

@@ -16,6 +16,7 @@ from afsearch.expr import KNOWN, Param, X, chebyshev_series, legendre_series, po
 
 BASES = ("power", "chebyshev", "legendre", "fourier", "rbf")
 NORMALIZE = ("scale", "none", "tanh")
+TAILS = ("linear", "none")
 MAX_DEGREE = {"power": 16, "chebyshev": 16, "legendre": 16, "fourier": 16, "rbf": 32}
 
 
@@ -42,6 +43,13 @@ class SLAF(BaseFamily):
     - coefficients are given (``coefficients``) or fitted by least squares to the activation
       named by ``init`` on [-interval, interval]; polynomial bases are evaluated by Horner's
       rule or Clenshaw's recurrence in the compiled module.
+    - ``tail``: a polynomial grows without bound outside the interval it was fitted on (a
+      degree-8 fit to GELU on [-3, 3] gives f(10) = -14,500 and can wreck a training). With
+      ``linear`` (the default) the power, Chebyshev and Legendre expansions continue outside
+      [-interval, interval] along their tangent at the end: f(x) = p(c) + p'(c) (x - c) with
+      c = clamp(x, -interval, interval), so f is p inside and its first derivative is
+      continuous; ``none`` keeps the bare polynomial, as in the paper. Fourier, RBF and
+      ``normalize: tanh`` expansions are bounded or linear outside already and are unchanged.
     """
 
     name = "slaf"
@@ -55,6 +63,7 @@ class SLAF(BaseFamily):
         "interval": 3.0,
         "relu_mix": None,
         "normalize": "scale",
+        "tail": "linear",
     }
 
     def expression(self, params, options, trainable):
@@ -102,6 +111,13 @@ class SLAF(BaseFamily):
         train = trainable.get("*", True)
         extra = {n: Param(c, train) for n, c in zip(names, coeffs)}
         expr = expansion.expression([symbol(n) for n in names])
+        tail = options["tail"]
+        if tail not in TAILS:
+            raise AfsearchError(f"SLAF 'tail' must be {choices(TAILS)}, got {tail!r}.")
+        if tail == "linear" and expansion.unbounded():
+            edge = sympy.Float(float(interval))
+            c = sympy.Max(-edge, sympy.Min(X, edge))
+            expr = expr.xreplace({X: c}) + sympy.diff(expr, X).xreplace({X: c}) * (X - c)
         if mix is not None:
             extra["m"] = Param(float(mix), train)
             expr = expr + symbol("m") * sympy.Max(X, 0)
@@ -121,6 +137,10 @@ class _Expansion:
     def __init__(self, basis: str, degree: int, normalize: str, interval: float) -> None:
         self.basis, self.degree, self.normalize, self.interval = basis, degree, normalize, interval
         self.h = {"scale": 1.0, "none": interval, "tanh": math.tanh(interval)}[normalize]
+
+    def unbounded(self) -> bool:
+        """Whether the expansion grows faster than linearly outside the interval."""
+        return self.basis in ("power", "chebyshev", "legendre") and self.normalize != "tanh"
 
     def names(self) -> list[str]:
         d = self.degree

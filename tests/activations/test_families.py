@@ -216,3 +216,31 @@ def test_constants_fold_and_do_not_become_nan():
     assert float(CompiledActivation(cand, torch.float64)(x)) == pytest.approx(
         math.exp(2) / math.sqrt(math.pi)
     )
+
+
+@pytest.mark.parametrize("basis", ["power", "chebyshev", "legendre"])
+def test_slaf_polynomials_continue_linearly_outside_their_interval(basis: str) -> None:
+    def module(tail: str) -> CompiledActivation:
+        config = {"family": "slaf", "basis": basis, "degree": 8, "init": "gelu", "tail": tail}
+        return CompiledActivation(build(config), torch.float64)
+
+    x = torch.linspace(-10, 10, 201, dtype=torch.float64, requires_grad=True)
+    bare, tailed = module("none"), module("linear")
+    y = tailed(x)
+    (dy,) = torch.autograd.grad(y.sum(), x)
+    inside = x.detach().abs() <= 3.0
+    torch.testing.assert_close(y[inside], bare(x)[inside])
+    # Outside: a straight line, its slope the polynomial's slope at the edge.
+    assert float(bare(torch.tensor([10.0], dtype=torch.float64))) < -1000
+    assert abs(float(y[-1]) - 10.0) < 1.0  # GELU(10) = 10
+    right = x.detach() > 3.0
+    assert torch.allclose(dy[right], dy[right][0].expand_as(dy[right]))
+    # The first derivative is continuous at the edge.
+    edge = torch.tensor([3.0 - 1e-6, 3.0 + 1e-6], dtype=torch.float64, requires_grad=True)
+    (d_edge,) = torch.autograd.grad(tailed(edge).sum(), edge)
+    assert abs(float(d_edge[0] - d_edge[1])) < 1e-4
+
+
+def test_slaf_tail_is_checked() -> None:
+    with pytest.raises(AfsearchError, match="'tail' must be 'linear' or 'none'"):
+        build({"family": "slaf", "tail": "cubic"})

@@ -11,6 +11,7 @@ from afsearch.store import TrialStatus
 EPOCH = "epoch"
 FINAL = "final"  # 1 on the last report of a trial that ran to its end
 DIVERGED = "diverged"
+WHY_DIVERGED = "diverged_because"  # text: why a training without a NaN counts as diverged
 TIMED_OUT = "timed_out"
 REUSED_FROM = "reused_from"  # store id of the trial whose result was reused, else -1
 LEARNED = "learned_params"  # JSON text: {"mean": {name: value}, "per_site": {name: [values]}}
@@ -36,6 +37,7 @@ NOT_METRICS = frozenset(
         "timesteps_since_restore",
         LEARNED,
         NODE,
+        WHY_DIVERGED,
     }
 )
 
@@ -61,7 +63,8 @@ def classify(result: dict[str, Any]) -> tuple[TrialStatus, str | None, int | Non
     if reused >= 0:
         return TrialStatus.DUPLICATE, None, reused
     if result.get(DIVERGED):
-        return TrialStatus.DIVERGED, "the training loss became NaN or infinite", None
+        why = result.get(WHY_DIVERGED) or "the training loss became NaN or infinite"
+        return TrialStatus.DIVERGED, str(why), None
     if result.get(TIMED_OUT):
         return TrialStatus.FAILED, "the trial ran past its time limit (trial_timeout_s)", None
     if result.get(FINAL):

@@ -22,6 +22,7 @@ from afsearch.orchestrator._report import (
     RESUMED_AT,
     REUSED_FROM,
     TIMED_OUT,
+    WHY_DIVERGED,
     worst,
 )
 from afsearch.orchestrator._spec import Checkpoint, Reuse, TrialSpec
@@ -94,6 +95,7 @@ def train_candidate(config: dict[str, Any]) -> None:
         if any(r is None for r in results):
             break
         diverged = any(r.diverged for r in results)  # type: ignore[union-attr]
+        why = next((r.reason for r in results if r.reason), None)  # type: ignore[union-attr]
         merged: dict[str, float] = {}
         keys = set().union(*(r.metrics for r in results))  # type: ignore[union-attr]
         for key in keys:
@@ -121,6 +123,8 @@ def train_candidate(config: dict[str, Any]) -> None:
             LEARNED: json.dumps(_learned(sites[0])),
             RESUMED_AT: done,
         }
+        if why:
+            report[WHY_DIVERGED] = why
         # Each checkpoint costs the driver one transaction: min_gap keeps them rare on short
         # epochs, where starting over costs little anyway.
         if every and not last and epoch % every == 0 and time.monotonic() - saved_at >= min_gap:

@@ -48,6 +48,8 @@ class EpochResult:
     epoch: int
     metrics: dict[str, float]
     diverged: bool = False
+    #: Why the training counts as diverged, when it is not a NaN or infinite loss.
+    reason: str | None = None
     #: The training state after this epoch (model, optimizer, schedule, loss scaler, random
     #: generators), built on call; pass it to ``fit(resume=...)`` to continue from here.
     state: Callable[[], dict[str, Any]] | None = field(default=None, repr=False, compare=False)
@@ -153,6 +155,7 @@ def train(
             ) from exc
         first = int(resume["epoch"]) + 1
 
+    collapse = CollapseCheck.of(task, data)
     for epoch in range(first, settings.epochs + 1):
         start = time.perf_counter()
         model.train()
@@ -184,11 +187,13 @@ def train(
         if epoch == settings.epochs and math.isfinite(metrics["val_loss"]):
             metrics.update(task.evaluate_test(model, data, device))
         metrics["epoch_seconds"] = time.perf_counter() - start
-        diverged = not math.isfinite(metrics["val_loss"])
+        reason = collapse.update(metrics)
+        diverged = not math.isfinite(metrics["val_loss"]) or reason is not None
         yield EpochResult(
             epoch=epoch,
             metrics=metrics,
             diverged=diverged,
+            reason=reason,
             state=functools.partial(state, epoch),
         )
         if diverged:
@@ -225,6 +230,57 @@ def evaluate(
     if task.problem == "classification":
         metrics[f"{prefix}_accuracy"] = correct.item() / x.shape[0]
     return metrics
+
+
+class CollapseCheck:
+    """Whether a training that had learned has fallen back to what a constant prediction
+    scores, without a NaN: the validation accuracy of always predicting the most common class
+    (classification), or the validation loss of predicting the training mean (regression).
+
+    It has learned once it beat that floor clearly (accuracy by 0.1, or half the loss); it has
+    collapsed when it is back within 0.02 of the accuracy, or at the loss.
+    """
+
+    LEARNED_BY = 0.1
+    WITHIN = 0.02
+
+    def __init__(self, key: str, floor: float, higher_is_better: bool) -> None:
+        self.key, self.floor, self.higher = key, floor, higher_is_better
+        self.learned = False
+
+    @classmethod
+    def of(cls, task: BaseTask, data: Any) -> CollapseCheck:
+        y_train, y_val = data.y_train, data.y_val
+        if task.problem == "classification":
+            counts = torch.bincount(y_val.reshape(-1).long().cpu())
+            majority = float(counts.max()) / max(1, int(counts.sum()))
+            return cls("val_accuracy", majority, True)
+        mean = y_train.float().mean(dim=0)
+        floor = float(((y_val.float() - mean) ** 2).mean())
+        return cls("val_loss", floor, False)
+
+    def update(self, metrics: Mapping[str, float]) -> str | None:
+        """Record one epoch; the reason the training collapsed, if it did."""
+        value = metrics.get(self.key)
+        if value is None or not math.isfinite(value) or not math.isfinite(self.floor):
+            return None
+        if self.higher:
+            if value >= self.floor + self.LEARNED_BY:
+                self.learned = True
+            elif self.learned and value <= self.floor + self.WITHIN:
+                return (
+                    f"the training collapsed: {self.key} fell to {value:.4f}, what always "
+                    f"predicting the most common class scores ({self.floor:.4f})"
+                )
+            return None
+        if value <= self.floor / 2:
+            self.learned = True
+        elif self.learned and value >= self.floor:
+            return (
+                f"the training collapsed: {self.key} rose to {value:.4g}, above the loss of "
+                f"predicting the training mean ({self.floor:.4g})"
+            )
+        return None
 
 
 def _diverged(metric: str, epoch: int, start: float) -> EpochResult:

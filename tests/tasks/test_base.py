@@ -221,3 +221,40 @@ def test_weight_decay_no_longer_pulls_activation_parameters_to_zero() -> None:
     assert task.last_model is not None
     (beta,) = {float(m.beta) for m in task.last_model.modules() if isinstance(m, Frozen)}
     assert beta == pytest.approx(1.0)
+
+
+class _Dies(nn.Module):
+    """ReLU until told to die, then a constant: the network can only predict a constant."""
+
+    dead = False
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * 0.0 if self.dead else torch.relu(x)
+
+
+def test_a_training_that_collapses_to_a_constant_prediction_is_diverged() -> None:
+    sites: list[_Dies] = []
+
+    def make() -> nn.Module:
+        sites.append(_Dies())
+        return sites[-1]
+
+    settings = XorTask.make_settings(epochs=6, lr=0.05, options={"n": 600})
+    run = XorTask(settings).fit(make, seed=0)
+    first = next(run)
+    assert not first.diverged and first.metrics["val_accuracy"] > 0.7, first.metrics
+    for site in sites:
+        site.dead = True
+    rest = list(run)
+    assert rest[-1].diverged, [r.metrics["val_accuracy"] for r in rest]
+    assert "collapsed" in (rest[-1].reason or "") and "most common class" in rest[-1].reason
+    assert len(rest) < 5  # the loop stops at the collapse
+
+
+def test_a_training_that_never_learned_is_not_called_collapsed() -> None:
+    results = list(XorTask(XorTask.make_settings(epochs=2)).fit(lambda: _Dead(), seed=0))
+    assert not any(r.diverged for r in results)
+
+
+class _Dead(_Dies):
+    dead = True

@@ -33,9 +33,11 @@ def studies(db: DbOption = None, as_json: JsonOption = False) -> None:
         print_json([r.to_dict() for r in rows])
         return
     table = Table(title="Studies")
-    columns = ("name", "task", "metric", "status", "trials", "completed", "pruned", "distinct")
-    for col in (*columns, "skipped", "best", "created"):
+    # Counts over the last columns; when the study was created is in --json.
+    table.add_column("name", no_wrap=True)
+    for col in ("task", "metric", "status", "trials", "done", "pruned", "distinct", "skipped"):
         table.add_column(col)
+    table.add_column("best", no_wrap=True)
     for r in rows:
         table.add_row(
             r.name,
@@ -48,9 +50,10 @@ def studies(db: DbOption = None, as_json: JsonOption = False) -> None:
             str(r.n_distinct),
             str(r.duplicates_avoided),
             fmt(r.best_value),
-            r.created_at.strftime("%Y-%m-%d %H:%M"),
         )
-    table.caption = "distinct: functions trained; skipped: proposals of known functions"
+    table.caption = (
+        "done: completed; distinct: functions trained; skipped: proposals of known functions"
+    )
     out.print(table)
 
 

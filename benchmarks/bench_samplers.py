@@ -148,8 +148,13 @@ def plot(data: dict[str, Any], path: Path) -> None:
     plan = data["plan"]
     ax.set_xlabel("trial number")
     ax.set_ylabel(f"best {data['metric']} so far (%)")
+    searched = (
+        "grammar trees, swish, elu"
+        if data["space"].get("lr") is None
+        else "TAAF(silu) a,b,c,d + lr"
+    )
     ax.set_title(
-        f"{plan['task']}, {plan['epochs']} epochs: TAAF(silu) a,b,c,d + lr\n"
+        f"{plan['task']}, {plan['epochs']} epochs: {searched}\n"
         f"mean over {plan['repeats']} repeats, band = min..max",
         fontsize=10,
     )
@@ -226,7 +231,7 @@ def main() -> None:
     name = "bench_samplers_structural" if structural else "bench_samplers"
     if args.plot is None:
         args.plot = DOCS / ("samplers_structural.png" if structural else "samplers.png")
-    if structural and "cmaes" in args.samplers:
+    if structural and "cmaes" in args.samplers and not args.report:
         parser.error("CMA-ES samples choices at random; leave it out of --space structural.")
     if args.report:
         data = json.loads(args.report.read_text())
@@ -261,13 +266,15 @@ def main() -> None:
     }
     mode_ = "max"
     with workdir(args.workdir) as wd:
-        url = f"sqlite:///{wd / (name + '.db')}"
         for r in range(plan["repeats"]):
             for sampler in args.samplers:
                 space = make_space(sampler, plan, structural)
                 mode_ = str(space.mode)
                 data["metric"] = str(space.metric)
                 study = f"{sampler}-r{r}"
+                # A database per study: a function another study trained would be replayed
+                # for free, and the samplers would share their finds.
+                url = f"sqlite:///{wd / (name + '-' + study + '.db')}"
                 log(f"[repeat {r}] {sampler}: {plan['budget']} trials")
                 study_clock = Stopwatch()
                 launch(
@@ -280,6 +287,8 @@ def main() -> None:
                     t.metric_value if t.status.value in ("completed", "duplicate") else None
                     for t in rows
                 ]
+                # The budget's trials; a study whose space ran out keeps its last best.
+                values = (values + [None] * plan["budget"])[: plan["budget"]]
                 d["values"].append(values)
                 d["curves"].append(best_so_far(values, mode_))
                 log(f"  best {d['curves'][-1][-1]}")

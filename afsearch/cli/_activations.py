@@ -83,7 +83,14 @@ def export_expr(
     if unknown:
         raise AfsearchError(f"--trainable {sorted(unknown)[0]!r} has no --param value.")
     parsed = parse_expression(expr)
-    missing = {s.name for s in parsed.free_symbols} - {"x"} - set(values)
+    used = {s.name for s in parsed.free_symbols} - {"x"}
+    unused = set(values) - used
+    if unused:
+        raise AfsearchError(
+            f"The expression has no parameter {sorted(unused)[0]!r}; it uses "
+            f"{', '.join(sorted(used)) or 'none'}."
+        )
+    missing = used - set(values)
     if missing:
         raise AfsearchError(
             f"The expression uses {', '.join(sorted(missing))}; give each a value with "

@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from afsearch.exceptions import AfsearchError
 from afsearch.store._engine import DB_ENV
@@ -47,7 +48,8 @@ def user_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except AfsearchError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            # The sentence is shown as written: brackets in it are text, not rich markup.
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]

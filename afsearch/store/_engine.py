@@ -96,9 +96,16 @@ def create_engine(url: str) -> Engine:
             f"'{parsed.drivername}'; use {_URL_EXAMPLES}."
         ) from exc
     except ImportError as exc:
+        if parsed.get_backend_name() == "postgresql":
+            fix = "install it with pip install 'afsearch[postgres]'"
+        else:
+            fix = (
+                "install it to try this database, though afsearch supports and tests SQLite and "
+                f"PostgreSQL only: {_URL_EXAMPLES}"
+            )
         raise AfsearchError(
             f"Database URL '{mask_url(parsed)}' needs the driver module '{exc.name}', which is "
-            "not installed; install it (for PostgreSQL: pip install 'afsearch[postgres]')."
+            f"not installed; {fix}."
         ) from exc
     except (ArgumentError, TypeError, ValueError) as exc:
         raise AfsearchError(

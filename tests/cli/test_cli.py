@@ -79,6 +79,13 @@ def test_export_expr_writes_module_and_json(tmp_path: Path) -> None:
         (["export-expr", "x", "--name", "1bad"], "class name '1bad' is not valid"),
         (["validate", "/nonexistent.yaml"], "does not exist"),
         (["studies", "--db", "notadb://x"], "notadb"),
+        (
+            ["export-expr", "x*sigmoid(beta*x)", "--param", "beta=1", "--param", "bta=2"],
+            "The expression has no parameter 'bta'; it uses beta",
+        ),
+        (["studies", "--db", "mysql://u:p@h/db"], "supports and tests SQLite and PostgreSQL"),
+        # Brackets in a sentence are text, not markup: the extra's name survives.
+        (["studies", "--db", "postgresql+asyncpg://u:p@h/db"], "afsearch[postgres]"),
         (["trials", "--db", "sqlite:////nonexistent-dir/x.db", "--study", "s"], ""),
     ],
 )

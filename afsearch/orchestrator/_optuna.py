@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
+import math
+import warnings
 from typing import Any
 
 import optuna
@@ -14,9 +17,14 @@ from ray.tune.search.optuna import OptunaSearch
 from afsearch.exceptions import AfsearchError
 from afsearch.orchestrator._budget import DistinctBudget
 from afsearch.orchestrator._proposer import REPEATS, REPLACES
-from afsearch.orchestrator._report import classify
+from afsearch.orchestrator._report import DIVERGED, EPOCH, LEARNED, classify
 from afsearch.orchestrator._spec import TrialSpec
 from afsearch.store import TrialRecord, TrialStatus
+
+#: User attributes of each Optuna trial: what optuna-dashboard shows of the activation.
+EXPRESSION_ATTR = "expression"
+ACTIVATION_ID_ATTR = "activation_id"
+LEARNED_ATTR = "learned"
 
 #: How an afsearch trial's status reads in Optuna.
 _OPTUNA_STATE = {
@@ -76,6 +84,8 @@ class AfsearchOptunaSearch(OptunaSearch):
     def __init__(self, *args: Any, budget: DistinctBudget | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._budget = budget
+        # Epochs told to Optuna as intermediate values, per Tune trial.
+        self._reported: dict[str, set[int]] = {}
 
     def _setup_study(self, mode: str | list) -> None:
         # Loads the study (load_if_exists): safe to call again after a lost connection.
@@ -85,7 +95,10 @@ class AfsearchOptunaSearch(OptunaSearch):
     def suggest(self, trial_id: str) -> dict | str | None:  # type: ignore[override]
         budget = self._budget
         if budget is None:
-            return retry_optuna(super().suggest, trial_id)
+            config = retry_optuna(super().suggest, trial_id)
+            if isinstance(config, dict):
+                self._describe(trial_id, TrialSpec.of_config(config))
+            return config
         if budget.trials_left <= 0 or budget.stop_reason:
             return Searcher.FINISHED
         for _ in range(budget.patience):
@@ -105,12 +118,33 @@ class AfsearchOptunaSearch(OptunaSearch):
                 self._avoided()
                 continue
             budget.start(trial_id, key, trains=spec.reuse is None)
+            self._describe(trial_id, spec)
             return config
         proposer = self._space
         reason = budget.exhausted(proposer.distinct(budget.live))  # type: ignore[union-attr]
         proposer.record_progress(budget.duplicates_avoided, reason)  # type: ignore[union-attr]
         self._ot_trials.pop(trial_id, None)
         return Searcher.FINISHED
+
+    def _describe(self, trial_id: str, spec: TrialSpec) -> None:
+        """What the dashboard shows of a trial beside its parameters."""
+        ot_trial = self._ot_trials[trial_id]
+        retry_optuna(ot_trial.set_user_attr, EXPRESSION_ATTR, spec.expression)
+        retry_optuna(ot_trial.set_user_attr, ACTIVATION_ID_ATTR, spec.activation_id)
+
+    def _report(self, trial_id: str, result: dict) -> None:
+        """One epoch's metric as Optuna's intermediate value at that epoch, once."""
+        if isinstance(self.metric, list) or result.get(DIVERGED):
+            return
+        value, step = result.get(self.metric), result.get(EPOCH, result.get("training_iteration"))
+        if not isinstance(value, (int, float)) or not math.isfinite(value) or step is None:
+            return
+        done = self._reported.setdefault(trial_id, set())
+        if int(step) in done:
+            return
+        with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+            retry_optuna(self._ot_trials[trial_id].report, float(value), int(step))
+        done.add(int(step))
 
     def _avoided(self) -> None:
         budget = self._budget
@@ -163,6 +197,13 @@ class AfsearchOptunaSearch(OptunaSearch):
             state = TrialState.FAIL if error else TrialState.PRUNED
         else:
             state = TrialState.COMPLETE
+        if result:
+            # Tune hands the last epoch to on_trial_complete, never to on_trial_result.
+            self._report(trial_id, result)
+            learned = _learned_means(result.get(LEARNED))
+            if learned:
+                retry_optuna(self._ot_trials[trial_id].set_user_attr, LEARNED_ATTR, learned)
+        self._reported.pop(trial_id, None)
         self._tell(self._ot_trials[trial_id], value, state)
         self._completed_trials.add(trial_id)
         if self._budget is not None:
@@ -170,9 +211,18 @@ class AfsearchOptunaSearch(OptunaSearch):
                 self._tell(waiting, value, state)
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
-        # After a resume, a trial may already be finished in the (shared) Optuna storage.
-        with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
-            retry_optuna(super().on_trial_result, trial_id, result)
+        if trial_id in self._completed_trials or trial_id not in self._ot_trials:
+            return
+        self._report(trial_id, result)
+
+
+def _learned_means(text: Any) -> dict[str, float]:
+    """The mean learned value of each trainable parameter, from a report's JSON text."""
+    try:
+        means = json.loads(text).get("mean", {}) if text else {}
+    except (TypeError, ValueError, AttributeError):
+        return {}
+    return {str(k): float(v) for k, v in means.items() if isinstance(v, (int, float))}
 
 
 def prepare_resume(study: Any, interrupted: list[Any]) -> None:
@@ -233,4 +283,7 @@ def open_optuna_study(url: str, optuna_name: str, goals: list[tuple[str, str]]) 
             f"The Optuna study {optuna_name!r} exists with other directions; choose another "
             "--study name."
         )
+    with warnings.catch_warnings():  # set_metric_names is marked experimental
+        warnings.simplefilter("ignore")
+        retry_optuna(ot_study.set_metric_names, [metric for metric, _ in goals])
     return ot_study, optuna_storage

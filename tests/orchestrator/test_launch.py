@@ -58,6 +58,23 @@ def test_small_launch_stores_every_trial_and_exports_the_best(ray_local, tmp_pat
     swish = [t for t in rows if "sigmoid" in t.config["expression"]]
     for t in swish:
         assert "beta" in t.learned_params["mean"]
+    # Optuna's view tells the same story: every epoch an intermediate value, the metric named,
+    # the activation in the user attributes.
+    import optuna
+
+    ot = optuna.load_study(study_name="afsearch:small", storage=url)
+    assert ot.metric_names == ["val_accuracy"]
+    by_key = {t.dedup_key: t for t in rows}
+    for ot_trial in ot.trials:
+        assert sorted(ot_trial.intermediate_values) == [1, 2], ot_trial.intermediate_values
+        assert ot_trial.user_attrs["expression"] in {t.config["expression"] for t in rows}
+        assert ot_trial.user_attrs["activation_id"].startswith("af-")
+    assert {t.metric_value for t in rows} == {ot_trial.value for ot_trial in ot.trials}
+    for t in rows:
+        if t.learned_params and t.learned_params.get("mean"):
+            (match,) = [o for o in ot.trials if o.user_attrs["activation_id"] == t.activation_id]
+            assert match.user_attrs["learned"] == pytest.approx(t.learned_params["mean"])
+    assert by_key
     # The frame of rows a launch wrote has one learned.<name> column per parameter.
     frame = trials_frame("small", url)
     learned = sorted(c for c in frame.columns if c.startswith("learned."))

@@ -25,11 +25,18 @@ def sample_config(trial: Suggester, space: SearchSpace) -> tuple[dict[str, Any],
 # Validation by probing: build the candidates at the ends of every range.
 
 
-class _Corner:
-    """A Suggester that always picks the lowest (or highest) option."""
+#: Candidates one validation may build; a space with more choices is probed in part.
+MAX_PROBES = 5000
 
-    def __init__(self, high: bool) -> None:
-        self.high = high
+
+class _Corner:
+    """A Suggester that picks the lowest (or highest) end of every range and the first (or
+    last) option of every choice, except the choices ``pins`` names, which take that option.
+    It records every choice it met, with its options."""
+
+    def __init__(self, high: bool, pins: dict[str, int] | None = None) -> None:
+        self.high, self.pins = high, dict(pins or {})
+        self.seen: dict[str, list[Any]] = {}
 
     def suggest_float(self, name, low, high, *, log=False, step=None):
         return high if self.high else low
@@ -38,7 +45,40 @@ class _Corner:
         return high if self.high else low
 
     def suggest_categorical(self, name, options):
+        options = list(options)
+        self.seen[name] = options
+        if name in self.pins:
+            return options[self.pins[name]]
         return options[-1] if self.high else options[0]
+
+
+def _probe_family(where: Where, label: str, fs: Any) -> None:
+    """Build a candidate for every option of every choice of ``fs``, so a bad value anywhere
+    is found before a launch: each option is tried with the choices that led to it pinned and
+    the rest at their first (or last) option, the ranges at either end."""
+    queue: list[tuple[bool, dict[str, int]]] = [(False, {}), (True, {})]
+    covered: set[tuple[str, int]] = set()
+    runs = 0
+    while queue and runs < MAX_PROBES:
+        high, pins = queue.pop()
+        corner = _Corner(high, pins)
+        runs += 1
+        try:
+            build(sample_family(fs, corner, label))
+        except AfsearchError as exc:
+            pinned = [n for n in pins if n in corner.seen]
+            if pinned:
+                name = pinned[-1]
+                key = name[len(label) + 1 :] if name.startswith(label + ".") else name
+                shown = corner.seen[name][pins[name]]
+                reason = str(exc).rstrip(".")
+                raise where.at(key).error(f"{reason} (with {key} = {shown!r}).") from None
+            raise where.error(str(exc)) from None
+        for name, options in corner.seen.items():
+            for k in range(len(options)):
+                if (name, k) not in covered:
+                    covered.add((name, k))
+                    queue.append((high, {**pins, name: k}))
 
 
 def probe(where: Where, space: SearchSpace) -> None:
@@ -46,11 +86,7 @@ def probe(where: Where, space: SearchSpace) -> None:
     from afsearch.tasks import get_task
 
     for i, fs in enumerate(space.families):
-        for corner in (_Corner(False), _Corner(True)):
-            try:
-                build(sample_family(fs, corner, fs.label))
-            except AfsearchError as exc:
-                raise where.at(f"families[{i}]").error(str(exc)) from None
+        _probe_family(where.at("families").at(f"[{i}]"), fs.label, fs)
     try:
         task_cls = type(get_task(space.task, search_path=space.folder))
     except AfsearchError as exc:

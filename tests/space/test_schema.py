@@ -169,3 +169,29 @@ def test_checkpoint_settings_default_to_every_epoch_at_most_twice_a_minute() -> 
     assert (space.checkpoint_every, space.checkpoint_min_seconds) == (1, 30.0)
     space = parse_space(_space(checkpoint_every=0, checkpoint_min_seconds=0), source="s.yaml")
     assert (space.checkpoint_every, space.checkpoint_min_seconds) == (0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("entry", "fragment"),
+    [
+        (
+            {"family": "standard", "name": ["relu", "gleu", "tanh"]},
+            "families[0].name: Unknown activation 'gleu'",
+        ),
+        (
+            {
+                "family": "ensemble",
+                "members": [
+                    {"family": "standard", "name": ["gelu", "tanh"]},
+                    {"family": "slaf", "basis": ["power", "wavelet", "chebyshev"]},
+                ],
+            },
+            "Unknown SLAF basis 'wavelet'",
+        ),
+    ],
+)
+def test_every_option_of_every_choice_is_checked(entry: dict, fragment: str) -> None:
+    # A bad value in the middle of a list, or inside a member sub-space, fails validation.
+    with pytest.raises(AfsearchError) as info:
+        parse_space(_space(families=[entry]), source="s.yaml")
+    assert fragment in str(info.value) and str(info.value).startswith("s.yaml: families[0]")

@@ -89,6 +89,10 @@ def launch(
     resources = _Resources(cpus_per_trial, gpus_per_trial, max_concurrent or space.max_concurrent)
     name = check_study_name(study or space.name)
     existing = _existing_study(store, name, resume)
+    if existing is not None and num_samples is not None and num_samples > existing.num_samples:
+        # Like Optuna's optimize called again: the study runs the extra trials.
+        store.extend_study(name, num_samples)
+        existing = store.get_study(name)
 
     runs = storage_path(runs_dir) if runs_dir else default_runs_dir()
     # Each launch (and each resume) is its own Ray experiment; the study spans them. Multi-node

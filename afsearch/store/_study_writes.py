@@ -117,6 +117,22 @@ class StudyWrites(StoreConnection):
 
         self._run(work)
 
+    def extend_study(self, name: str, num_samples: int) -> None:
+        """Let a study draw up to ``num_samples`` (never fewer than it has): a resumed study
+        asked for more, as Optuna's ``optimize`` called again; an earlier stop is forgotten."""
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+            raise AfsearchError(
+                f"num_samples must be an integer of at least 1, got {num_samples!r}."
+            )
+
+        def work(session: Session) -> None:
+            row = study_row(session, name, self.url_masked)
+            if num_samples > row.num_samples:
+                row.num_samples = num_samples
+                row.stop_reason = None
+
+        self._run(work)
+
     def upsert_activation(
         self,
         id: str,

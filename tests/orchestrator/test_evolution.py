@@ -17,7 +17,7 @@ from afsearch.orchestrator import launch
 from afsearch.orchestrator._evolution import Evolution, Member
 from afsearch.orchestrator._proposer import EVOLVED
 from afsearch.space import EvolutionOptions
-from afsearch.store import trials
+from afsearch.store import get_study, trials
 
 SWISH = parse_family_space(
     {"family": "swish", "beta": {"low": 0.5, "high": 4.0, "log": True}}, Where("t.yaml")
@@ -104,17 +104,11 @@ def test_an_evolution_launch_evolves_and_resumes_from_the_database(
     assert all(t.config["activation"]["family"] == "grammar" for t in rows[1:])
     ot = optuna.load_study(study_name="afsearch:evo", storage=url)
     assert {t.user_attrs[EVOLVED]["family"] for t in ot.trials} >= {"standard", "grammar"}
-    # A resumed study with more samples draws its parents from the stored trials.
-    data["num_samples"] = 6
-    space.write_text(yaml.safe_dump(data))
-    from afsearch.store import TrialStore
-
-    with TrialStore(url) as store:  # the study asks for 6 now
-        store._run(
-            lambda s: s.execute(
-                __import__("sqlalchemy").text("UPDATE afs_studies SET num_samples = 6")
-            )
-        )
-    again = launch(space, study="evo", url=url, runs_dir=runs, progress=False, resume=True)
-    assert again.status == "completed"
+    # Resumed with more samples (as Optuna's optimize called again), the study runs the extra
+    # trials, its parents drawn from the stored ones.
+    again = launch(
+        space, study="evo", url=url, runs_dir=runs, progress=False, resume=True, num_samples=6
+    )
+    assert again.status == "completed" and again.num_trials == 2
     assert len(trials("evo", url)) == 6
+    assert get_study("evo", url).num_samples == 6

@@ -80,3 +80,18 @@ def test_a_database_of_revision_0002_is_upgraded_with_its_studies(db_url: str) -
         assert (record.duplicates_avoided, record.stop_reason) == (0, None)
         store.record_search_progress("demo", duplicates_avoided=2)
         assert get_study("demo", store).duplicates_avoided == 2
+
+
+def test_extending_a_study_raises_its_samples_and_forgets_why_it_stopped(
+    store: TrialStore,
+) -> None:
+    make_study(store, num_samples=4)
+    store.record_search_progress("demo", duplicates_avoided=50, stop_reason="exhausted")
+    store.extend_study("demo", 3)  # fewer than it has: nothing changes
+    record = get_study("demo", store)
+    assert (record.num_samples, record.stop_reason) == (4, "exhausted")
+    store.extend_study("demo", 9)
+    record = get_study("demo", store)
+    assert (record.num_samples, record.stop_reason, record.duplicates_avoided) == (9, None, 50)
+    with pytest.raises(AfsearchError, match="num_samples must be an integer of at least 1"):
+        store.extend_study("demo", 0)

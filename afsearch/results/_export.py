@@ -90,12 +90,12 @@ def export_trial(
     name: str | None = None,
 ) -> Exported:
     """Export trial ``ref`` (id or ``study/number``), or the best trial of ``study``."""
-    from afsearch.store import trial, trials
+    from afsearch.store import BEST_STATUSES, trial, trials
 
     if ref is None:
         if study is None:
             raise AfsearchError("Name a trial, or a study whose best trial to export.")
-        best = trials(study, url, top=1, status=["completed", "duplicate"])
+        best = trials(study, url, top=1, status=[s.value for s in BEST_STATUSES])
         if not best:
             raise AfsearchError(f"Study {study!r} has no completed trial to export yet.")
         t = best[0]

@@ -8,7 +8,7 @@ database. The driver writes through :class:`TrialStore`; everyone reads through
 """
 
 from afsearch.store._engine import DB_ENV, DEFAULT_FILE, first_line, mask_url, resolve_url
-from afsearch.store._models import StudyStatus, TrialStatus
+from afsearch.store._models import BEST_STATUSES, StudyStatus, TrialStatus
 from afsearch.store._query import epochs, get_study, studies, trial, trials, trials_frame
 from afsearch.store._records import (
     ActivationRecord,
@@ -21,6 +21,7 @@ from afsearch.store._session import DRIVER_RETRIES, is_transient, retry_transien
 from afsearch.store._trial_store import TrialStore
 
 __all__ = [
+    "BEST_STATUSES",
     "DB_ENV",
     "DEFAULT_FILE",
     "DRIVER_RETRIES",

@@ -65,6 +65,11 @@ class TrialStatus(str, enum.Enum):
     INTERRUPTED = "interrupted"
 
 
+#: Trials whose value can be a study's best: they ran to their last epoch, or replayed a stored
+#: result that did. One rule for `studies`, the leaderboard's best and `export --best`.
+BEST_STATUSES = (TrialStatus.COMPLETED, TrialStatus.DUPLICATE)
+
+
 def _enum_column(enum_cls: type[enum.Enum], name: str) -> Enum:
     # Store the lower-case values ("running"), not the member names, so raw SQL and dashboards
     # read naturally.

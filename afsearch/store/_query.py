@@ -34,7 +34,13 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from afsearch.exceptions import AfsearchError
-from afsearch.store._models import ActivationModel, StudyModel, TrialEpochModel, TrialModel
+from afsearch.store._models import (
+    BEST_STATUSES,
+    ActivationModel,
+    StudyModel,
+    TrialEpochModel,
+    TrialModel,
+)
 from afsearch.store._models import TrialStatus as _TrialStatus
 from afsearch.store._records import (
     EpochRecord,
@@ -97,7 +103,7 @@ def studies(url: str | TrialStore | None = None) -> list[StudySummary]:
 
 def _studies(session: Session) -> list[StudySummary]:
     completed = TrialModel.status == _TrialStatus.COMPLETED
-    completed_value = case((completed, TrialModel.metric_value), else_=None)
+    best_value = case((TrialModel.status.in_(BEST_STATUSES), TrialModel.metric_value), else_=None)
     # Replays of another study's result trained nothing; trials that run again have not ended.
     trained = TrialModel.status.notin_(
         [_TrialStatus.DUPLICATE, _TrialStatus.RUNNING, _TrialStatus.INTERRUPTED]
@@ -113,8 +119,8 @@ def _studies(session: Session) -> list[StudySummary]:
             func.count(func.distinct(case((trained, TrialModel.dedup_key), else_=None))).label(
                 "n_distinct"
             ),
-            func.max(completed_value).label("best_max"),
-            func.min(completed_value).label("best_min"),
+            func.max(best_value).label("best_max"),
+            func.min(best_value).label("best_min"),
         )
         .group_by(TrialModel.study_id)
         .subquery()

@@ -33,12 +33,15 @@ def test_studies_summarises_each_study(store: TrialStore, db_url: str) -> None:
     for value in (0.5, 0.9, 0.7):
         add_trial(store, "acc", "completed", value)
     add_trial(store, "acc", "pruned", 0.95)  # a partial value never counts as best
+    make_study(store, name="replays")
+    add_trial(store, "replays", "duplicate", 0.8)  # a replayed full result does
     for value in (0.3, 0.1):
         add_trial(store, "loss", "completed", value)
     add_trial(store, "loss", "failed", None)
     add_trial(store, "loss", "running", None)
     summary = {s.name: s for s in studies(db_url)}
-    assert list(summary) == ["acc", "loss", "empty"]
+    assert list(summary) == ["acc", "loss", "empty", "replays"]
+    assert summary["replays"].best_value == 0.8
     acc, loss, empty = summary["acc"], summary["loss"], summary["empty"]
     assert (acc.n_trials, acc.n_completed, acc.best_value) == (4, 3, 0.9)
     assert (loss.n_trials, loss.n_completed, loss.best_value) == (4, 2, 0.1)

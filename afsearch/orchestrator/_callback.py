@@ -97,6 +97,8 @@ class StoreCallback(Callback):
             activation_id=spec.activation_id,
             dedup_key=spec.dedup_key,
             node=None,
+            # One number per trial: Optuna's (a trial run again keeps the row it replaces).
+            preferred_number=spec.optuna_trial,
             replaces=spec.replaces,
             keep_epochs=kept,
         )

@@ -47,6 +47,7 @@ class TrialWrites(StoreConnection):
         *,
         tune_trial_id: str | None,
         number: int | None = None,
+        preferred_number: int | None = None,
         config: Mapping[str, Any] | None = None,
         activation_id: str | None = None,
         dedup_key: str | None = None,
@@ -57,7 +58,9 @@ class TrialWrites(StoreConnection):
         """Record a running trial and return its id.
 
         Idempotent on ``(study, tune_trial_id)``: a trial Ray Tune restarts or resumes gets its
-        existing id back and is marked running again. ``number`` defaults to the study's next.
+        existing id back and is marked running again. ``number`` defaults to the study's next;
+        ``preferred_number`` is taken when the study has no trial of that number yet (the
+        driver passes Optuna's, so both count trials alike), else the next.
         ``replaces`` names an interrupted trial of the study that this one runs again: its row
         (and number) is reused, its epochs after ``keep_epochs`` are dropped (all of them by
         default; a trial continued from its checkpoint keeps those the checkpoint covers), so
@@ -108,6 +111,13 @@ class TrialWrites(StoreConnection):
                     row.node = node
                 return row.id
             next_number = number
+            if next_number is None and preferred_number is not None:
+                taken = session.scalar(
+                    select(TrialModel.id).where(
+                        TrialModel.study_id == study_id, TrialModel.number == preferred_number
+                    )
+                )
+                next_number = None if taken is not None else int(preferred_number)
             if next_number is None:
                 last = session.scalar(
                     select(func.max(TrialModel.number)).where(TrialModel.study_id == study_id)

@@ -70,6 +70,11 @@ def test_small_launch_stores_every_trial_and_exports_the_best(ray_local, tmp_pat
         assert ot_trial.user_attrs["expression"] in {t.config["expression"] for t in rows}
         assert ot_trial.user_attrs["activation_id"].startswith("af-")
     assert {t.metric_value for t in rows} == {ot_trial.value for ot_trial in ot.trials}
+    # One number per trial: afsearch's #N is Optuna's trial N.
+    by_number = {o.number: o for o in ot.trials}
+    for t in rows:
+        assert by_number[t.number].user_attrs["activation_id"] == t.activation_id
+        assert by_number[t.number].value == pytest.approx(t.metric_value)
     for t in rows:
         if t.learned_params and t.learned_params.get("mean"):
             (match,) = [o for o in ot.trials if o.user_attrs["activation_id"] == t.activation_id]

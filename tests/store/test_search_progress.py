@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, inspect
 from sqlalchemy.pool import NullPool
 
 from afsearch.exceptions import AfsearchError
-from afsearch.store import TrialStore, get_study, studies
+from afsearch.store import TrialStore, get_study, studies, trials
 from afsearch.store._migrate import alembic_config
 from tests.store.helpers import add_trial, make_study
 
@@ -95,3 +95,11 @@ def test_extending_a_study_raises_its_samples_and_forgets_why_it_stopped(
     assert (record.num_samples, record.stop_reason, record.duplicates_avoided) == (9, None, 50)
     with pytest.raises(AfsearchError, match="num_samples must be an integer of at least 1"):
         store.extend_study("demo", 0)
+
+
+def test_a_trial_takes_its_preferred_number_when_it_is_free(store: TrialStore) -> None:
+    make_study(store)
+    first = store.start_trial("demo", tune_trial_id="a", preferred_number=4)
+    second = store.start_trial("demo", tune_trial_id="b", preferred_number=4)  # taken
+    numbers = {t.id: t.number for t in trials("demo", store)}
+    assert (numbers[first], numbers[second]) == (4, 5)

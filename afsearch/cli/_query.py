@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,10 @@ from afsearch.cli._common import (
     user_errors,
 )
 from afsearch.cli._leaderboard import leaderboard, pick_study
+from afsearch.exceptions import AfsearchError, choices
+
+#: What ``afsearch trials --format`` prints.
+FORMATS = ("table", "json", "csv")
 
 
 @app.command()
@@ -31,6 +36,9 @@ def studies(db: DbOption = None, as_json: JsonOption = False) -> None:
     rows = list_studies(db)
     if as_json:
         print_json([r.to_dict() for r in rows])
+        return
+    if not rows:
+        out.print("The database has no studies yet; run `afsearch launch SPACE.yaml` to start one.")
         return
     table = Table(title="Studies")
     # Counts over the last columns; when the study was created is in --json.
@@ -67,15 +75,28 @@ def trials_cmd(
         list[str] | None, typer.Option(help="Only trials with this status (repeatable).")
     ] = None,
     as_json: JsonOption = False,
+    output: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table, json or csv (one row per trial, as trials_frame: config.* and "
+            "learned.* columns), like `optuna trials -f`.",
+        ),
+    ] = "table",
 ) -> None:
     """List a study's trials, best first with --top."""
-    from afsearch.store import trials
+    from afsearch.store import trials, trials_frame
 
+    if output not in FORMATS:
+        raise AfsearchError(f"--format must be {choices(FORMATS)}, got {output!r}.")
     name = pick_study(study, db)
-    if as_json:
+    if as_json or output == "json":
         print_json([t.to_dict() for t in trials(name, db, top=top, status=status)])
-        return
-    leaderboard(name, db, top, status)
+    elif output == "csv":
+        sys.stdout.write(trials_frame(name, db, top=top, status=status).to_csv(index=False))
+    else:
+        leaderboard(name, db, top, status)
 
 
 @app.command()

@@ -164,3 +164,26 @@ def test_rerun_trains_on_fresh_seeds_against_baselines(tmp_path: Path) -> None:
     for r in rows:
         assert len(r["values"]) == 2 and all(0 <= v <= 1 for v in r["values"])
     assert rows[1]["p_value"] == rows[1]["p_value"]  # a number, not NaN
+
+
+def test_trials_prints_csv_json_or_a_table(tmp_path: Path) -> None:
+    import csv
+    import io
+
+    db = store_trial(tmp_path / "f.db")
+    result = run("trials", "--db", db, "--format", "csv")
+    assert result.exit_code == 0, result.output
+    (row,) = list(csv.DictReader(io.StringIO(result.output)))
+    assert (row["study"], row["number"], row["status"]) == ("s", "0", "completed")
+    assert float(row["learned.beta"]) == 1.7 and row["config.task"] == "digits-mlp"
+    as_json = json.loads(run("trials", "--db", db, "-f", "json").output)
+    assert [t["number"] for t in as_json] == [0]
+    assert "#0" in run("trials", "--db", db).output
+    assert_one_line_error(run("trials", "--db", db, "-f", "xml"), "--format must be")
+
+
+def test_studies_on_an_empty_database_says_so(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    TrialStore(url).close()
+    result = run("studies", "--db", url)
+    assert result.exit_code == 0 and "no studies yet" in result.output

@@ -67,6 +67,8 @@ def fmt(v: Any, digits: int = 4) -> str:
     return str(v)
 
 
-def trial_ref(text: str) -> int | str:
-    """A trial argument: a database id when it is all digits, else ``STUDY/NUMBER``."""
-    return int(text) if text.isdigit() else text
+#: How commands name a trial, for their help.
+TRIAL_HELP = "A trial: STUDY/N, or N (#N) of --study (or of the only study), or id:ID."
+StudyOption = Annotated[
+    str | None, typer.Option(help="The study of a trial given as N (default: the only one).")
+]

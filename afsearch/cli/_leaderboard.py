@@ -13,6 +13,25 @@ if TYPE_CHECKING:
     from afsearch.store import TrialStore
 
 
+def trial_ref(text: str, study: str | None, db: str | None) -> int | str:
+    """What a trial argument names, for :func:`afsearch.store.trial`: ``STUDY/N`` as given,
+    ``N`` or ``#N`` the trial number N of ``study`` (or of the database's only study), and
+    ``id:ID`` the trial with that database id. A bare number is always a trial number, as the
+    leaderboard shows it; database ids need their prefix."""
+    text = text.strip()
+    if text.startswith("id:") and text[3:].isdigit():
+        return int(text[3:])
+    number = text[1:] if text.startswith("#") else text
+    if number.isdigit():
+        return f"{pick_study(study, db)}/{int(number)}"
+    if "/" in text:
+        return text
+    raise AfsearchError(
+        f"The trial {text!r} is not STUDY/N, N (or #N) with --study, or id:ID; for example "
+        "quickstart/3, 3 --study quickstart, or id:17."
+    )
+
+
 def pick_study(study: str | None, db: str | None) -> str:
     from afsearch.store import studies as list_studies
 

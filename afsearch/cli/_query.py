@@ -11,16 +11,17 @@ import typer
 from rich.table import Table
 
 from afsearch.cli._common import (
+    TRIAL_HELP,
     DbOption,
     JsonOption,
+    StudyOption,
     app,
     fmt,
     out,
     print_json,
-    trial_ref,
     user_errors,
 )
-from afsearch.cli._leaderboard import leaderboard, pick_study
+from afsearch.cli._leaderboard import leaderboard, pick_study, trial_ref
 from afsearch.exceptions import AfsearchError, choices
 
 #: What ``afsearch trials --format`` prints.
@@ -102,8 +103,9 @@ def trials_cmd(
 @app.command()
 @user_errors
 def show(
-    trial: Annotated[str, typer.Argument(help="Trial id, or STUDY/NUMBER.")],
+    trial: Annotated[str, typer.Argument(help=TRIAL_HELP)],
     db: DbOption = None,
+    study: StudyOption = None,
     plot: Annotated[
         Path | None,
         typer.Option(help="Write a PNG: the activation, its derivative and the learning curve."),
@@ -114,8 +116,7 @@ def show(
     from afsearch.store import epochs
     from afsearch.store import trial as get_trial
 
-    ref: int | str = trial_ref(trial)
-    t = get_trial(ref, db)
+    t = get_trial(trial_ref(trial, study, db), db)
     rows = epochs(t.id, db)
     if as_json:
         print_json({**t.to_dict(), "epochs": [e.to_dict() for e in rows]})

@@ -10,26 +10,29 @@ import typer
 from rich.table import Table
 
 from afsearch.cli._common import (
+    TRIAL_HELP,
     DbOption,
     JsonOption,
+    StudyOption,
     app,
     err,
     fmt,
     out,
     print_json,
-    trial_ref,
     user_errors,
 )
-from afsearch.cli._leaderboard import pick_study
+from afsearch.cli._leaderboard import pick_study, trial_ref
 from afsearch.exceptions import AfsearchError
 
 
 @app.command()
 @user_errors
 def export(
-    trial: Annotated[str | None, typer.Argument(help="Trial id or STUDY/NUMBER.")] = None,
+    trial: Annotated[str | None, typer.Argument(help=TRIAL_HELP)] = None,
     db: DbOption = None,
-    study: Annotated[str | None, typer.Option(help="With --best: the study.")] = None,
+    study: Annotated[
+        str | None, typer.Option(help="The study of --best, or of a trial given as N.")
+    ] = None,
     best: Annotated[bool, typer.Option(help="Export the study's best trial.")] = False,
     # results.EXPORT_DIR, as a literal so that --help imports no torch (a test compares them).
     out_dir: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("exported"),
@@ -41,18 +44,18 @@ def export(
     if best:
         exported = export_trial(None, db, study=pick_study(study, db), out_dir=out_dir, name=name)
     elif trial is None:
-        raise AfsearchError("Name a trial (id or STUDY/NUMBER), or pass --best --study NAME.")
+        raise AfsearchError("Name a trial (STUDY/N, or N with --study), or pass --best.")
     else:
-        ref: int | str = trial_ref(trial)
-        exported = export_trial(ref, db, out_dir=out_dir, name=name)
+        exported = export_trial(trial_ref(trial, study, db), db, out_dir=out_dir, name=name)
     out.print(f"wrote {exported.module_path} and {exported.json_path}")
 
 
 @app.command()
 @user_errors
 def rerun(
-    trial: Annotated[str, typer.Argument(help="Trial id or STUDY/NUMBER.")],
+    trial: Annotated[str, typer.Argument(help=TRIAL_HELP)],
     db: DbOption = None,
+    study: StudyOption = None,
     seeds: Annotated[int, typer.Option(help="Fresh seeds to train on.")] = 5,
     against: Annotated[
         str, typer.Option(help="Comma-separated standard activations to compare with.")
@@ -67,7 +70,7 @@ def rerun(
     from afsearch.results import compare, fresh_seeds, trial_candidate, welch
     from afsearch.store import trial as get_trial
 
-    t = get_trial(trial_ref(trial), db)
+    t = get_trial(trial_ref(trial, study, db), db)
     cfg = t.config or {}
     if "task" not in cfg or "settings" not in cfg:
         raise AfsearchError(f"Trial {t.study}/{t.number} does not record its task and settings.")

@@ -187,3 +187,30 @@ def test_studies_on_an_empty_database_says_so(tmp_path: Path) -> None:
     TrialStore(url).close()
     result = run("studies", "--db", url)
     assert result.exit_code == 0 and "no studies yet" in result.output
+
+
+def test_a_bare_number_is_a_trial_number_and_ids_need_their_prefix(tmp_path: Path) -> None:
+    url = store_trial(tmp_path / "n.db")
+    with TrialStore(url) as store:
+        from afsearch.store import trials
+
+        (t,) = trials("s", store)
+        # A second study whose trial 0 has a larger id than the first study's.
+        store.create_study(
+            "other",
+            space={},
+            task="digits-mlp",
+            metric="val_accuracy",
+            mode="max",
+            sampler="tpe",
+            scheduler="none",
+            num_samples=1,
+        )
+    shown = {
+        ref: json.loads(run("show", *ref.split(), "--db", url, "--json").output)["id"]
+        for ref in ("s/0", "0 --study s", "#0 --study s", f"id:{t.id}")
+    }
+    assert set(shown.values()) == {t.id}, shown
+    # With two studies, a bare number needs --study; a bad reference is one sentence.
+    assert_one_line_error(run("show", "0", "--db", url), "Name a study with --study")
+    assert_one_line_error(run("show", "zero", "--db", url), "is not STUDY/N")

@@ -47,7 +47,7 @@ def launch(
 ) -> None:
     """Run a search: every trial lands in the database."""
     from afsearch.orchestrator import launch as run_launch
-    from afsearch.store import DRIVER_RETRIES, TrialStore, resolve_url, studies
+    from afsearch.store import DRIVER_RETRIES, TrialStore, get_study, resolve_url, studies
 
     url = resolve_url(db)
     try:
@@ -87,4 +87,12 @@ def launch(
             f"known proposals skipped, {summary.n_pruned} trials pruned",
             highlight=False,
         )
+        screened = get_study(result.study, store).prescreen
+        if screened:
+            filtered = ", ".join(f"{n} {why}" for why, n in screened["filtered"].items())
+            out.print(
+                f"prescreen: a pool of {screened['pool']} distinct functions from "
+                f"{screened['draws']} draws; filtered out: {filtered or 'none'}",
+                highlight=False,
+            )
         leaderboard(result.study, store, top, None)

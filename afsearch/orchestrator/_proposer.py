@@ -13,6 +13,7 @@ from afsearch.activations import build
 from afsearch.compiler import candidate_record
 from afsearch.domains import suggest
 from afsearch.orchestrator._evolution import Evolution, Member
+from afsearch.orchestrator._prescreen import Prescreen, Scored
 from afsearch.orchestrator._spec import CONFIG_KEY, Checkpoint, Reuse, TrialSpec
 from afsearch.space import (
     EvolutionOptions,
@@ -75,6 +76,9 @@ class TrialProposer:
             if space.sampler == "evolution"
             else None
         )
+        self._prescreen = Prescreen(space, seed) if space.prescreen else None
+        # What this driver proposed: trials in flight are not rows in the database yet.
+        self._proposed: list[dict[str, Any]] = []
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_store": None}
@@ -91,6 +95,13 @@ class TrialProposer:
         if self._grid is not None:
             index = trial.suggest_categorical("candidate", list(range(len(self._grid))))
             activation, task_values = self._grid[index]
+        elif self._prescreen is not None:
+            # The surrogate picks the activation from the pool; the sampler, task values.
+            activation = self._prescreened()
+            task_values = {
+                k: suggest(trial, f"task.{k}", v) for k, v in self.space.task_values.items()
+            }
+            trial.set_user_attr(EVOLVED, activation)
         elif self._evolution is not None:
             # The activation evolves; task values come from the Optuna sampler (random).
             activation = self._evolve(getattr(trial, "number", 0))
@@ -140,6 +151,27 @@ class TrialProposer:
         rng = random.Random(f"{self.seed}:{number}")
         # Optuna numbers every proposal, skipped repeats and trials in flight included.
         return self._evolution.propose(rng, max(number, len(rows)), history)
+
+    def _prescreened(self) -> dict[str, Any]:
+        """The prescreen's next config, from the study's trials as the database holds them."""
+        from afsearch.store import trials
+
+        assert self._prescreen is not None
+        fresh = self._prescreen._pool is None
+        rows = sorted(trials(self.study, self.store), key=lambda t: t.number) if self.study else []
+        configs = [t.config["activation"] for t in rows if isinstance(t.config, dict)]
+        configs += self._proposed
+        sign = 1.0 if self.space.objective_mode == "max" else -1.0
+        scored = [
+            Scored(t.config["activation"], sign * t.metric_value)
+            for t in rows
+            if t.metric_value is not None and isinstance(t.config, dict)
+        ]
+        choice = self._prescreen.propose(configs, scored)
+        self._proposed.append(choice)
+        if fresh and self._prescreen._pool is not None and self.study:
+            self.store.record_prescreen(self.study, self._prescreen.pool.summary())
+        return choice
 
     def known(self, key: str) -> Any:
         """The study's trial that a proposal with dedup key ``key`` repeats, if any."""

@@ -6,6 +6,7 @@ docs/SPACE.md is the reference of the YAML form.
 from afsearch.domains import Choice, FamilySpace, Range
 from afsearch.space._evolution_options import EvolutionOptions
 from afsearch.space._load import load_space, parse_space
+from afsearch.space._prescreen_options import PrescreenOptions
 from afsearch.space._sample import grid_configs, sample_config, task_settings
 from afsearch.space._space import SAMPLERS, SCHEDULERS, SearchSpace
 
@@ -15,6 +16,7 @@ __all__ = [
     "Choice",
     "EvolutionOptions",
     "FamilySpace",
+    "PrescreenOptions",
     "Range",
     "SearchSpace",
     "grid_configs",

@@ -16,6 +16,7 @@ from afsearch.activations import parse_family_space
 from afsearch.domains import Where, parse_value, show
 from afsearch.exceptions import AfsearchError, choices
 from afsearch.space._evolution_options import EvolutionOptions
+from afsearch.space._prescreen_options import PrescreenOptions
 from afsearch.space._sample import grid_configs, probe
 from afsearch.space._space import SAMPLERS, SCHEDULERS, TASK_KEYS, TOP_KEYS, SearchSpace
 
@@ -110,6 +111,18 @@ def parse_space(data: Any, source: str = "<space>", default_name: str = "study")
         except AfsearchError as exc:
             raise where.at("sampler_options").error(str(exc)) from None
 
+    prescreen = None
+    if data.get("prescreen") not in (None, False):
+        try:
+            prescreen = PrescreenOptions.parse(data["prescreen"])
+        except AfsearchError as exc:
+            raise where.at("prescreen").error(str(exc)) from None
+        if sampler == "grid":
+            raise where.at("prescreen").error(
+                "a grid tries every candidate, so there is nothing to prescreen; use another "
+                "sampler or leave prescreen out."
+            )
+
     fams = data.get("families")
     if not isinstance(fams, list) or not fams:
         raise where.at("families").error(
@@ -142,6 +155,7 @@ def parse_space(data: Any, source: str = "<space>", default_name: str = "study")
         raw=data,
         source=source,
         sampler_options=dict(sampler_options),
+        prescreen=prescreen,
         objectives=objectives,
         grace_period=_int(where, "grace_period", data.get("grace_period", 1), 1, 10_000),
         max_failures=_int(where, "max_failures", data.get("max_failures", 0), 0, 100),

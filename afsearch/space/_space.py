@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from afsearch.domains import FamilySpace, Value
+from afsearch.space._prescreen_options import PrescreenOptions
 
 SAMPLERS = ("tpe", "cmaes", "random", "grid", "nsga2", "evolution")
 SCHEDULERS = ("asha", "none")
@@ -29,6 +30,7 @@ TOP_KEYS = {
     "trial_timeout_s",
     "checkpoint_every",
     "checkpoint_min_seconds",
+    "prescreen",
 }
 TASK_KEYS = {"name", "epochs", "batch_size", "lr", "weight_decay", "optimizer", "options"}
 
@@ -61,6 +63,8 @@ class SearchSpace:
     #: resumed trial continues from its last checkpoint instead of epoch 1.
     checkpoint_every: int = 1
     checkpoint_min_seconds: float = 30.0
+    #: Score candidates before training them (see afsearch.orchestrator's prescreen).
+    prescreen: PrescreenOptions | None = None
 
     @property
     def folder(self) -> str | None:

@@ -114,6 +114,8 @@ class StudyModel(Base):
     # Proposals of functions the study already had, skipped without a trial (migration 0003).
     duplicates_avoided: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     stop_reason: Mapped[str | None] = mapped_column(Text)
+    # The prescreen's pool and what it filtered, with reasons (migration 0004).
+    prescreen: Mapped[Any] = mapped_column(JSONType, nullable=True)
 
 
 class ActivationModel(Base):

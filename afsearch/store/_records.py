@@ -51,6 +51,8 @@ class StudyRecord(_Record):
     duplicates_avoided: int = 0
     #: Why the study stopped before drawing its samples (its space ran out of new functions).
     stop_reason: str | None = None
+    #: The prescreen's pool and what it filtered out, with the reasons, if it ran.
+    prescreen: Any = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,6 +160,7 @@ def study_record(row: StudyModel) -> StudyRecord:
         finished_at=utc(row.finished_at),
         duplicates_avoided=row.duplicates_avoided or 0,
         stop_reason=row.stop_reason,
+        prescreen=row.prescreen,
     )
 
 

@@ -117,6 +117,14 @@ class StudyWrites(StoreConnection):
 
         self._run(work)
 
+    def record_prescreen(self, name: str, summary: Mapping[str, Any]) -> None:
+        """Store what the study's prescreen did (its pool, the candidates it filtered)."""
+
+        def work(session: Session) -> None:
+            study_row(session, name, self.url_masked).prescreen = jsonable(dict(summary))
+
+        self._run(work)
+
     def extend_study(self, name: str, num_samples: int) -> None:
         """Let a study draw up to ``num_samples`` (never fewer than it has): a resumed study
         asked for more, as Optuna's ``optimize`` called again; an earlier stop is forgotten."""

@@ -63,7 +63,9 @@ from afsearch.orchestrator import launch
 from afsearch.space import parse_space
 from afsearch.store import trials
 
-SAMPLERS = ("tpe", "random", "cmaes", "evolution")
+SAMPLERS = ("tpe", "random", "cmaes", "evolution", "prescreen")
+#: ``prescreen`` is random search with the prescreen choosing each activation from its pool.
+PRESCREEN = {"pool": 2000, "anchors": ["relu", "gelu", "silu"], "acquisition": "ucb"}
 # Optuna's TPESampler draws its first n_startup_trials=10 at random.
 STARTUP = 10
 FAMILY = {
@@ -98,7 +100,7 @@ def make_space(sampler: str, plan: dict[str, Any], structural: bool = False) -> 
     raw: dict[str, Any] = {
         "name": f"samplers-{sampler}",
         "task": task,
-        "sampler": sampler,
+        "sampler": "random" if sampler == "prescreen" else sampler,
         "scheduler": "none",
         "seeds": 1,
         "num_samples": plan["budget"],
@@ -107,6 +109,8 @@ def make_space(sampler: str, plan: dict[str, Any], structural: bool = False) -> 
     }
     if sampler == "evolution":
         raw["sampler_options"] = dict(EVOLUTION)
+    if sampler == "prescreen":
+        raw["prescreen"] = dict(PRESCREEN)
     return parse_space(raw, source=f"bench_samplers:{sampler}")
 
 
@@ -261,6 +265,7 @@ def main() -> None:
             "scheduler": "none",
             "seeds": 1,
             "evolution": EVOLUTION,
+            "prescreen": PRESCREEN,
         },
         "samplers": {s: {"curves": [], "values": [], "wall_s": 0.0} for s in args.samplers},
     }

@@ -7,6 +7,7 @@ A trial is one :class:`TrialSpec`, proposed on the driver (``_proposer``), train
 
 from afsearch.orchestrator._callback import StoreCallback
 from afsearch.orchestrator._launch import LaunchResult, launch
+from afsearch.orchestrator._prescreen import Prescreen, PrescreenPool, fit_predict
 from afsearch.orchestrator._ray import (
     DEFAULT_RUNS_DIR,
     RAY_ADDRESS_ENV,
@@ -21,9 +22,12 @@ __all__ = [
     "RUNS_ENV",
     "Checkpoint",
     "LaunchResult",
+    "Prescreen",
+    "PrescreenPool",
     "Reuse",
     "StoreCallback",
     "TrialSpec",
     "default_runs_dir",
+    "fit_predict",
     "launch",
 ]

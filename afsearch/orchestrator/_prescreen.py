@@ -85,7 +85,7 @@ def _key(vector: np.ndarray) -> bytes:
 
 
 @dataclass
-class Pool:
+class PrescreenPool:
     """The candidates a prescreen chooses from, and what it filtered out."""
 
     configs: list[dict[str, Any]] = field(default_factory=list)
@@ -95,7 +95,7 @@ class Pool:
     draws: int = 0
 
     @classmethod
-    def draw(cls, space: SearchSpace, size: int, rng: random.Random) -> Pool:
+    def draw(cls, space: SearchSpace, size: int, rng: random.Random) -> PrescreenPool:
         pool, seen = cls(), set()
         while len(pool.configs) < size and pool.draws < DRAWS_PER_ENTRY * size:
             fs = rng.choice(space.families)
@@ -141,7 +141,7 @@ class Prescreen:
         assert space.prescreen is not None
         self.space, self.options = space, space.prescreen
         self.seed = seed
-        self._pool: Pool | None = None
+        self._pool: PrescreenPool | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         # The pool is drawn again from the seed, the same, rather than pickled with Tune's
@@ -149,9 +149,9 @@ class Prescreen:
         return {**self.__dict__, "_pool": None}
 
     @property
-    def pool(self) -> Pool:
+    def pool(self) -> PrescreenPool:
         if self._pool is None:
-            self._pool = Pool.draw(self.space, self.options.pool, random.Random(self.seed))
+            self._pool = PrescreenPool.draw(self.space, self.options.pool, random.Random(self.seed))
         return self._pool
 
     def propose(self, tried: Sequence[Mapping[str, Any]], scored: Sequence[Scored]) -> dict:

@@ -16,8 +16,8 @@ from afsearch.orchestrator._prescreen import (
     EXPLODES,
     NOT_BUILT,
     NOT_FINITE,
-    Pool,
     Prescreen,
+    PrescreenPool,
     Scored,
     features,
 )
@@ -58,7 +58,7 @@ def test_equal_functions_have_equal_features_and_the_pool_holds_each_once() -> N
         {**_space(), "families": [{"family": "standard", "name": ["relu", "gelu", "tanh"]}]},
         source="s.yaml",
     )
-    pool = Pool.draw(space, 10, random.Random(0))
+    pool = PrescreenPool.draw(space, 10, random.Random(0))
     assert len(pool.configs) == 3  # three functions, however many draws
     assert pool.summary()["pool"] == 3 and pool.draws == 40
 

@@ -11,7 +11,16 @@ from typing import Any
 import sympy
 
 from afsearch.activations._registry import BaseFamily, register_family
-from afsearch.domains import FamilySpace, Suggester, Where, parse_value, show, suggest
+from afsearch.domains import (
+    Choice,
+    FamilySpace,
+    Range,
+    Suggester,
+    Where,
+    parse_value,
+    show,
+    suggest,
+)
 from afsearch.exceptions import AfsearchError, choices
 from afsearch.expr import Param, X, sigmoid, softplus, symbol
 
@@ -196,8 +205,6 @@ class Grammar(BaseFamily):
 
 
 def _largest(depth: Any) -> int:
-    from afsearch.domains import Choice, Range
-
     if isinstance(depth, Range):
         return int(depth.high)
     if isinstance(depth, Choice):

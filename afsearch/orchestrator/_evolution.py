@@ -15,20 +15,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from afsearch.activations import mutate_family, random_suggester, sample_family
 from afsearch.domains import FamilySpace
+from afsearch.orchestrator._history import Scored
 from afsearch.space import EvolutionOptions
-
-
-@dataclass(frozen=True)
-class Member:
-    """A trial of the population: its activation config and its value (higher is better)."""
-
-    activation: Mapping[str, Any]
-    score: float
 
 
 class Evolution:
@@ -39,7 +31,7 @@ class Evolution:
         self.options = options
 
     def propose(
-        self, rng: random.Random, started: int, history: Sequence[Member]
+        self, rng: random.Random, started: int, history: Sequence[Scored]
     ) -> dict[str, Any]:
         """The next config: ``started`` is how many trials the study holds, ``history`` its
         trials with a value, oldest first."""

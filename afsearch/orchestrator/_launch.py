@@ -22,7 +22,7 @@ from afsearch.orchestrator._budget import DistinctBudget
 from afsearch.orchestrator._optuna import open_optuna_study, optuna_study_name
 from afsearch.orchestrator._ray import default_runs_dir, init_ray, storage_path, task_runtime_env
 from afsearch.space import SearchSpace, grid_configs, load_space, parse_space
-from afsearch.store import StudyRecord, StudyStatus, TrialStatus, TrialStore
+from afsearch.store import DRIVER_RETRIES, StudyRecord, StudyStatus, TrialStatus, TrialStore
 
 _STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
 
@@ -74,7 +74,7 @@ def launch(
 
     >>> launch("search_spaces/quickstart.yaml", study="demo")  # doctest: +SKIP
     """
-    store = TrialStore(url, retries=_driver_retries())
+    store = TrialStore(url, retries=DRIVER_RETRIES)
     url = store.url
     source = None if isinstance(space, SearchSpace) else str(space)
     space = with_overrides(
@@ -154,12 +154,6 @@ def launch(
             import ray
 
             ray.shutdown()
-
-
-def _driver_retries() -> int:
-    from afsearch.store import DRIVER_RETRIES
-
-    return DRIVER_RETRIES
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ with a learned noise term tolerates the seed-to-seed noise of trained metrics.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections.abc import Mapping, Sequence
@@ -31,6 +32,7 @@ import torch
 from afsearch.activations import build, random_suggester, sample_family
 from afsearch.compiler import CompiledActivation
 from afsearch.exceptions import AfsearchError
+from afsearch.orchestrator._history import Scored
 from afsearch.space import PrescreenOptions, SearchSpace
 
 #: Where the features are taken: fixed N(0, 1) samples (seeded, the same for every study).
@@ -126,14 +128,6 @@ class PrescreenPool:
         }
 
 
-@dataclass(frozen=True)
-class Scored:
-    """A finished trial: its activation config and its value (higher is better)."""
-
-    activation: Mapping[str, Any]
-    score: float
-
-
 class Prescreen:
     """Chooses each proposal's activation from a pool (see the module docstring)."""
 
@@ -142,11 +136,24 @@ class Prescreen:
         self.space, self.options = space, space.prescreen
         self.seed = seed
         self._pool: PrescreenPool | None = None
+        # Features of configs already seen: each proposal looks at every trial so far.
+        self._features: dict[str, np.ndarray | str] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         # The pool is drawn again from the seed, the same, rather than pickled with Tune's
         # experiment state.
-        return {**self.__dict__, "_pool": None}
+        return {**self.__dict__, "_pool": None, "_features": {}}
+
+    @property
+    def pool_drawn(self) -> bool:
+        return self._pool is not None
+
+    def features(self, config: Mapping[str, Any]) -> np.ndarray | str:
+        """:func:`features`, remembered per config."""
+        key = json.dumps(config, sort_keys=True, default=str)
+        if key not in self._features:
+            self._features[key] = features(config)
+        return self._features[key]
 
     @property
     def pool(self) -> PrescreenPool:
@@ -158,10 +165,10 @@ class Prescreen:
         """The next activation config: ``tried`` are every trial's configs so far (their
         functions are not proposed again), ``scored`` those with a value."""
         opts: PrescreenOptions = self.options
-        tried_keys = {_key(v) for v in (features(c) for c in tried) if not isinstance(v, str)}
+        tried_keys = {_key(v) for v in map(self.features, tried) if not isinstance(v, str)}
         for name in opts.anchors:
             anchor = {"family": "standard", "name": name}
-            vector = features(anchor)
+            vector = self.features(anchor)
             if not isinstance(vector, str) and _key(vector) not in tried_keys:
                 return anchor
         pool = self.pool
@@ -171,7 +178,7 @@ class Prescreen:
                 f"The prescreen's pool of {len(pool.configs)} functions is used up; raise "
                 "prescreen.pool or num_samples fewer."
             )
-        train = [(features(s.activation), s.score) for s in scored]
+        train = [(self.features(s.activation), s.score) for s in scored]
         train = [(v, y) for v, y in train if not isinstance(v, str) and math.isfinite(y)]
         if len(train) < 2:
             rng = random.Random(f"{self.seed}:{len(tried)}")

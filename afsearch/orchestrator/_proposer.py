@@ -12,8 +12,9 @@ from typing import Any
 from afsearch.activations import build
 from afsearch.compiler import candidate_record
 from afsearch.domains import suggest
-from afsearch.orchestrator._evolution import Evolution, Member
-from afsearch.orchestrator._prescreen import Prescreen, Scored
+from afsearch.orchestrator._evolution import Evolution
+from afsearch.orchestrator._history import scored_trials
+from afsearch.orchestrator._prescreen import Prescreen
 from afsearch.orchestrator._spec import CONFIG_KEY, Checkpoint, Reuse, TrialSpec
 from afsearch.space import (
     EvolutionOptions,
@@ -136,40 +137,31 @@ class TrialProposer:
         )
         return {CONFIG_KEY: spec.to_dict()}
 
-    def _evolve(self, number: int) -> dict[str, Any]:
-        """The evolution's next config, from the study's trials as the database holds them."""
+    def _trials(self) -> list[Any]:
+        """The study's trials as the database holds them, by number."""
         from afsearch.store import trials
 
+        return sorted(trials(self.study, self.store), key=lambda t: t.number) if self.study else []
+
+    def _evolve(self, number: int) -> dict[str, Any]:
+        """The evolution's next config, from the study's trials."""
         assert self._evolution is not None
-        rows = sorted(trials(self.study, self.store), key=lambda t: t.number) if self.study else []
-        sign = 1.0 if self.space.objective_mode == "max" else -1.0
-        history = [
-            Member(t.config["activation"], sign * t.metric_value)
-            for t in rows
-            if t.metric_value is not None and isinstance(t.config, dict)
-        ]
+        rows = self._trials()
+        history = scored_trials(rows, str(self.space.objective_mode))
         rng = random.Random(f"{self.seed}:{number}")
         # Optuna numbers every proposal, skipped repeats and trials in flight included.
         return self._evolution.propose(rng, max(number, len(rows)), history)
 
     def _prescreened(self) -> dict[str, Any]:
-        """The prescreen's next config, from the study's trials as the database holds them."""
-        from afsearch.store import trials
-
+        """The prescreen's next config, from the study's trials and those proposed here."""
         assert self._prescreen is not None
-        fresh = self._prescreen._pool is None
-        rows = sorted(trials(self.study, self.store), key=lambda t: t.number) if self.study else []
+        drawn = self._prescreen.pool_drawn
+        rows = self._trials()
         configs = [t.config["activation"] for t in rows if isinstance(t.config, dict)]
-        configs += self._proposed
-        sign = 1.0 if self.space.objective_mode == "max" else -1.0
-        scored = [
-            Scored(t.config["activation"], sign * t.metric_value)
-            for t in rows
-            if t.metric_value is not None and isinstance(t.config, dict)
-        ]
-        choice = self._prescreen.propose(configs, scored)
+        scored = scored_trials(rows, str(self.space.objective_mode))
+        choice = self._prescreen.propose(configs + self._proposed, scored)
         self._proposed.append(choice)
-        if fresh and self._prescreen._pool is not None and self.study:
+        if not drawn and self._prescreen.pool_drawn and self.study:
             self.store.record_prescreen(self.study, self._prescreen.pool.summary())
         return choice
 

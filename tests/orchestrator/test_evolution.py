@@ -14,7 +14,8 @@ from afsearch.activations import parse_family_space
 from afsearch.domains import Where
 from afsearch.exceptions import AfsearchError
 from afsearch.orchestrator import launch
-from afsearch.orchestrator._evolution import Evolution, Member
+from afsearch.orchestrator._evolution import Evolution
+from afsearch.orchestrator._history import Scored
 from afsearch.orchestrator._proposer import EVOLVED
 from afsearch.space import EvolutionOptions
 from afsearch.store import get_study, trials
@@ -30,9 +31,9 @@ def test_initial_names_then_random_draws_then_children_of_the_best() -> None:
     assert evo.propose(rng, 0, []) == {"family": "standard", "name": "relu"}
     assert evo.propose(rng, 1, [])["family"] == "swish"  # filling the population
     history = [
-        Member({"family": "swish", "beta": 0.6}, 0.1),
-        Member({"family": "swish", "beta": 3.0}, 0.9),
-        Member({"family": "swish", "beta": 1.0}, 0.5),
+        Scored({"family": "swish", "beta": 0.6}, 0.1),
+        Scored({"family": "swish", "beta": 3.0}, 0.9),
+        Scored({"family": "swish", "beta": 1.0}, 0.5),
     ]
     children = [evo.propose(random.Random(i), 3, history) for i in range(40)]
     # With the whole population in the tournament the parent is the best: children are near it.
@@ -42,15 +43,15 @@ def test_initial_names_then_random_draws_then_children_of_the_best() -> None:
 
 def test_aging_forgets_old_members() -> None:
     evo = Evolution([SWISH], EvolutionOptions(population=2, tournament=2, fresh=0.0))
-    old_best = Member({"family": "swish", "beta": 3.9}, 1.0)
-    recent = [Member({"family": "swish", "beta": 0.55}, 0.2)] * 2
+    old_best = Scored({"family": "swish", "beta": 3.9}, 1.0)
+    recent = [Scored({"family": "swish", "beta": 0.55}, 0.2)] * 2
     children = [evo.propose(random.Random(i), 10, [old_best, *recent]) for i in range(30)]
     assert max(c["beta"] for c in children) < 3.0
 
 
 def test_a_named_starting_point_outside_the_space_is_followed_by_a_draw() -> None:
     evo = Evolution([SWISH], EvolutionOptions(population=2, tournament=1, fresh=0.0))
-    history = [Member({"family": "standard", "name": "relu"}, 1.0)] * 2
+    history = [Scored({"family": "standard", "name": "relu"}, 1.0)] * 2
     assert evo.propose(random.Random(0), 5, history)["family"] == "swish"
 
 

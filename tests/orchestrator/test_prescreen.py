@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from afsearch.exceptions import AfsearchError
+from afsearch.orchestrator._history import Scored
 from afsearch.orchestrator._prescreen import (
     CONSTANT,
     EXPLODES,
@@ -18,7 +19,6 @@ from afsearch.orchestrator._prescreen import (
     NOT_FINITE,
     Prescreen,
     PrescreenPool,
-    Scored,
     features,
 )
 from afsearch.space import PrescreenOptions, parse_space

@@ -4,6 +4,7 @@ docs/SPACE.md is the reference of the YAML form.
 """
 
 from afsearch.domains import Choice, FamilySpace, Range
+from afsearch.space._confirm_options import ConfirmOptions
 from afsearch.space._evolution_options import EvolutionOptions
 from afsearch.space._load import load_space, parse_space
 from afsearch.space._prescreen_options import PrescreenOptions
@@ -14,6 +15,7 @@ __all__ = [
     "SAMPLERS",
     "SCHEDULERS",
     "Choice",
+    "ConfirmOptions",
     "EvolutionOptions",
     "FamilySpace",
     "PrescreenOptions",

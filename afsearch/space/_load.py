@@ -15,6 +15,7 @@ import yaml
 from afsearch.activations import parse_family_space
 from afsearch.domains import Where, parse_value, show
 from afsearch.exceptions import AfsearchError, choices
+from afsearch.space._confirm_options import ConfirmOptions
 from afsearch.space._evolution_options import EvolutionOptions
 from afsearch.space._prescreen_options import PrescreenOptions
 from afsearch.space._sample import grid_configs, probe
@@ -123,6 +124,13 @@ def parse_space(data: Any, source: str = "<space>", default_name: str = "study")
                 "sampler or leave prescreen out."
             )
 
+    confirm = None
+    if data.get("confirm") not in (None, False):
+        try:
+            confirm = ConfirmOptions.parse(data["confirm"])
+        except AfsearchError as exc:
+            raise where.at("confirm").error(str(exc)) from None
+
     fams = data.get("families")
     if not isinstance(fams, list) or not fams:
         raise where.at("families").error(
@@ -156,6 +164,7 @@ def parse_space(data: Any, source: str = "<space>", default_name: str = "study")
         source=source,
         sampler_options=dict(sampler_options),
         prescreen=prescreen,
+        confirm=confirm,
         objectives=objectives,
         grace_period=_int(where, "grace_period", data.get("grace_period", 1), 1, 10_000),
         max_failures=_int(where, "max_failures", data.get("max_failures", 0), 0, 100),

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from afsearch.domains import FamilySpace, Value
+from afsearch.space._confirm_options import ConfirmOptions
 from afsearch.space._prescreen_options import PrescreenOptions
 
 SAMPLERS = ("tpe", "cmaes", "random", "grid", "nsga2", "evolution")
@@ -31,6 +32,7 @@ TOP_KEYS = {
     "checkpoint_every",
     "checkpoint_min_seconds",
     "prescreen",
+    "confirm",
 }
 TASK_KEYS = {"name", "epochs", "batch_size", "lr", "weight_decay", "optimizer", "options"}
 
@@ -65,6 +67,8 @@ class SearchSpace:
     checkpoint_min_seconds: float = 30.0
     #: Score candidates before training them (see afsearch.orchestrator's prescreen).
     prescreen: PrescreenOptions | None = None
+    #: Train the best candidates again on fresh seeds after the search (the confirm stage).
+    confirm: ConfirmOptions | None = None
 
     @property
     def folder(self) -> str | None:

@@ -1,0 +1,47 @@
+"""The ``confirm:`` key: its defaults, and one sentence for each bad value."""
+
+from __future__ import annotations
+
+import pytest
+
+from afsearch.exceptions import AfsearchError
+from afsearch.space import ConfirmOptions, parse_space
+
+BASE = {"task": "digits-mlp", "families": [{"family": "standard", "name": "relu"}]}
+
+
+def test_confirm_is_off_unless_asked_and_true_takes_the_defaults() -> None:
+    assert parse_space(BASE).confirm is None
+    assert parse_space({**BASE, "confirm": False}).confirm is None
+    assert parse_space({**BASE, "confirm": True}).confirm == ConfirmOptions(
+        top=5, seeds=10, against=("relu", "gelu", "silu", "mish", "elu", "tanh")
+    )
+
+
+def test_confirm_options_are_read() -> None:
+    space = parse_space({**BASE, "confirm": {"top": 2, "seeds": 3, "against": ["tanh", "gelu"]}})
+    assert space.confirm == ConfirmOptions(2, 3, ("tanh", "gelu"))
+    assert space.confirm.to_dict() == {"top": 2, "seeds": 3, "against": ["tanh", "gelu"]}
+
+
+@pytest.mark.parametrize(
+    ("confirm", "fragment"),
+    [
+        ({"seeds": 1}, "seeds of confirm must be an integer from 2 to 1000"),
+        ({"seeds": True}, "seeds of confirm must be an integer"),
+        ({"top": 0}, "top of confirm must be an integer from 1 to 1000, got 0."),
+        ({"top": "2"}, "top of confirm must be an integer from 1 to 1000, got '2'."),
+        ({"against": ["relu", "gleu"]}, "names 'gleu', which is not a standard activation"),
+        ({"against": "relu"}, "against of confirm must be a non-empty list"),
+        ({"against": []}, "against of confirm must be a non-empty list"),
+        ({"against": ["relu", "relu"]}, "names an activation twice"),
+        ({"topp": 3}, "confirm has no option 'topp'; its options are 'against', 'seeds' or 'top'."),
+        ("yes", "confirm must be true or a mapping of its options"),
+    ],
+)
+def test_bad_confirm_gets_one_sentence_naming_key_and_value(confirm: object, fragment: str) -> None:
+    with pytest.raises(AfsearchError) as info:
+        parse_space({**BASE, "confirm": confirm}, source="s.yaml")
+    message = str(info.value)
+    assert message.startswith("s.yaml: confirm: ") and fragment in message
+    assert "\n" not in message

@@ -7,6 +7,8 @@ database. The driver writes through :class:`TrialStore`; everyone reads through
 :func:`trials_frame`.
 """
 
+from afsearch.store._confirm import ConfirmRunRecord, VerdictRecord
+from afsearch.store._confirm_query import confirm_runs, confirmation, study_best
 from afsearch.store._engine import DB_ENV, DEFAULT_FILE, first_line, mask_url, resolve_url
 from afsearch.store._models import BEST_STATUSES, StudyStatus, TrialStatus
 from afsearch.store._query import epochs, get_study, studies, trial, trials, trials_frame
@@ -26,6 +28,7 @@ __all__ = [
     "DEFAULT_FILE",
     "DRIVER_RETRIES",
     "ActivationRecord",
+    "ConfirmRunRecord",
     "EpochRecord",
     "StudyRecord",
     "StudyStatus",
@@ -33,6 +36,9 @@ __all__ = [
     "TrialRecord",
     "TrialStatus",
     "TrialStore",
+    "VerdictRecord",
+    "confirm_runs",
+    "confirmation",
     "epochs",
     "first_line",
     "get_study",
@@ -41,6 +47,7 @@ __all__ = [
     "resolve_url",
     "retry_transient",
     "studies",
+    "study_best",
     "trial",
     "trials",
     "trials_frame",

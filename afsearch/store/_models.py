@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Enum,
     Float,
@@ -174,3 +175,53 @@ class TrialEpochModel(Base):
     epoch: Mapped[int] = mapped_column(Integer)
     metrics: Mapped[Any] = mapped_column(JSONType, nullable=True)
     metric_value: Mapped[float | None] = mapped_column(Float)
+
+
+class ConfirmRunModel(Base):
+    """One training of a study's confirmation: a candidate or a baseline on one fresh seed
+    (migration 0005). ``arm`` is the candidate's activation id, or the baseline's name."""
+
+    __tablename__ = "afs_confirm_runs"
+    __table_args__ = (UniqueConstraint("study_id", "kind", "arm", "seed"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("afs_studies.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    arm: Mapped[str] = mapped_column(String(255))
+    trial_id: Mapped[int | None] = mapped_column(ForeignKey("afs_trials.id", ondelete="SET NULL"))
+    seed: Mapped[int] = mapped_column(Integer)
+    metric_value: Mapped[float | None] = mapped_column(Float)
+    metrics: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    diverged: Mapped[bool] = mapped_column(Boolean, default=False)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ConfirmVerdictModel(Base):
+    """A study's confirmed result for one candidate or baseline: its mean over the fresh seeds
+    and, for a candidate, its comparison with the best baseline (migration 0005)."""
+
+    __tablename__ = "afs_confirm_verdicts"
+    __table_args__ = (UniqueConstraint("study_id", "kind", "arm"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("afs_studies.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    arm: Mapped[str] = mapped_column(String(255))
+    trial_id: Mapped[int | None] = mapped_column(ForeignKey("afs_trials.id", ondelete="SET NULL"))
+    n: Mapped[int] = mapped_column(Integer)
+    mean: Mapped[float | None] = mapped_column(Float)
+    std: Mapped[float | None] = mapped_column(Float)
+    # A candidate's comparison with the best baseline (empty on baseline rows).
+    baseline: Mapped[str | None] = mapped_column(String(255))
+    delta: Mapped[float | None] = mapped_column(Float)
+    ci_low: Mapped[float | None] = mapped_column(Float)
+    ci_high: Mapped[float | None] = mapped_column(Float)
+    t: Mapped[float | None] = mapped_column(Float)
+    p_value: Mapped[float | None] = mapped_column(Float)
+    p_holm: Mapped[float | None] = mapped_column(Float)
+    verdict: Mapped[str] = mapped_column(String(16))
+    #: 1 for the confirmed best among the candidates (the study's best), by mean.
+    rank: Mapped[int | None] = mapped_column(Integer)
+    options: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -37,6 +37,7 @@ from afsearch.exceptions import AfsearchError
 from afsearch.store._models import (
     BEST_STATUSES,
     ActivationModel,
+    ConfirmVerdictModel,
     StudyModel,
     TrialEpochModel,
     TrialModel,
@@ -130,6 +131,20 @@ def _studies(session: Session) -> list[StudySummary]:
         .outerjoin(counts, counts.c.study_id == StudyModel.id)
         .order_by(StudyModel.id)
     ).all()
+    # The confirmed best of each study that has a confirmation (see study_best).
+    confirmed = {
+        study_id: (number, mean, verdict)
+        for study_id, number, mean, verdict in session.execute(
+            select(
+                ConfirmVerdictModel.study_id,
+                TrialModel.number,
+                ConfirmVerdictModel.mean,
+                ConfirmVerdictModel.verdict,
+            )
+            .join(TrialModel, ConfirmVerdictModel.trial_id == TrialModel.id)
+            .where(ConfirmVerdictModel.rank == 1)
+        ).all()
+    }
     return [
         StudySummary(
             name=row[0].name,
@@ -145,6 +160,9 @@ def _studies(session: Session) -> list[StudySummary]:
             n_pruned=row.n_pruned or 0,
             duplicates_avoided=row[0].duplicates_avoided or 0,
             stop_reason=row[0].stop_reason,
+            confirmed_trial=confirmed[row[0].id][0] if row[0].id in confirmed else None,
+            confirmed_mean=confirmed[row[0].id][1] if row[0].id in confirmed else None,
+            confirmed_verdict=confirmed[row[0].id][2] if row[0].id in confirmed else None,
         )
         for row in rows
     ]

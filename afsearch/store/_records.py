@@ -73,6 +73,11 @@ class StudySummary(_Record):
     n_pruned: int = 0
     duplicates_avoided: int = 0
     stop_reason: str | None = None
+    #: The confirmed best (``store.study_best``) when the study has a confirmation: its trial
+    #: number, its mean over the fresh seeds and its verdict against the best baseline.
+    confirmed_trial: int | None = None
+    confirmed_mean: float | None = None
+    confirmed_verdict: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

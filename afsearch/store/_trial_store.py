@@ -7,19 +7,21 @@ lost connections, so every write here is safe to run twice.
 The class is put together from its parts: the connection and its lifecycle
 (:mod:`~afsearch.store._connection`), study and activation writes
 (:mod:`~afsearch.store._study_writes`), and trial and epoch writes
-(:mod:`~afsearch.store._trial_writes`); row look-ups and checks shared with the query API live
+(:mod:`~afsearch.store._trial_writes`), and a study's confirmation
+(:mod:`~afsearch.store._confirm`); row look-ups and checks shared with the query API live
 in :mod:`~afsearch.store._rows`.
 """
 
 from __future__ import annotations
 
+from afsearch.store._confirm import ConfirmWrites
 from afsearch.store._study_writes import StudyWrites
 from afsearch.store._trial_writes import EpochRow, TrialWrites
 
 __all__ = ["EpochRow", "TrialStore"]
 
 
-class TrialStore(StudyWrites, TrialWrites):
+class TrialStore(StudyWrites, TrialWrites, ConfirmWrites):
     """The trial database of afsearch (SQLite by default, PostgreSQL or any SQLAlchemy URL).
 
     Opening a store creates or upgrades afsearch's ``afs_*`` tables; Optuna's tables in the

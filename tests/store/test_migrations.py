@@ -19,7 +19,14 @@ from afsearch.store._migrate import alembic_config, head_revision
 from afsearch.store._models import Base
 from tests.store.helpers import add_trial, make_study
 
-AFS_TABLES = {"afs_studies", "afs_activations", "afs_trials", "afs_trial_epochs"}
+AFS_TABLES = {
+    "afs_studies",
+    "afs_activations",
+    "afs_trials",
+    "afs_trial_epochs",
+    "afs_confirm_runs",
+    "afs_confirm_verdicts",
+}
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import re
 import time
 import warnings
 from dataclasses import dataclass
@@ -19,12 +18,19 @@ from typing import Any
 
 from afsearch.exceptions import AfsearchError
 from afsearch.orchestrator._budget import DistinctBudget
-from afsearch.orchestrator._optuna import open_optuna_study, optuna_study_name
+from afsearch.orchestrator._events import LaunchObserver, StudyStarted
+from afsearch.orchestrator._optuna import open_optuna_study
 from afsearch.orchestrator._ray import default_runs_dir, init_ray, storage_path, task_runtime_env
 from afsearch.space import SearchSpace, grid_configs, load_space, parse_space
-from afsearch.store import DRIVER_RETRIES, StudyRecord, StudyStatus, TrialStatus, TrialStore
-
-_STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
+from afsearch.store import (
+    DRIVER_RETRIES,
+    StudyRecord,
+    StudyStatus,
+    TrialStatus,
+    TrialStore,
+    check_launch_name,
+    optuna_study_name,
+)
 
 #: Statuses of trials that will run again when their study is resumed.
 _UNFINISHED = (TrialStatus.RUNNING, TrialStatus.INTERRUPTED)
@@ -69,8 +75,13 @@ def launch(
     reuse: bool = True,
     max_failures: int | None = None,
     trial_timeout_s: float | None = None,
+    observer: LaunchObserver | None = None,
 ) -> LaunchResult:
     """Run (or resume) a study; every trial lands in the database at ``url``.
+
+    ``observer`` is told, on the driver, as Ray starts and as trials start, report and end
+    (:class:`LaunchObserver`); the library prints nothing itself (``progress`` is accepted for
+    older callers and has no effect).
 
     >>> launch("search_spaces/quickstart.yaml", study="demo")  # doctest: +SKIP
     """
@@ -99,8 +110,12 @@ def launch(
     # runs need shared storage here: NFS, or a URI such as s3://bucket/afsearch_runs.
     run_name = time.strftime("run-%Y%m%d-%H%M%S")
     experiment = f"{runs}/{name}/{run_name}"
+    observer = observer or LaunchObserver()
+    observer.ray_starting(address)
+    ray_start = time.monotonic()
     # Ray first: an unreachable cluster must not leave a study behind in the database.
     started_ray = init_ray(address, num_cpus, None, runtime_env=task_runtime_env(space))
+    observer.ray_started(time.monotonic() - ray_start)
     try:
         interrupted, remaining = _open_study(store, name, space, source, seed, existing)
         ot_study, optuna_storage = open_optuna_study(url, optuna_study_name(name), space.goals)
@@ -111,6 +126,18 @@ def launch(
         if remaining == 0:
             store.set_study_status(name, StudyStatus.COMPLETED, finished=True)
             return LaunchResult(name, store.url_masked, StudyStatus.COMPLETED, 0, experiment)
+        total = existing.num_samples if existing else space.num_samples
+        observer.study_started(
+            StudyStarted(
+                name,
+                store.url_masked,
+                space.objective_metric,
+                space.objective_mode,
+                total,
+                max(0, total - remaining),
+                existing is not None,
+            )
+        )
         budget = (
             DistinctBudget(remaining, existing.duplicates_avoided if existing else 0)
             if reuse
@@ -130,7 +157,8 @@ def launch(
             ),
             runs=runs,
             run_name=run_name,
-            progress=progress,
+            observer=observer,
+            progress=(total, max(0, total - remaining)),
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -197,12 +225,7 @@ def with_overrides(
 
 
 def check_study_name(name: str) -> str:
-    if not _STUDY_NAME.match(name):
-        raise AfsearchError(
-            f"The study name {name!r} is not valid; use up to 100 letters, digits, '.', '_', "
-            "'-' or ':', starting with a letter or digit."
-        )
-    return name
+    return check_launch_name(name)
 
 
 def _existing_study(store: TrialStore, name: str, resume: bool) -> StudyRecord | None:
@@ -323,18 +346,21 @@ def _tuner(
     searcher: Any,
     runs: str,
     run_name: str,
-    progress: bool,
+    observer: LaunchObserver,
+    progress: tuple[int, int],
 ) -> Any:
     from ray import tune
 
-    from afsearch.orchestrator._callback import ProgressCallback, StoreCallback
+    from afsearch.orchestrator._callback import StoreCallback
+    from afsearch.orchestrator._progress import ObserverCallback
     from afsearch.orchestrator._scheduler import make_scheduler
     from afsearch.orchestrator._trainable import train_candidate
 
     metric, mode = space.objective_metric, space.objective_mode
-    callbacks: list[Any] = [StoreCallback(store.url, name, metric, mode)]
-    if progress:
-        callbacks.append(ProgressCallback(metric, mode, space.num_samples))
+    writer = StoreCallback(store.url, name, metric, mode)
+    # The observer's callback runs after the writer: every trial it names has its number.
+    total, done = progress
+    callbacks: list[Any] = [writer, ObserverCallback(observer, writer, metric, mode, total, done)]
     trainable = tune.with_resources(
         train_candidate, {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial}
     )

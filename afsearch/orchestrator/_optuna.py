@@ -254,11 +254,6 @@ def prepare_resume(study: Any, interrupted: list[Any]) -> None:
         )
 
 
-def optuna_study_name(study: str) -> str:
-    """The name of a study's Optuna study in the same database."""
-    return f"afsearch:{study}"
-
-
 def open_optuna_study(url: str, optuna_name: str, goals: list[tuple[str, str]]) -> tuple[Any, Any]:
     """The Optuna study ``optuna_name`` at ``url`` and its storage, created or loaded, with one
     direction per ``(metric, mode)`` goal."""

@@ -20,6 +20,14 @@ from afsearch.store._records import (
     TrialRecord,
 )
 from afsearch.store._session import DRIVER_RETRIES, is_transient, retry_transient
+from afsearch.store._study_admin import (
+    StudyChange,
+    check_launch_name,
+    copy_study,
+    delete_study,
+    optuna_study_name,
+    rename_study,
+)
 from afsearch.store._trial_store import TrialStore
 
 __all__ = [
@@ -30,6 +38,7 @@ __all__ = [
     "ActivationRecord",
     "ConfirmRunRecord",
     "EpochRecord",
+    "StudyChange",
     "StudyRecord",
     "StudyStatus",
     "StudySummary",
@@ -37,13 +46,18 @@ __all__ = [
     "TrialStatus",
     "TrialStore",
     "VerdictRecord",
+    "check_launch_name",
     "confirm_runs",
     "confirmation",
+    "copy_study",
+    "delete_study",
     "epochs",
     "first_line",
     "get_study",
     "is_transient",
     "mask_url",
+    "optuna_study_name",
+    "rename_study",
     "resolve_url",
     "retry_transient",
     "studies",

@@ -54,7 +54,7 @@ def _round(values: np.ndarray) -> list[str]:
 
 def fingerprint(candidate: Candidate) -> dict[str, Any]:
     """Values of the function and of its trainable-parameter derivatives at :data:`POINTS`."""
-    module = CompiledActivation(candidate, dtype=torch.float64)
+    module = CompiledActivation(candidate, dtype=torch.float64, native=False)
     x = torch.tensor(POINTS, dtype=torch.float64)
     with torch.no_grad():
         y = module(x)

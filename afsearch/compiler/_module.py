@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import sympy
@@ -10,6 +11,14 @@ from torch import nn
 
 from afsearch.compiler._program import Program, Slot, build_program, run_program
 from afsearch.expr import Candidate, Param, X, symbol
+
+
+def _number(value: float) -> Any:
+    # A whole number folds as an Integer, so SymPy simplifies 1*x to x and 0*x to 0 (a Float 1.0
+    # does not compare equal to 1 in SymPy).
+    if math.isfinite(value) and float(value).is_integer() and abs(value) < 2**53:
+        return sympy.Integer(int(value))
+    return sympy.Float(value)
 
 
 class CompiledActivation(nn.Module):
@@ -26,7 +35,17 @@ class CompiledActivation(nn.Module):
     True
     """
 
-    def __init__(self, candidate: Candidate, dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        candidate: Candidate,
+        dtype: torch.dtype | None = None,
+        *,
+        native: bool = True,
+        fold: bool = False,
+    ) -> None:
+        """``native``: PyTorch's fused ops where the expression has them (SiLU, GELU, ...).
+        ``fold``: fixed parameters enter the program as numbers (``x*sigmoid(beta*x)`` with a
+        fixed ``beta = 1`` is then one SiLU); their buffers stay, unused, for ``state_dict``."""
         super().__init__()
         self.candidate = candidate
         self.names = list(candidate.params)
@@ -36,7 +55,16 @@ class CompiledActivation(nn.Module):
                 self.register_parameter(f"p_{name}", nn.Parameter(value))
             else:
                 self.register_buffer(f"p_{name}", value)
-        self.program: Program = build_program([candidate.expr], [X, *candidate.symbols])
+        expr = candidate.expr
+        if fold:
+            expr = expr.xreplace(
+                {
+                    symbol(n): _number(p.value)
+                    for n, p in candidate.params.items()
+                    if not p.trainable
+                }
+            )
+        self.program: Program = build_program([expr], [X, *candidate.symbols], native=native)
         self._fast = self._fast_path()
 
     def _fast_path(self) -> Any:

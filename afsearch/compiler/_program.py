@@ -15,6 +15,7 @@ from typing import Any, Union
 import sympy
 
 from afsearch.compiler import _table as T
+from afsearch.compiler._native import native_form
 from afsearch.exceptions import AfsearchError
 
 Arg = Union["Slot", float, bool]
@@ -214,10 +215,19 @@ def _variadic(kernel: T.Kernel, n: int) -> T.Kernel:
     return T.Kernel(kernel.template.replace("{args}", joined), kernel.fn)
 
 
-def build_program(exprs: Sequence[Any], inputs: Sequence[sympy.Symbol]) -> Program:
-    """Compile one or more expressions over ``inputs`` into one program sharing subtrees."""
+def build_program(
+    exprs: Sequence[Any], inputs: Sequence[sympy.Symbol], *, native: bool = True
+) -> Program:
+    """Compile one or more expressions over ``inputs`` into one program sharing subtrees.
+
+    ``native``: subexpressions PyTorch computes in one fused kernel (SiLU, GELU, ELU, ...)
+    become that kernel (:func:`afsearch.compiler._native.native_form`).
+    """
     b = _Builder(inputs)
-    b.program.outputs = [b.build(sympy.sympify(e)) for e in exprs]
+    trees = [sympy.sympify(e) for e in exprs]
+    if native:
+        trees = [native_form(t) for t in trees]
+    b.program.outputs = [b.build(t) for t in trees]
     return b.program
 
 

@@ -116,3 +116,19 @@ def clenshaw_legendre(u, *coeffs):
     for k in range(n - 1, 0, -1):
         b1, b2 = coeffs[k] + ((2 * k + 1) / (k + 1)) * u * b1 - ((k + 1) / (k + 2)) * b2, b1
     return coeffs[0] + u * b1 - 0.5 * b2
+
+
+def nonzero(b):
+    # A parameter used as a divisor: u*g(b*u) runs as PyTorch's fused f(b*u) / b, and where b is
+    # 0 the square root of the dtype's smallest normal number stands in, giving the limit (u/2
+    # for SiLU) instead of 0/0.
+    if not isinstance(b, torch.Tensor):
+        return b if b != 0 else 1e-150
+    return torch.where(b == 0, torch.finfo(b.dtype).tiny ** 0.5, b)
+
+
+def prelu(u, s):
+    # PReLU with a learned slope (a 0-d tensor); a number slope is a leaky ReLU.
+    if isinstance(s, torch.Tensor):
+        return torch.nn.functional.prelu(u, s)
+    return torch.nn.functional.leaky_relu(u, s)

@@ -15,7 +15,9 @@ from typing import Any
 
 import sympy
 import torch
+import torch.nn.functional as F
 
+from afsearch.compiler import _native as N
 from afsearch.compiler import _runtime as rt
 from afsearch.exceptions import AfsearchError
 from afsearch.expr import (
@@ -63,6 +65,23 @@ FUNCTIONS: dict[type, Kernel] = {
     power_series: _call("horner", rt.horner),
     chebyshev_series: _call("clenshaw_chebyshev", rt.clenshaw_chebyshev),
     legendre_series: _call("clenshaw_legendre", rt.clenshaw_legendre),
+    # PyTorch's fused ops, for the subexpressions _native.native_form recognises.
+    N.silu: _call("torch.nn.functional.silu", F.silu),
+    N.gelu: _call("torch.nn.functional.gelu", F.gelu),
+    N.gelu_tanh: Kernel(
+        "torch.nn.functional.gelu({0}, approximate='tanh')",
+        lambda u: F.gelu(u, approximate="tanh"),
+    ),
+    N.mish: _call("torch.nn.functional.mish", F.mish),
+    N.softplus_beta: _call("torch.nn.functional.softplus", F.softplus),
+    N.elu: _call("torch.nn.functional.elu", F.elu),
+    N.selu: _call("torch.selu", torch.selu),
+    N.relu: _call("torch.relu", torch.relu),
+    N.leaky_relu: _call("torch.nn.functional.leaky_relu", F.leaky_relu),
+    N.prelu: _call("prelu", rt.prelu),
+    N.hardsigmoid: _call("torch.nn.functional.hardsigmoid", F.hardsigmoid),
+    N.hardswish: _call("torch.nn.functional.hardswish", F.hardswish),
+    N.nonzero: _call("nonzero", rt.nonzero),
 }
 
 ADD = Kernel("({0} + {1})", operator.add)

@@ -20,6 +20,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from afsearch.compiler import CompiledActivation
+from afsearch.compiler import _native as N
 from afsearch.compiler import _table as T
 from afsearch.exceptions import AfsearchError
 from afsearch.expr import (
@@ -53,6 +54,8 @@ class Domain:
     atol: float = 1e-300
     # Draw log(x) evenly in [log lo, log hi] (lo > 0), so small and large x both come up.
     log_scale: bool = False
+    # Where the coefficients are drawn (PyTorch's ops take some only from a range).
+    coefficient_range: tuple[float, float] = (-3.0, 3.0)
 
 
 # Functions whose domain is not [-20, 20] or that take coefficients; anything else in the table
@@ -77,6 +80,25 @@ DOMAINS: dict[type, Domain] = {
     power_series: Domain(-2.0, 2.0, coefficients=6),
     chebyshev_series: Domain(-1.0, 1.0, coefficients=6),
     legendre_series: Domain(-1.0, 1.0, coefficients=6),
+    # PyTorch's fused ops (afsearch.compiler._native).
+    N.relu: Domain(-1e6, 1e6, kink=1e-3),
+    N.leaky_relu: Domain(-1e6, 1e6, kink=1e-3, coefficients=1, coefficient_range=(0.01, 0.9)),
+    N.prelu: Domain(-1e6, 1e6, kink=1e-3, coefficients=1, coefficient_range=(0.01, 0.9)),
+    # exp(u) - 1 as written (no expm1), like the expression it replaces: absolute accuracy.
+    N.elu: Domain(-40.0, 40.0, kink=1e-3, coefficients=1, coefficient_range=(0.1, 3.0), atol=1e-15),
+    N.selu: Domain(-40.0, 40.0, kink=1e-3, atol=1e-15),
+    N.softplus_beta: Domain(-10.0, 10.0, coefficients=1, coefficient_range=(0.25, 2.0)),
+    # Kinks at -3 and 3: tested between them (the flat parts are relu's).
+    N.hardsigmoid: Domain(-2.9, 2.9),
+    N.hardswish: Domain(-2.9, 2.9),
+    N.mish: Domain(-40.0, 40.0),
+    # PyTorch computes u*(1 + erf(u/sqrt 2))/2 as written: accurate in absolute terms only where
+    # the bracket cancels (u << 0), as the erf expression it replaces was.
+    N.gelu: Domain(atol=1e-15),
+    N.gelu_tanh: Domain(atol=1e-15),
+    N.silu: Domain(-40.0, 40.0),
+    # The divisor is itself except at 0 (where it is a tiny number instead).
+    N.nonzero: Domain(-1e6, 1e6, not_zero=True),
 }
 SERIES = {power_series, chebyshev_series, legendre_series}
 
@@ -104,7 +126,10 @@ def inputs(domain: Domain, *, away_from_kink: bool = False) -> st.SearchStrategy
 def coefficients(domain: Domain) -> st.SearchStrategy[list[float]]:
     if not domain.coefficients:
         return st.just([])
-    c = st.floats(-3.0, 3.0, allow_nan=False, allow_infinity=False)
+    lo, hi = domain.coefficient_range
+    c = st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+    if domain.coefficients == 1:
+        return st.lists(c, min_size=1, max_size=1)
     return st.lists(c, min_size=1, max_size=domain.coefficients)
 
 

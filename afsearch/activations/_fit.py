@@ -1,4 +1,9 @@
-"""Least-squares initialisation of SLAF and rational coefficients to a named activation."""
+"""Least-squares initialisation of SLAF and rational coefficients to a named activation.
+
+The target is the standard activation as the compiler computes it (torch, float64), so the
+coefficients are the ones training starts from; torch is imported when a fit runs, not when the
+families are, so listing and validating spaces without a fit never loads it.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
-import torch
 
-from afsearch.compiler import CompiledActivation
 from afsearch.expr import Candidate, X, known
 
 GRID_POINTS = 801
@@ -16,6 +19,10 @@ GRID_POINTS = 801
 
 def target_values(name: str, xs: np.ndarray) -> np.ndarray:
     """The standard activation ``name`` at ``xs``, in float64."""
+    import torch
+
+    from afsearch.compiler import CompiledActivation
+
     module = CompiledActivation(Candidate(known(name, X), {}, "standard"), dtype=torch.float64)
     with torch.no_grad():
         return module(torch.from_numpy(xs)).numpy()

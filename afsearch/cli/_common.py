@@ -14,7 +14,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from afsearch.exceptions import AfsearchError
-from afsearch.store._engine import DB_ENV
+
+#: afsearch.store.DB_ENV, as a literal so that --help and the commands that read no database
+#: import no SQLAlchemy (tests/cli/test_imports.py compares them).
+DB_ENV = "AFSEARCH_DB"
 
 app = typer.Typer(
     name="afsearch",

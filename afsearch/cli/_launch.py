@@ -36,7 +36,9 @@ def launch(
     seed: Annotated[int, typer.Option(help="Seed of the sampler and the trainings.")] = 0,
     runs_dir: Annotated[Path | None, typer.Option(help="Where Ray keeps experiment state.")] = None,
     reuse: Annotated[bool, typer.Option(help="Reuse results of identical finished trials.")] = True,
-    quiet: Annotated[bool, typer.Option(help="No progress lines.")] = False,
+    quiet: Annotated[
+        bool, typer.Option(help="Plain progress lines instead of the live view.")
+    ] = False,
     top: Annotated[int, typer.Option(help="Rows of the leaderboard printed at the end.")] = 5,
     max_failures: Annotated[
         int | None, typer.Option(help="Retries of a trial whose worker fails.")
@@ -46,30 +48,39 @@ def launch(
     ] = None,
 ) -> None:
     """Run a search: every trial lands in the database."""
+    # The space first, before Ray, pandas and torch are imported: a typo fails at once.
+    from afsearch.space import load_space
+
+    load_space(space)
+
+    from afsearch.cli._live import LiveView, PlainLines
     from afsearch.orchestrator import launch as run_launch
     from afsearch.store import DRIVER_RETRIES, TrialStore, get_study, resolve_url, studies
 
     url = resolve_url(db)
+    live = out.is_terminal and not quiet
+    view = LiveView(out) if live else PlainLines(err)
     try:
-        result = run_launch(
-            space,
-            study=study,
-            task=task,
-            num_samples=num_samples,
-            url=url,
-            address=address,
-            cpus_per_trial=cpus_per_trial,
-            gpus_per_trial=gpus_per_trial,
-            max_concurrent=max_concurrent,
-            resume=resume,
-            seed=seed,
-            runs_dir=runs_dir,
-            num_cpus=num_cpus,
-            progress=not quiet,
-            reuse=reuse,
-            max_failures=max_failures,
-            trial_timeout_s=trial_timeout,
-        )
+        with view:
+            result = run_launch(
+                space,
+                study=study,
+                task=task,
+                num_samples=num_samples,
+                url=url,
+                address=address,
+                cpus_per_trial=cpus_per_trial,
+                gpus_per_trial=gpus_per_trial,
+                max_concurrent=max_concurrent,
+                resume=resume,
+                seed=seed,
+                runs_dir=runs_dir,
+                num_cpus=num_cpus,
+                reuse=reuse,
+                max_failures=max_failures,
+                trial_timeout_s=trial_timeout,
+                observer=view,
+            )
     except KeyboardInterrupt:
         err.print("interrupted: the study is saved; continue it with --resume")
         raise typer.Exit(130) from None

@@ -6,6 +6,14 @@ A trial is one :class:`TrialSpec`, proposed on the driver (``_proposer``), train
 """
 
 from afsearch.orchestrator._callback import StoreCallback
+from afsearch.orchestrator._events import (
+    Best,
+    LaunchObserver,
+    StudyStarted,
+    TrialFinished,
+    TrialReported,
+    TrialStarted,
+)
 from afsearch.orchestrator._launch import LaunchResult, launch
 from afsearch.orchestrator._prescreen import Prescreen, PrescreenPool, fit_predict
 from afsearch.orchestrator._ray import (
@@ -20,13 +28,19 @@ __all__ = [
     "DEFAULT_RUNS_DIR",
     "RAY_ADDRESS_ENV",
     "RUNS_ENV",
+    "Best",
     "Checkpoint",
+    "LaunchObserver",
     "LaunchResult",
     "Prescreen",
     "PrescreenPool",
     "Reuse",
     "StoreCallback",
+    "StudyStarted",
+    "TrialFinished",
+    "TrialReported",
     "TrialSpec",
+    "TrialStarted",
     "default_runs_dir",
     "fit_predict",
     "launch",

@@ -1,17 +1,15 @@
-"""Driver-side Tune callbacks: the single writer of the trial database, and progress."""
+"""The driver-side Tune callback that is the single writer of the trial database."""
 
 from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from ray.tune import Callback
 
-from afsearch.exceptions import shorten
 from afsearch.orchestrator._report import (
     DIVERGED,
     EPOCH,
@@ -112,6 +110,12 @@ class StoreCallback(Callback):
                 if e.metric_value is not None
             }
 
+    def number(self, trial: Any) -> int:
+        """The trial's number in the study (Optuna's), as the database holds it."""
+        from afsearch.store import trial as stored
+
+        return stored(self._row(trial), self.store).number
+
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._start(trial)
 
@@ -201,54 +205,3 @@ def _location(checkpoint: Any) -> str:
 
 def _finite(v: Any) -> float | None:
     return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
-
-
-#: Statuses whose value counts towards the best so far.
-_COUNTED = (TrialStatus.COMPLETED, TrialStatus.DUPLICATE, TrialStatus.PRUNED)
-
-
-class ProgressCallback(Callback):
-    """One line per finished trial and a running summary, written to stderr."""
-
-    def __init__(self, metric: str, mode: str, total: int) -> None:
-        self.metric, self.mode, self.total = metric, mode, total
-        self.done = 0
-        self.best: tuple[float, str] | None = None
-        self.start = time.monotonic()
-
-    def _print(self, text: str) -> None:
-        sys.stderr.write(text + "\n")
-        sys.stderr.flush()
-
-    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        expr = TrialSpec.of_config(trial.config).expression
-        self._print(f"  start  {trial.trial_id}  {shorten(expr, 70)}")
-
-    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self.done += 1
-        result = trial.last_result or {}
-        spec = TrialSpec.of_config(trial.config)
-        value = _finite(result.get(self.metric))
-        status = classify(result)[0]
-        tag = status.value
-        if value is not None and status in _COUNTED:
-            better = self.best is None or (
-                value > self.best[0] if self.mode == "max" else value < self.best[0]
-            )
-            if better:
-                self.best = (value, spec.expression)
-        shown = "-" if value is None or tag == "diverged" else f"{value:.4f}"
-        running = sum(1 for t in trials if t.status == "RUNNING")
-        best = f"{self.best[0]:.4f}" if self.best else "-"
-        elapsed = time.monotonic() - self.start
-        self._print(
-            f"  {tag:<9} {trial.trial_id}  {self.metric}={shown}  epochs={result.get(EPOCH, 0)}"
-            f"  | done {self.done}/{self.total}, running {running}, best {best}, {elapsed:.0f}s"
-        )
-
-    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self.done += 1
-        self._print(
-            f"  failed    {trial.trial_id}  (see `afsearch show` for the error)"
-            f"  | done {self.done}/{self.total}"
-        )

@@ -6,6 +6,7 @@ A trial is one :class:`TrialSpec`, proposed on the driver (``_proposer``), train
 """
 
 from afsearch.orchestrator._callback import StoreCallback
+from afsearch.orchestrator._confirm import ConfirmResult, confirm_study, judge
 from afsearch.orchestrator._events import (
     Best,
     LaunchObserver,
@@ -21,27 +22,50 @@ from afsearch.orchestrator._ray import (
     RAY_ADDRESS_ENV,
     RUNS_ENV,
     default_runs_dir,
+    init_ray,
+)
+from afsearch.orchestrator._seeds import (
+    FRESH_SEED_BASE,
+    SeedJob,
+    SeedRun,
+    fresh_seeds,
+    train_seed,
+    train_seeds,
 )
 from afsearch.orchestrator._spec import Checkpoint, Reuse, TrialSpec
+from afsearch.orchestrator._stats import difference_interval, holm, welch
 
 __all__ = [
     "DEFAULT_RUNS_DIR",
+    "FRESH_SEED_BASE",
     "RAY_ADDRESS_ENV",
     "RUNS_ENV",
     "Best",
     "Checkpoint",
+    "ConfirmResult",
     "LaunchObserver",
     "LaunchResult",
     "Prescreen",
     "PrescreenPool",
     "Reuse",
+    "SeedJob",
+    "SeedRun",
     "StoreCallback",
     "StudyStarted",
     "TrialFinished",
     "TrialReported",
     "TrialSpec",
     "TrialStarted",
+    "confirm_study",
     "default_runs_dir",
+    "difference_interval",
     "fit_predict",
+    "fresh_seeds",
+    "holm",
+    "init_ray",
+    "judge",
     "launch",
+    "train_seed",
+    "train_seeds",
+    "welch",
 ]

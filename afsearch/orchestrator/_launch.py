@@ -2,8 +2,9 @@
 
 :func:`launch` runs its stages in order: apply the caller's overrides to the space and check
 them, find or refuse the study, start Ray, create the study or do the resume bookkeeping, open
-the Optuna study, build the searcher and the scheduler, run the Tuner, and settle the study's
-status from what the database holds.
+the Optuna study, build the searcher and the scheduler, run the Tuner, settle the study's
+status from what the database holds, and confirm its best on fresh seeds when the space asks
+(``confirm:``, :mod:`afsearch.orchestrator._confirm`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from afsearch.exceptions import AfsearchError
 from afsearch.orchestrator._budget import DistinctBudget
+from afsearch.orchestrator._confirm import ConfirmResult, confirm_study
 from afsearch.orchestrator._events import LaunchObserver, StudyStarted
 from afsearch.orchestrator._optuna import open_optuna_study
 from afsearch.orchestrator._ray import default_runs_dir, init_ray, storage_path, task_runtime_env
@@ -45,6 +47,8 @@ class LaunchResult:
     experiment_path: str
     #: Why the study ended before its samples were drawn (its space ran out of new functions).
     stop_reason: str | None = None
+    #: The confirm stage's result, when the space asks for one (``confirm:``).
+    confirmation: ConfirmResult | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,10 @@ def launch(
             prepare_resume(ot_study, interrupted)
         if remaining == 0:
             store.set_study_status(name, StudyStatus.COMPLETED, finished=True)
-            return LaunchResult(name, store.url_masked, StudyStatus.COMPLETED, 0, experiment)
+            confirmed = _confirm(space, store, name, resources)
+            return LaunchResult(
+                name, store.url_masked, StudyStatus.COMPLETED, 0, experiment, None, confirmed
+            )
         total = existing.num_samples if existing else space.num_samples
         observer.study_started(
             StudyStarted(
@@ -166,7 +173,10 @@ def launch(
         status, reason = _settle(
             store, name, existing.num_samples if existing else space.num_samples
         )
-        return LaunchResult(name, store.url_masked, status, len(grid), experiment, reason)
+        confirmed = _confirm(space, store, name, resources) if status == "completed" else None
+        return LaunchResult(
+            name, store.url_masked, status, len(grid), experiment, reason, confirmed
+        )
     except KeyboardInterrupt:
         store.set_study_status(name, StudyStatus.INTERRUPTED, finished=True)
         store.mark_interrupted(name)
@@ -403,3 +413,21 @@ def _settle(store: TrialStore, name: str, target: int) -> tuple[StudyStatus, str
     status = StudyStatus.COMPLETED if left == 0 and finished else StudyStatus.INTERRUPTED
     store.set_study_status(name, status, finished=True)
     return status, reason
+
+
+# ---------------------------------------------------------------------------------------------
+# Stage 5: the confirmation (afsearch.orchestrator._confirm), when the space asks for one.
+
+
+def _confirm(
+    space: SearchSpace, store: TrialStore, name: str, resources: _Resources
+) -> ConfirmResult | None:
+    if space.confirm is None:
+        return None
+    return confirm_study(
+        store,
+        name,
+        space.confirm,
+        cpus_per_trial=resources.cpus_per_trial,
+        gpus_per_trial=resources.gpus_per_trial,
+    )

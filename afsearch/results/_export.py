@@ -90,15 +90,16 @@ def export_trial(
     name: str | None = None,
 ) -> Exported:
     """Export trial ``ref`` (id or ``study/number``), or the best trial of ``study``."""
-    from afsearch.store import BEST_STATUSES, trial, trials
+    from afsearch.store import study_best, trial
 
     if ref is None:
         if study is None:
             raise AfsearchError("Name a trial, or a study whose best trial to export.")
-        best = trials(study, url, top=1, status=[s.value for s in BEST_STATUSES])
-        if not best:
+        # The confirmed best once the study has a confirmation (store.study_best).
+        best = study_best(study, url)
+        if best is None:
             raise AfsearchError(f"Study {study!r} has no completed trial to export yet.")
-        t = best[0]
+        t = best
     else:
         t = trial(ref, url)
     candidate = trial_candidate(t)

@@ -1,7 +1,9 @@
 """Re-training an activation on fresh seeds, and comparing it with a baseline.
 
 A search picks its winner on one seed (or a few); before trusting it, train it again on seeds the
-search never saw and compare against the best standard activation with Welch's t-test.
+search never saw and compare against the best standard activation with Welch's t-test. One run
+is :func:`afsearch.orchestrator.train_seed`; ``compare(..., parallel=True)`` runs them all as Ray
+tasks (:func:`afsearch.orchestrator.train_seeds`), as ``afsearch rerun`` and the confirm stage do.
 
 >>> from afsearch.results import rerun
 >>> swish = {"family": "swish", "beta": 1.5}
@@ -12,24 +14,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from afsearch.activations import build
-from afsearch.compiler import CompiledActivation
-from afsearch.exceptions import AfsearchError
 from afsearch.expr import Candidate
+from afsearch.orchestrator import (
+    FRESH_SEED_BASE,
+    SeedJob,
+    SeedRun,
+    fresh_seeds,
+    train_seed,
+    train_seeds,
+    welch,
+)
 
-FRESH_SEED_BASE = 10_000
-
-
-@dataclass(frozen=True)
-class SeedRun:
-    seed: int
-    metric: float | None
-    test: dict[str, float] = field(default_factory=dict)
-    diverged: bool = False
-    seconds: float = 0.0
+__all__ = ["FRESH_SEED_BASE", "Comparison", "SeedRun", "compare", "fresh_seeds", "rerun", "welch"]
 
 
 @dataclass(frozen=True)
@@ -68,13 +67,6 @@ class Comparison:
         }
 
 
-def fresh_seeds(n: int, base: int = FRESH_SEED_BASE) -> list[int]:
-    """Seeds no search uses (searches seed trainings from 0 upwards)."""
-    if n < 1:
-        raise AfsearchError(f"The number of seeds must be at least 1, got {n}.")
-    return [base + i for i in range(n)]
-
-
 def rerun(
     activation: Candidate | Mapping[str, Any],
     task: str,
@@ -84,23 +76,11 @@ def rerun(
     device: str = "cpu",
     progress: Callable[[int, SeedRun], None] | None = None,
 ) -> list[SeedRun]:
-    """Train ``activation`` with ``task`` once per seed; the task's metric on the last epoch."""
-    import time
-
-    from afsearch.tasks import get_task
-
-    candidate = activation if isinstance(activation, Candidate) else build(activation)
+    """Train ``activation`` with ``task`` once per seed, here; the task's metric on the last
+    epoch of each."""
     runs = []
     for seed in seeds:
-        t = get_task(task, settings)
-        start = time.perf_counter()
-        last = None
-        for result in t.fit(lambda: CompiledActivation(candidate), seed=seed, device=device):
-            last = result
-        assert last is not None
-        metric = None if last.diverged else last.metrics.get(t.metric)
-        test = {k: v for k, v in last.metrics.items() if k.startswith("test_")}
-        run = SeedRun(seed, metric, test, last.diverged, time.perf_counter() - start)
+        run = train_seed(activation, task, seed, settings=settings, device=device)
         runs.append(run)
         if progress:
             progress(seed, run)
@@ -113,26 +93,45 @@ def compare(
     *,
     seeds: Sequence[int],
     settings: Any = None,
-    device: str = "cpu",
+    device: str | None = "cpu",
     progress: Callable[[str, int, SeedRun], None] | None = None,
+    parallel: bool = False,
+    cpus_per_trial: float = 1.0,
+    gpus_per_trial: float = 0.0,
 ) -> list[Comparison]:
-    """:func:`rerun` for several activations on the same seeds."""
+    """:func:`rerun` for several activations on the same seeds.
+
+    With ``parallel``, every training is a Ray task asking for ``cpus_per_trial`` CPUs and
+    ``gpus_per_trial`` GPUs (Ray must be running; ``device=None`` trains on CUDA where Ray gave
+    a GPU); ``progress`` then sees the runs as they end, in any order.
+    """
     from afsearch.tasks import get_task
 
     t = get_task(task, settings)
+    named = list(named)
+    if parallel:
+        jobs = [
+            SeedJob(name, act.to_dict() if isinstance(act, Candidate) else act, seed, settings)
+            for name, act in named
+            for seed in seeds
+        ]
+        done = (lambda job, run: progress(job.key, job.seed, run)) if progress else None
+        runs = train_seeds(
+            jobs,
+            task,
+            cpus_per_trial=cpus_per_trial,
+            gpus_per_trial=gpus_per_trial,
+            device=device,
+            on_result=done,
+        )
+        per = len(seeds)
+        return [
+            Comparison(name, t.metric, t.mode, tuple(runs[i * per : (i + 1) * per]))
+            for i, (name, _) in enumerate(named)
+        ]
     out = []
     for name, act in named:
         cb = (lambda s, r, _n=name: progress(_n, s, r)) if progress else None
-        runs = rerun(act, task, seeds=seeds, settings=settings, device=device, progress=cb)
+        runs = rerun(act, task, seeds=seeds, settings=settings, device=device or "cpu", progress=cb)
         out.append(Comparison(name, t.metric, t.mode, tuple(runs)))
     return out
-
-
-def welch(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
-    """Welch's t statistic and two-sided p-value of mean(a) - mean(b) (scipy)."""
-    from scipy import stats
-
-    if len(a) < 2 or len(b) < 2:
-        return math.nan, math.nan
-    res = stats.ttest_ind(a, b, equal_var=False)
-    return float(res.statistic), float(res.pvalue)

@@ -1,0 +1,64 @@
+"""The statistics of a confirmation: Welch's t-test, the interval of a difference of means and
+Holm's correction over several comparisons.
+
+>>> welch([0.91, 0.93, 0.92], [0.88, 0.90, 0.89])[1] < 0.05
+True
+>>> holm([0.01, 0.04, 0.03])
+[0.03, 0.06, 0.06]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+#: The level of the interval of a difference of means, and of a verdict.
+CONFIDENCE = 0.95
+
+
+def welch(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
+    """Welch's t statistic and two-sided p-value of mean(a) - mean(b) (scipy); NaN for fewer
+    than two values on a side."""
+    from scipy import stats
+
+    if len(a) < 2 or len(b) < 2:
+        return math.nan, math.nan
+    res = stats.ttest_ind(a, b, equal_var=False)
+    return float(res.statistic), float(res.pvalue)
+
+
+def difference_interval(
+    a: Sequence[float], b: Sequence[float], confidence: float = CONFIDENCE
+) -> tuple[float, float, float]:
+    """mean(a) - mean(b) and its ``confidence`` interval, with the Welch-Satterthwaite degrees
+    of freedom (scipy's interval of Welch's test); NaN for fewer than two values on a side, and
+    the difference itself at both ends when neither side varies."""
+    from scipy import stats
+
+    if len(a) < 2 or len(b) < 2:
+        return math.nan, math.nan, math.nan
+    delta = sum(a) / len(a) - sum(b) / len(b)
+    if len(set(a)) == 1 and len(set(b)) == 1:
+        return delta, delta, delta
+    ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval(confidence)
+    return delta, float(ci.low), float(ci.high)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, in the order given (a NaN stays NaN and counts as
+    a comparison, so it never makes the others look stronger).
+
+    The few lines of statsmodels' ``multipletests(method="holm")``, written here because
+    statsmodels is not a dependency of afsearch.
+    """
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: (math.isnan(p_values[i]), p_values[i]))
+    adjusted = [math.nan] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        p = p_values[i]
+        if math.isnan(p):
+            continue
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[i] = running
+    return adjusted

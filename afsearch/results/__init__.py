@@ -16,6 +16,13 @@ from afsearch.results._rerun import (
     rerun,
     welch,
 )
+from afsearch.results._study_analysis import (
+    StudyBest,
+    best_so_far,
+    compare_studies,
+    importances,
+    plot_study,
+)
 from afsearch.results._trial import trial_candidate
 
 __all__ = [
@@ -24,10 +31,15 @@ __all__ = [
     "Comparison",
     "Exported",
     "SeedRun",
+    "StudyBest",
+    "best_so_far",
     "compare",
+    "compare_studies",
     "export_activation",
     "export_trial",
     "fresh_seeds",
+    "importances",
+    "plot_study",
     "plot_trial",
     "rerun",
     "trial_candidate",

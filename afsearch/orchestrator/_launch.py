@@ -127,6 +127,10 @@ def launch(
             from afsearch.orchestrator._optuna import prepare_resume
 
             prepare_resume(ot_study, interrupted)
+        if existing is None and space.enqueue:
+            from afsearch.orchestrator._optuna import enqueue_activations
+
+            enqueue_activations(ot_study, space.enqueue)
         if remaining == 0:
             store.set_study_status(name, StudyStatus.COMPLETED, finished=True)
             confirmed = _confirm(space, store, name, resources)

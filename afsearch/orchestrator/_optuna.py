@@ -8,6 +8,7 @@ import functools
 import json
 import math
 import warnings
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import optuna
@@ -16,7 +17,7 @@ from ray.tune.search.optuna import OptunaSearch
 
 from afsearch.exceptions import AfsearchError
 from afsearch.orchestrator._budget import DistinctBudget
-from afsearch.orchestrator._proposer import REPEATS, REPLACES
+from afsearch.orchestrator._proposer import ENQUEUED, REPEATS, REPLACES
 from afsearch.orchestrator._report import DIVERGED, EPOCH, LEARNED, classify
 from afsearch.orchestrator._spec import TrialSpec
 from afsearch.store import TrialRecord, TrialStatus
@@ -249,8 +250,21 @@ def prepare_resume(study: Any, interrupted: list[Any]) -> None:
         retry_optuna(
             study.enqueue_trial,
             dict(source.params),
-            user_attrs={REPLACES: row.id},
+            # A trial of the enqueue list runs its activation again.
+            user_attrs={REPLACES: row.id}
+            | {k: v for k, v in source.user_attrs.items() if k == ENQUEUED},
             skip_if_exists=False,
+        )
+
+
+def enqueue_activations(study: Any, configs: Sequence[Mapping[str, Any]]) -> None:
+    """Put a new study's ``enqueue`` configs first, in order, as Optuna's ``enqueue_trial``:
+    each waits in the study (optuna-dashboard shows it) until the searcher asks for a trial,
+    and the proposer trains its activation with task values the sampler draws."""
+    for config in configs:
+        # Without parameters every enqueued trial looks alike to skip_if_exists.
+        retry_optuna(
+            study.enqueue_trial, {}, user_attrs={ENQUEUED: dict(config)}, skip_if_exists=False
         )
 
 

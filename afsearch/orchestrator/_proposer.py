@@ -30,6 +30,8 @@ REPLACES = "afsearch_replaces"
 REPEATS = "afsearch_repeats"
 #: Optuna user attribute holding the activation config ``sampler: evolution`` proposed.
 EVOLVED = "afsearch_activation"
+#: Optuna user attribute of a trial the space's ``enqueue`` list put first: its activation.
+ENQUEUED = "afsearch_enqueued"
 
 
 def dedup_key(activation_id: str, task: str, settings: Any, seeds: int, seed: int) -> str:
@@ -93,7 +95,14 @@ class TrialProposer:
         return self._store
 
     def __call__(self, trial: Any) -> dict[str, Any]:
-        if self._grid is not None:
+        enqueued = (getattr(trial, "user_attrs", None) or {}).get(ENQUEUED)
+        if isinstance(enqueued, dict):
+            # A warm start from the space's enqueue list; the sampler draws the task values.
+            activation = dict(enqueued)
+            task_values = {
+                k: suggest(trial, f"task.{k}", v) for k, v in self.space.task_values.items()
+            }
+        elif self._grid is not None:
             index = trial.suggest_categorical("candidate", list(range(len(self._grid))))
             activation, task_values = self._grid[index]
         elif self._prescreen is not None:

@@ -16,6 +16,7 @@ from afsearch.activations import parse_family_space
 from afsearch.domains import Where, parse_value, show
 from afsearch.exceptions import AfsearchError, choices
 from afsearch.space._confirm_options import ConfirmOptions
+from afsearch.space._enqueue import parse_enqueue
 from afsearch.space._evolution_options import EvolutionOptions
 from afsearch.space._prescreen_options import PrescreenOptions
 from afsearch.space._sample import grid_configs, probe
@@ -131,6 +132,13 @@ def parse_space(data: Any, source: str = "<space>", default_name: str = "study")
         except AfsearchError as exc:
             raise where.at("confirm").error(str(exc)) from None
 
+    enqueue = parse_enqueue(where.at("enqueue"), data.get("enqueue"))
+    if enqueue and sampler == "grid":
+        raise where.at("enqueue").error(
+            "a grid tries every candidate of the space in its own order; use another sampler "
+            "or leave enqueue out."
+        )
+
     fams = data.get("families")
     if not isinstance(fams, list) or not fams:
         raise where.at("families").error(
@@ -165,6 +173,7 @@ def parse_space(data: Any, source: str = "<space>", default_name: str = "study")
         sampler_options=dict(sampler_options),
         prescreen=prescreen,
         confirm=confirm,
+        enqueue=enqueue,
         objectives=objectives,
         grace_period=_int(where, "grace_period", data.get("grace_period", 1), 1, 10_000),
         max_failures=_int(where, "max_failures", data.get("max_failures", 0), 0, 100),

@@ -33,6 +33,7 @@ TOP_KEYS = {
     "checkpoint_min_seconds",
     "prescreen",
     "confirm",
+    "enqueue",
 }
 TASK_KEYS = {"name", "epochs", "batch_size", "lr", "weight_decay", "optimizer", "options"}
 
@@ -69,6 +70,8 @@ class SearchSpace:
     prescreen: PrescreenOptions | None = None
     #: Train the best candidates again on fresh seeds after the search (the confirm stage).
     confirm: ConfirmOptions | None = None
+    #: Activation configs tried first, in order (a warm start, as Optuna's enqueue_trial).
+    enqueue: tuple[dict[str, Any], ...] = ()
 
     @property
     def folder(self) -> str | None:

@@ -11,7 +11,10 @@ site); :meth:`BaseTask.fit` trains it and yields an :class:`EpochResult` per epo
         print(result.epoch, result.metrics["val_accuracy"])
 
 Built-in tasks: ``digits-mlp`` (quickstart), ``mnist1d-mlp``, ``mnist1d-cnn``,
-``teacher-student`` and ``cifar10-resnet20``; :func:`list_tasks` lists them.
+``teacher-student``, ``cifar10-resnet20``, and tasks where the activation decides the result:
+``inr-image`` (an image as a function of its coordinates, SIREN's setting), ``pinn-poisson`` and
+``pinn-burgers`` (physics-informed networks, which take two derivatives of the activation);
+:func:`list_tasks` lists them.
 
 Your own task needs no registration: subclass :class:`BaseTask` in an importable module, say
 ``mypkg/tasks.py``::
@@ -51,8 +54,11 @@ from afsearch.tasks._base import BaseTask, TaskData
 from afsearch.tasks._cifar10 import CIFAR10ResNet20
 from afsearch.tasks._data import TEACHER_ACTIVATIONS
 from afsearch.tasks._digits import DigitsMLP
+from afsearch.tasks._inr_image import INRImage
 from afsearch.tasks._mnist1d import MNIST1DCNN, MNIST1DMLP
 from afsearch.tasks._networks import MLP, ConvNet1d, ResNet20
+from afsearch.tasks._pinn_burgers import PINNBurgers
+from afsearch.tasks._pinn_poisson import PINNPoisson
 from afsearch.tasks._registry import get_task, list_tasks, register_task
 from afsearch.tasks._settings import COMMON_OPTIONS, TaskSettings
 from afsearch.tasks._teacher_student import TeacherStudent
@@ -69,6 +75,9 @@ __all__ = [
     "ConvNet1d",
     "DigitsMLP",
     "EpochResult",
+    "INRImage",
+    "PINNBurgers",
+    "PINNPoisson",
     "ResNet20",
     "TaskData",
     "TaskSettings",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -20,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from afsearch.exceptions import AfsearchError, choices
+from afsearch.expr import Candidate
 from afsearch.tasks._settings import (
     COMMON_OPTIONS,
     TaskSettings,
@@ -27,6 +29,7 @@ from afsearch.tasks._settings import (
     check_int,
     check_option_type,
 )
+from afsearch.tasks._smoothness import not_smooth_reason
 from afsearch.tasks._training import EpochResult, amp_mode, evaluate, resolve_device, train
 
 
@@ -62,6 +65,9 @@ class BaseTask(abc.ABC):
     default_settings: ClassVar[TaskSettings] = TaskSettings()
     # Options that make one epoch take well under a second, for smoke tests and dry runs.
     smoke_options: ClassVar[dict[str, Any]] = {}
+    #: How many derivatives of the activation the task's loss takes (a PINN's residual of a
+    #: second-order PDE takes 2); a candidate without that many continuous ones is refused.
+    derivatives: ClassVar[int] = 0
 
     def __init__(self, settings: TaskSettings | None = None) -> None:
         base = self.default_settings
@@ -145,6 +151,40 @@ class BaseTask(abc.ABC):
         if self.problem == "classification":
             return F.cross_entropy(output.float(), target)
         return F.mse_loss(output.float(), target)
+
+    def training_loss(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The loss one training step minimises; :meth:`loss_fn` of ``model(x)`` by default.
+
+        A task whose loss needs more than the outputs (a PINN's residual takes derivatives of
+        the model at ``x``) overrides this; validation still scores with :meth:`loss_fn`.
+        """
+        return self.loss_fn(model(x), y)
+
+    def steps_per_epoch(self, n_train: int) -> int:
+        """Optimizer steps in one epoch: one pass over the ``n_train`` examples by default.
+
+        Full-batch tasks take several steps an epoch, each over a fresh shuffle, so that a
+        trial reports a few epochs rather than one per step.
+        """
+        return math.ceil(n_train / self.settings.batch_size)
+
+    def loss_metrics(self, prefix: str, loss: float, target: torch.Tensor) -> dict[str, float]:
+        """Metrics derived from the mean loss on a split and its targets (none by default).
+
+        A task whose metric is a function of the mean squared error (PSNR, relative L2 error)
+        names it here as ``{prefix}_<name>``.
+        """
+        return {}
+
+    def check_candidate(self, candidate: Candidate) -> None:
+        """Refuse, with its reason, a candidate without the :attr:`derivatives` the task takes."""
+        reason = not_smooth_reason(candidate.expr, self.derivatives)
+        if reason is not None:
+            raise AfsearchError(
+                f"Task {self.name!r} takes {self.derivatives} derivatives of the activation, "
+                f"and {candidate.text} is not smooth enough: {reason}; choose an activation "
+                "without kinks or jumps, such as tanh, sin, silu or gelu."
+            )
 
     def data(self, seed: int, device: str | torch.device = "cpu") -> TaskData:
         """The task's data for this seed on this device, built once and cached."""

@@ -5,7 +5,8 @@ checked: it builds the task's model around the activation, trains it epoch by ep
 learning-rate schedule, mixed precision, gradient clipping), scores it with :func:`evaluate`,
 and yields one :class:`EpochResult` per epoch, so a Ray Tune trial can report and be stopped
 early. A task changes the loop only through its hooks (``build_model``, ``prepare_batch``,
-``loss_fn``, ``evaluate_test``).
+``loss_fn``, ``training_loss``, ``steps_per_epoch``, ``loss_metrics``, ``evaluate_test``); a
+task that takes derivatives of the activation refuses a compiled candidate that lacks them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import torch
 from torch import nn
 
 from afsearch.exceptions import AfsearchError
+from afsearch.expr import Candidate
 from afsearch.tasks._settings import TaskSettings
 
 if TYPE_CHECKING:
@@ -105,6 +107,12 @@ def train(
 
     model = task.build_model(make_site).to(device)
     task.last_model = model
+    if task.derivatives:
+        # Compiled candidates carry their expression: one that is not smooth enough for the
+        # task is refused before a step is taken (plain torch modules are the caller's choice).
+        for candidate in {id(c): c for s in sites if (c := getattr(s, "candidate", None))}.values():
+            if isinstance(candidate, Candidate):
+                task.check_candidate(candidate)
     optimizer = make_optimizer(
         model,
         settings,
@@ -113,7 +121,8 @@ def train(
         activation_weight_decay=float(task.options["activation_weight_decay"]),
     )
     n_train = data.x_train.shape[0]
-    steps_per_epoch = math.ceil(n_train / settings.batch_size)
+    batches = math.ceil(n_train / settings.batch_size)  # one pass over the training set
+    steps_per_epoch = task.steps_per_epoch(n_train)
     scheduler = make_scheduler(
         optimizer, task.options["schedule"], settings.epochs * steps_per_epoch
     )
@@ -159,14 +168,18 @@ def train(
     for epoch in range(first, settings.epochs + 1):
         start = time.perf_counter()
         model.train()
-        perm = torch.randperm(n_train, generator=generator, device=device)
         loss_sum = torch.zeros((), device=device)
+        seen = 0
         for step in range(steps_per_epoch):
-            idx = perm[step * settings.batch_size : (step + 1) * settings.batch_size]
+            batch = step % batches
+            if batch == 0:  # a fresh shuffle for each pass over the training set
+                perm = torch.randperm(n_train, generator=generator, device=device)
+            idx = perm[batch * settings.batch_size : (batch + 1) * settings.batch_size]
             x = task.prepare_batch(data.x_train[idx], train=True, generator=generator)
             with autocast(device, use_amp, amp_dtype):
-                loss = task.loss_fn(model(x), data.y_train[idx])
+                loss = task.training_loss(model, x, data.y_train[idx])
             loss_sum += loss.detach() * idx.shape[0]
+            seen += idx.shape[0]
             last = step == steps_per_epoch - 1
             if (step % check_every == 0 or last) and not torch.isfinite(loss_sum):
                 yield _diverged(task.metric, epoch, start)
@@ -180,7 +193,7 @@ def train(
             scaler.update()
             scheduler.step()
 
-        metrics = {"train_loss": loss_sum.item() / n_train}
+        metrics = {"train_loss": loss_sum.item() / seen}
         metrics.update(
             evaluate(task, model, data.x_val, data.y_val, "val", use_amp, amp_dtype, generator)
         )
@@ -229,6 +242,7 @@ def evaluate(
     metrics = {f"{prefix}_loss": loss_sum.item() / x.shape[0]}
     if task.problem == "classification":
         metrics[f"{prefix}_accuracy"] = correct.item() / x.shape[0]
+    metrics.update(task.loss_metrics(prefix, metrics[f"{prefix}_loss"], y))
     return metrics
 
 

@@ -21,6 +21,7 @@ from afsearch.cli._common import (
     print_json,
     user_errors,
 )
+from afsearch.cli._epochs import epoch_table
 from afsearch.cli._leaderboard import leaderboard, pick_study, trial_ref
 from afsearch.exceptions import AfsearchError, choices
 
@@ -137,14 +138,7 @@ def show(
         if t.checkpoint:
             out.print(f"checkpoint after epoch {t.checkpoint_epoch}: {t.checkpoint}", markup=False)
         if rows:
-            table = Table(title="epochs")
-            keys = [k for k in rows[0].metrics if not k.startswith(("time_", "training_"))][:8]
-            table.add_column("epoch")
-            for k in keys:
-                table.add_column(k)
-            for e in rows:
-                table.add_row(str(e.epoch), *[fmt(e.metrics.get(k)) for k in keys])
-            out.print(table)
+            out.print(epoch_table(rows, cfg.get("metric")))
     if plot is not None:
         from afsearch.results import plot_trial
 

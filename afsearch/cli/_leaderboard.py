@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from afsearch.cli._common import fmt, out
+from afsearch.cli._confirmed import print_confirmation, short, verdicts
 from afsearch.exceptions import AfsearchError
 
 if TYPE_CHECKING:
@@ -59,6 +60,12 @@ def leaderboard(
 
     info = get_study(study, db)
     rows = trials(study, db, top=top, status=status)
+    confirmed = {v.trial_id: v for v in verdicts(study, db) if v.kind == "candidate"}
+    best = next((v.trial_id for v in confirmed.values() if v.rank == 1), None)
+    if top and best is not None and (not rows or rows[0].id != best):
+        # Best first means the confirmed best first (store.study_best), not the luckiest seed.
+        head = [t for t in trials(study, db, status=status) if t.id == best]
+        rows = (head + [t for t in rows if t.id != best])[:top]
     table = Table(title=f"{study}: {info.metric} ({info.mode})" + (f", top {top}" if top else ""))
     table.add_column("trial", no_wrap=True)
     table.add_column("status", no_wrap=True)
@@ -66,6 +73,8 @@ def leaderboard(
     table.add_column("best epoch", no_wrap=True, justify="right")
     table.add_column("activation", overflow="fold")
     table.add_column("learned", overflow="fold")
+    if confirmed:
+        table.add_column("confirmed", overflow="fold")
     for t in rows:
         learned = (t.learned_params or {}).get("mean", {}) if t.learned_params else {}
         learned_text = ", ".join(f"{k}={v:.3g}" for k, v in list(learned.items())[:4])
@@ -78,5 +87,8 @@ def leaderboard(
             fmt(t.best_epoch),
             _describe(t.config or {}),
             learned_text or "-",
+            *([short(confirmed[t.id]) if t.id in confirmed else "-"] if confirmed else []),
         )
     out.print(table)
+    if confirmed:
+        print_confirmation(study, db)

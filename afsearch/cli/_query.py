@@ -21,6 +21,7 @@ from afsearch.cli._common import (
     print_json,
     user_errors,
 )
+from afsearch.cli._confirmed import confirmed_cell, trial_lines, verdicts
 from afsearch.cli._epochs import epoch_table
 from afsearch.cli._leaderboard import leaderboard, pick_study, trial_ref
 from afsearch.exceptions import AfsearchError, choices
@@ -48,6 +49,9 @@ def studies(db: DbOption = None, as_json: JsonOption = False) -> None:
     for col in ("task", "metric", "status", "trials", "done", "pruned", "distinct", "skipped"):
         table.add_column(col)
     table.add_column("best", no_wrap=True)
+    confirmed = any(r.confirmed_trial is not None for r in rows)
+    if confirmed:
+        table.add_column("confirmed best", no_wrap=True)
     for r in rows:
         table.add_row(
             r.name,
@@ -60,9 +64,15 @@ def studies(db: DbOption = None, as_json: JsonOption = False) -> None:
             str(r.n_distinct),
             str(r.duplicates_avoided),
             fmt(r.best_value),
+            *([confirmed_cell(r)] if confirmed else []),
         )
     table.caption = (
         "done: completed; distinct: functions trained; skipped: proposals of known functions"
+        + (
+            "; confirmed best: mean over fresh seeds, verdict against the best baseline"
+            if confirmed
+            else ""
+        )
     )
     out.print(table)
 
@@ -119,8 +129,15 @@ def show(
 
     t = get_trial(trial_ref(trial, study, db), db)
     rows = epochs(t.id, db)
+    verdict = next((v for v in verdicts(t.study, db) if v.trial_id == t.id), None)
     if as_json:
-        print_json({**t.to_dict(), "epochs": [e.to_dict() for e in rows]})
+        print_json(
+            {
+                **t.to_dict(),
+                "epochs": [e.to_dict() for e in rows],
+                "confirmation": verdict.to_dict() if verdict else None,
+            }
+        )
     else:
         cfg = t.config or {}
         out.print(
@@ -137,6 +154,8 @@ def show(
             out.print(f"error: {t.error}")
         if t.checkpoint:
             out.print(f"checkpoint after epoch {t.checkpoint_epoch}: {t.checkpoint}", markup=False)
+        for line in trial_lines(verdict) if verdict else []:
+            out.print(line, markup=False)
         if rows:
             out.print(epoch_table(rows, cfg.get("metric")))
     if plot is not None:

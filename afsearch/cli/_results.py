@@ -22,7 +22,7 @@ from afsearch.cli._common import (
     user_errors,
 )
 from afsearch.cli._leaderboard import pick_study, trial_ref
-from afsearch.exceptions import AfsearchError
+from afsearch.exceptions import AfsearchError, choices
 
 
 @app.command()
@@ -53,7 +53,9 @@ def export(
 @app.command()
 @user_errors
 def rerun(
-    trial: Annotated[str, typer.Argument(help=TRIAL_HELP)],
+    trial: Annotated[
+        str | None, typer.Argument(help=TRIAL_HELP + " With --top: the study (or --study).")
+    ] = None,
     db: DbOption = None,
     study: StudyOption = None,
     seeds: Annotated[int, typer.Option(help="Fresh seeds to train on.")] = 5,
@@ -61,52 +63,176 @@ def rerun(
         str, typer.Option(help="Comma-separated standard activations to compare with.")
     ] = "relu,gelu,silu",
     epochs: Annotated[int | None, typer.Option(help="Override the trial's epochs.")] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(
+            help="Train on this task instead of the trial's, with its default settings (the "
+            "transfer check: a winner of one task on another)."
+        ),
+    ] = None,
+    top: Annotated[
+        int | None,
+        typer.Option(help="The study's K best distinct candidates instead of one trial."),
+    ] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(
+            help="Torch device of each training (cpu, cuda, cuda:1); by default CUDA where Ray "
+            "gives the training a GPU, else the CPU."
+        ),
+    ] = None,
+    cpus_per_trial: Annotated[float, typer.Option(help="CPUs of each training.")] = 1.0,
+    gpus_per_trial: Annotated[
+        float | None, typer.Option(help="GPUs of each training (default 1 with --device cuda).")
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster to run on (default: a local Ray).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Train a trial's activation again on fresh seeds, against baselines (Welch's t-test)."""
-    import dataclasses
+    """Train a trial's activation (or a study's top K) again on fresh seeds, as Ray tasks in
+    parallel, against baselines (Welch's t-test; Holm over the candidates)."""
+    from afsearch.orchestrator import init_ray
 
-    from afsearch.orchestrator import TrialSpec
-    from afsearch.results import compare, fresh_seeds, trial_candidate, welch
-    from afsearch.store import trial as get_trial
-
-    t = get_trial(trial_ref(trial, study, db), db)
-    cfg = t.config or {}
-    if "task" not in cfg or "settings" not in cfg:
-        raise AfsearchError(f"Trial {t.study}/{t.number} does not record its task and settings.")
-    spec = TrialSpec.from_dict(cfg)
-    settings = spec.settings
-    if epochs is not None:
-        settings = dataclasses.replace(settings, epochs=epochs)
-    names = [n.strip() for n in against.split(",") if n.strip()]
-    candidates: list[tuple[str, Any]] = [(f"{t.study}/{t.number}", trial_candidate(t, False))]
-    candidates += [(n, {"family": "standard", "name": n}) for n in names]
+    found, baselines, spec_task, settings = _rerun_plan(
+        trial, db, study, against, epochs, task, top
+    )
+    if gpus_per_trial is None:
+        gpus_per_trial = 1.0 if device and device.startswith("cuda") else 0.0
 
     def progress(name: str, seed: int, run: Any) -> None:
         if not as_json:
             err.print(f"  {name} seed {seed}: {fmt(run.metric)} ({run.seconds:.1f}s)")
 
-    results = compare(
-        candidates, spec.task, seeds=fresh_seeds(seeds), settings=settings, progress=progress
-    )
-    found = results[0]
-    rows: list[dict[str, Any]] = []
-    for r in results:
-        stat, p = welch(found.values, r.values) if r is not found else (math.nan, math.nan)
-        rows.append({**r.to_dict(), "t": stat, "p_value": p})
+    started = init_ray(address, None, None)
+    try:
+        from afsearch.results import compare, fresh_seeds
+
+        results = compare(
+            found + baselines,
+            spec_task,
+            seeds=fresh_seeds(seeds),
+            settings=settings,
+            device=device,
+            progress=progress,
+            parallel=True,
+            cpus_per_trial=cpus_per_trial,
+            gpus_per_trial=gpus_per_trial,
+        )
+    finally:
+        if started:
+            import ray
+
+            ray.shutdown()
+    rows = _rerun_rows(results, len(found))
     if as_json:
         print_json(rows)
         return
-    table = Table(title=f"{spec.task}: {found.metric} on {seeds} fresh seeds")
-    for col in ("activation", "mean", "std", "diverged", f"Welch t vs {found.name}", "p"):
+    first = results[0]
+    table = Table(title=f"{spec_task}: {first.metric} on {seeds} fresh seeds")
+    columns = ["activation", "mean", "std", "diverged", f"Welch t vs {first.name}", "p"]
+    if len(found) > 1:
+        columns += ["Δ vs best baseline [95% CI]", "p vs it", "Holm p", "verdict"]
+    for col in columns:
         table.add_column(col)
     for row in rows:
-        table.add_row(
+        cells = [
             row["name"],
             fmt(row["mean"]),
             fmt(row["std"]),
             str(row["diverged"]),
             fmt(row["t"], 2),
             fmt(row["p_value"], 3),
-        )
+        ]
+        if len(found) > 1:
+            cells += [
+                _interval(row),
+                fmt(row.get("p_vs_baseline"), 3),
+                fmt(row.get("p_holm"), 3),
+                row.get("verdict", ""),
+            ]
+        table.add_row(*cells)
     out.print(table)
+
+
+def _rerun_plan(
+    trial: str | None,
+    db: str | None,
+    study: str | None,
+    against: str,
+    epochs: int | None,
+    task: str | None,
+    top: int | None,
+) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]], str, Any]:
+    """What ``rerun`` trains: the candidates, the baselines, the task and its settings."""
+    import dataclasses
+
+    from afsearch.expr import KNOWN
+    from afsearch.orchestrator import TrialSpec, top_distinct
+    from afsearch.results import trial_candidate
+    from afsearch.store import trial as get_trial
+    from afsearch.tasks import get_task
+
+    if top is not None:
+        if top < 1:
+            raise AfsearchError(f"--top must be at least 1, got {top}.")
+        if trial is not None and study is not None:
+            raise AfsearchError("With --top, name the study once: as the argument or --study.")
+        picked = top_distinct(db, pick_study(trial or study, db), top, "--top")
+    elif trial is None:
+        raise AfsearchError("Name a trial (STUDY/N, or N with --study), or a study with --top.")
+    else:
+        picked = [get_trial(trial_ref(trial, study, db), db)]
+    for t in picked:
+        cfg = t.config or {}
+        if "task" not in cfg or "settings" not in cfg:
+            raise AfsearchError(
+                f"Trial {t.study}/{t.number} does not record its task and settings."
+            )
+    spec = TrialSpec.from_dict(picked[0].config)
+    settings = spec.settings
+    if task is not None and task != spec.task:
+        # Another task takes its own settings: the trial's options belong to its task.
+        settings = get_task(task).default_settings
+    if epochs is not None:
+        settings = dataclasses.replace(settings, epochs=epochs)
+    names = [n.strip() for n in against.split(",") if n.strip()]
+    bad = [n for n in names if n not in KNOWN]
+    if bad:
+        raise AfsearchError(
+            f"--against names {bad[0]!r}, which is not a standard activation; valid names are "
+            f"{choices(KNOWN)}."
+        )
+    # Each trains as the search trained it: initial values, trainable ones learned again.
+    found = [(f"{t.study}/{t.number}", trial_candidate(t, False)) for t in picked]
+    baselines = [(n, {"family": "standard", "name": n}) for n in names]
+    return found, baselines, task or spec.task, settings
+
+
+def _rerun_rows(results: list[Any], n_found: int) -> list[dict[str, Any]]:
+    """One row per activation: its runs, Welch's t and p of the first candidate against it
+    and, with several candidates, each one's verdict against the best baseline (Holm)."""
+    from afsearch.orchestrator import judge
+    from afsearch.results import welch
+
+    first = results[0]
+    rows: list[dict[str, Any]] = []
+    for r in results:
+        stat, p = welch(first.values, r.values) if r is not first else (math.nan, math.nan)
+        rows.append({**r.to_dict(), "t": stat, "p_value": p})
+    if n_found > 1:
+        verdicts = judge(
+            [(r.name, None, r.values) for r in results[:n_found]],
+            [(r.name, r.values) for r in results[n_found:]],
+            first.mode,
+        )
+        for row, v in zip(rows[:n_found], verdicts[:n_found], strict=True):
+            row.update({k: v[k] for k in ("baseline", "delta", "ci_low", "ci_high", "p_holm")})
+            row.update(p_vs_baseline=v["p_value"], verdict=v["verdict"], rank=v.get("rank"))
+    return rows
+
+
+def _interval(row: dict[str, Any]) -> str:
+    if row.get("delta") is None or math.isnan(row["delta"]):
+        return "-"
+    return f"{row['delta']:+.4g} [{row['ci_low']:+.4g}, {row['ci_high']:+.4g}]"

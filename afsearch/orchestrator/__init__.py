@@ -6,7 +6,7 @@ A trial is one :class:`TrialSpec`, proposed on the driver (``_proposer``), train
 """
 
 from afsearch.orchestrator._callback import StoreCallback
-from afsearch.orchestrator._confirm import ConfirmResult, confirm_study, judge
+from afsearch.orchestrator._confirm import ConfirmResult, confirm_study, judge, top_distinct
 from afsearch.orchestrator._events import (
     Best,
     LaunchObserver,
@@ -65,6 +65,7 @@ __all__ = [
     "init_ray",
     "judge",
     "launch",
+    "top_distinct",
     "train_seed",
     "train_seeds",
     "welch",

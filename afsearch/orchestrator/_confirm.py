@@ -34,6 +34,7 @@ from afsearch.store import (
     VerdictRecord,
     confirm_runs,
     confirmation,
+    get_study,
     trials,
 )
 
@@ -126,7 +127,22 @@ def plan(store: TrialStore, study: str, options: ConfirmOptions) -> tuple[list[A
     """The arms of ``study``'s confirmation and its fresh seeds (none that its search used);
     an :class:`AfsearchError` when the study has fewer finished distinct candidates than
     ``options.top``."""
-    info = store.get_study(study)
+    chosen = top_distinct(store, study, options.top, "top of confirm")
+    arms = [_candidate_arm(t) for t in chosen]
+    used = {seed for t in chosen for seed in _spec(t).training_seeds}
+    arms += [
+        Arm(BASELINE, name, {"family": "standard", "name": name}, arms[0].settings)
+        for name in options.against
+    ]
+    return arms, fresh_seeds(options.seeds, avoid=used)
+
+
+def top_distinct(
+    store: TrialStore | str | None, study: str, k: int, argument: str = "top"
+) -> list[TrialRecord]:
+    """The ``k`` best finished trials of ``study`` with distinct activations, best first by the
+    search's metric; an :class:`AfsearchError` naming ``argument`` when it has fewer."""
+    info = get_study(study, store)
     finished = [
         t
         for t in trials(study, store, status=[s.value for s in BEST_STATUSES])
@@ -137,20 +153,13 @@ def plan(store: TrialStore, study: str, options: ConfirmOptions) -> tuple[list[A
     distinct: dict[str, TrialRecord] = {}
     for t in finished:
         distinct.setdefault(str(t.activation_id), t)
-    if len(distinct) < options.top:
+    if len(distinct) < k:
         raise AfsearchError(
-            f"top of confirm is {options.top}, but study {study!r} has only {len(distinct)} "
-            "finished distinct candidates; lower top, or run more trials with "
+            f"{argument} is {k}, but study {study!r} has only {len(distinct)} finished distinct "
+            "candidates; lower it, or run more trials with "
             "`afsearch launch --resume --num-samples N`."
         )
-    chosen = list(distinct.values())[: options.top]
-    arms = [_candidate_arm(t) for t in chosen]
-    used = {seed for t in chosen for seed in _spec(t).training_seeds}
-    arms += [
-        Arm(BASELINE, name, {"family": "standard", "name": name}, arms[0].settings)
-        for name in options.against
-    ]
-    return arms, fresh_seeds(options.seeds, avoid=used)
+    return list(distinct.values())[:k]
 
 
 def _spec(t: TrialRecord) -> TrialSpec:

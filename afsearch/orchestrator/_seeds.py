@@ -135,6 +135,14 @@ def train_seeds(
         )
     if not jobs:
         return []
+    # A request no node can meet would wait for ever: say so instead.
+    have = ray.cluster_resources()
+    if cpus_per_trial > have.get("CPU", 0) or gpus_per_trial > have.get("GPU", 0):
+        raise AfsearchError(
+            f"Each training asks for {cpus_per_trial:g} CPUs and {gpus_per_trial:g} GPUs, but the "
+            f"Ray cluster has {have.get('CPU', 0):g} CPUs and {have.get('GPU', 0):g} GPUs; lower "
+            "--cpus-per-trial or --gpus-per-trial."
+        )
     remote = ray.remote(_train_on_worker).options(
         num_cpus=cpus_per_trial, num_gpus=gpus_per_trial, max_retries=0
     )

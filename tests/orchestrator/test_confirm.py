@@ -146,7 +146,9 @@ def test_top_above_the_finished_candidates_is_one_sentence(confirmed: tuple[str,
     url, _ = confirmed
     with TrialStore(url) as store, pytest.raises(AfsearchError) as info:
         plan(store, "c", ConfirmOptions(top=5, seeds=2))
-    assert str(info.value).startswith("top of confirm is 5, but study 'c' has only 3 finished")
+    assert str(info.value).startswith(
+        "top of confirm is 5, but study 'c' has only 3 finished distinct candidates; lower it"
+    )
 
 
 def test_a_resume_trains_only_the_missing_runs(confirmed: tuple[str, Path], tmp_path: Path):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -20,6 +20,8 @@ from afsearch.store._connection import StoreConnection
 from afsearch.store._models import ConfirmRunModel, ConfirmVerdictModel
 from afsearch.store._records import _Record, _utc, finite_or_none, jsonable
 from afsearch.store._rows import study_row, utc_now
+
+R = TypeVar("R", bound=_Record)
 
 #: What a confirmation trains: the search's candidates and the standard activations they face.
 KINDS = ("candidate", "baseline")
@@ -73,43 +75,25 @@ class VerdictRecord(_Record):
     created_at: datetime
 
 
+def _from_row(cls: type[R], row: Any, **given: Any) -> R:
+    """A record of ``cls`` with the row's column of each field's name, and ``given``."""
+    names = [f.name for f in dataclasses.fields(cls) if f.name not in given]  # type: ignore[arg-type]
+    return cls(**{name: getattr(row, name) for name in names}, **given)
+
+
 def run_record(row: ConfirmRunModel, study: str) -> ConfirmRunRecord:
-    return ConfirmRunRecord(
-        id=row.id,
+    return _from_row(
+        ConfirmRunRecord,
+        row,
         study=study,
-        kind=row.kind,
-        arm=row.arm,
-        trial_id=row.trial_id,
-        seed=row.seed,
-        metric_value=row.metric_value,
-        metrics=row.metrics,
         diverged=bool(row.diverged),
-        duration_s=row.duration_s,
         created_at=_utc(row.created_at),
     )
 
 
 def verdict_record(row: ConfirmVerdictModel, study: str, number: int | None) -> VerdictRecord:
-    return VerdictRecord(
-        study=study,
-        kind=row.kind,
-        arm=row.arm,
-        trial_id=row.trial_id,
-        trial_number=number,
-        n=row.n,
-        mean=row.mean,
-        std=row.std,
-        baseline=row.baseline,
-        delta=row.delta,
-        ci_low=row.ci_low,
-        ci_high=row.ci_high,
-        t=row.t,
-        p_value=row.p_value,
-        p_holm=row.p_holm,
-        verdict=row.verdict,
-        rank=row.rank,
-        options=row.options,
-        created_at=_utc(row.created_at),
+    return _from_row(
+        VerdictRecord, row, study=study, trial_number=number, created_at=_utc(row.created_at)
     )
 
 

@@ -187,3 +187,17 @@ def test_rerun_top_k_on_another_task_runs_on_ray(tmp_path: Path) -> None:
     for r in rows[:2]:
         assert r["baseline"] == best["name"] and r["verdict"] in ("better", "worse", "tie")
         assert r["p_holm"] >= r["p_vs_baseline"]
+
+
+def test_a_bad_confirm_in_a_space_is_one_sentence(tmp_path: Path) -> None:
+    space = tmp_path / "s.yaml"
+    space.write_text(
+        "task: digits-mlp\nfamilies: [{family: standard, name: relu}]\n"
+        "confirm: {top: 2, seeds: 1, against: [relu]}\n"
+    )
+    assert_one_line_error(run("validate", str(space)), "seeds of confirm must be an integer")
+    space.write_text(
+        "task: digits-mlp\nfamilies: [{family: standard, name: relu}]\n"
+        "confirm: {against: [relu, swishy]}\n"
+    )
+    assert_one_line_error(run("validate", str(space)), "names 'swishy', which is not a standard")

@@ -1,4 +1,9 @@
-"""Plots for ``afsearch show --plot``: the activation, its derivative, the learning curve."""
+"""Plots for ``afsearch show --plot``: the activation, its derivative, the learning curves.
+
+Four panels: the activation and its derivative beside ReLU and GELU, the study's metric per
+epoch, and the losses per epoch (on an axis of their own: a loss near 2 and an accuracy near 0.9
+share no scale). The title names the trial as the leaderboard does, with its values.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from afsearch.exceptions import AfsearchError
 
 
 def plot_trial(trial: Any, epochs: Sequence[Any], path: str | Path) -> Path:
-    """Write a PNG with three panels for a stored trial; returns the path."""
+    """Write a PNG with four panels for a stored trial; returns the path."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -28,14 +33,14 @@ def plot_trial(trial: Any, epochs: Sequence[Any], path: str | Path) -> Path:
         "ReLU": torch.relu,
         "GELU": torch.nn.functional.gelu,
     }
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    for label, fn in curves.items():
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4.4))
+    for name, fn in curves.items():
         xi = x.detach().clone().requires_grad_(True)
         y = fn(xi)
         (dy,) = torch.autograd.grad(y.sum(), xi)
-        style = {"linewidth": 2.2} if label == "this trial" else {"linestyle": "--", "alpha": 0.7}
-        axes[0].plot(xi.detach(), y.detach(), label=label, **style)
-        axes[1].plot(xi.detach(), dy.detach(), label=label, **style)
+        style = {"linewidth": 2.2} if name == "this trial" else {"linestyle": "--", "alpha": 0.7}
+        axes[0].plot(xi.detach(), y.detach(), label=name, **style)
+        axes[1].plot(xi.detach(), dy.detach(), label=name, **style)
     axes[0].set_title("activation f(x)")
     axes[1].set_title("derivative f'(x)")
     for ax in axes[:2]:
@@ -43,18 +48,22 @@ def plot_trial(trial: Any, epochs: Sequence[Any], path: str | Path) -> Path:
         ax.axvline(0, color="grey", linewidth=0.5)
         ax.legend()
         ax.set_xlabel("x")
-    if epochs:
-        es = [e.epoch for e in epochs]
-        metric = next((k for k in ("val_accuracy", "val_loss") if k in epochs[0].metrics), None)
-        ax = axes[2]
-        if metric:
-            ax.plot(es, [e.metrics.get(metric) for e in epochs], marker="o", label=metric)
-        ax.plot(es, [e.metrics.get("train_loss") for e in epochs], marker="s", label="train_loss")
+    metric, losses = _curves(trial, epochs)
+    es = [e.epoch for e in epochs]
+    if metric and es:
+        axes[2].plot(es, [e.metrics.get(metric) for e in epochs], marker="o", label=metric)
+        axes[2].legend()
+    for key in losses:
+        axes[3].plot(es, [e.metrics.get(key) for e in epochs], marker="s", label=key)
+    if losses:
+        axes[3].legend()
+    axes[2].set_title(f"{metric or 'metric'} per epoch")
+    axes[3].set_title("loss per epoch")
+    for ax in axes[2:]:
         ax.set_xlabel("epoch")
-        ax.legend()
-    axes[2].set_title("learning curve")
-    expr = trial.config.get("expression", "") if trial.config else ""
-    fig.suptitle(f"{trial.study}/{trial.number}: {expr[:90]}", fontsize=10)
+        if es:
+            ax.set_xticks(sorted(set(es)))
+    fig.suptitle(title(trial, candidate), fontsize=10)
     fig.tight_layout()
     out = Path(path)
     if not out.suffix:  # matplotlib would add one; say the name of the file written
@@ -66,3 +75,32 @@ def plot_trial(trial: Any, epochs: Sequence[Any], path: str | Path) -> Path:
     finally:
         plt.close(fig)
     return out
+
+
+def _curves(trial: Any, epochs: Sequence[Any]) -> tuple[str | None, list[str]]:
+    """The metric of the study (as the trial recorded it) and the losses, as reported."""
+    keys: dict[str, None] = {}
+    for e in epochs:
+        keys.update(dict.fromkeys(e.metrics))
+    wanted = (trial.config or {}).get("metric")
+    metric = next((k for k in (wanted, "val_accuracy", "val_loss") if k in keys), wanted)
+    losses = [k for k in keys if k.endswith("_loss") and k != metric]
+    return metric, losses
+
+
+def title(trial: Any, candidate: Any) -> str:
+    """``study #N  elu(alpha=1.33)`` over the function with its values (learned ones included):
+    ``f(x) = Piecewise((x, x > 0), (1.327*(exp(x) - 1), True))``."""
+    import sympy
+
+    from afsearch.activations import label
+    from afsearch.expr import symbol, to_text
+
+    config = trial.config or {}
+    head = f"{trial.study} #{trial.number}  {label(config.get('activation') or {}, None, 80)}"
+    learned = (trial.learned_params or {}).get("mean") or {}
+    if learned:
+        head += "  learned " + ", ".join(f"{k}={v:.4g}" for k, v in learned.items())
+    values = {symbol(n): sympy.Float(float(f"{p.value:.4g}")) for n, p in candidate.params.items()}
+    body = to_text(candidate.expr.xreplace(values))
+    return f"{head}\nf(x) = {body[:140]}"

@@ -1,4 +1,4 @@
-"""plot_trial: the activation, its derivative and the learning curve of a stored trial."""
+"""plot_trial: the activation, its derivative and the learning curves of a stored trial."""
 
 from __future__ import annotations
 
@@ -52,23 +52,29 @@ def labels(ax: Any) -> list[str]:
     return [t.get_text() for t in legend.get_texts()] if legend else []
 
 
-def test_plot_trial_writes_a_png_with_three_panels(
+def test_plot_trial_writes_a_png_with_four_panels(
     stored: tuple[str, TrialRecord], tmp_path: Path, figures: list[Any]
 ) -> None:
     url, t = stored
     path = tmp_path / "trial.png"
     assert plot_trial(t, epochs(t.id, url), path) == path
-    assert png_size(path) == (14 * 110, 4 * 110)
+    assert png_size(path) == (18 * 110, 484)
     (fig,) = figures
     assert plt.get_fignums() == []  # closed, even though pyplot made it
-    activation, derivative, curve = fig.axes
-    assert len(fig.axes) == 3
+    activation, derivative, curve, losses = fig.axes
+    assert len(fig.axes) == 4
     assert activation.get_title() == "activation f(x)"
     assert derivative.get_title() == "derivative f'(x)"
-    assert curve.get_title() == "learning curve"
-    assert fig._suptitle.get_text() == "s/0: x*sigmoid(beta*x)"
+    # The metric and the losses on axes of their own.
+    assert curve.get_title() == "val_accuracy per epoch"
+    assert losses.get_title() == "loss per epoch"
+    # The readable activation with its values, the learned one included.
+    assert fig._suptitle.get_text() == (
+        "s #0  swish(beta=1.5, trainable=True)  learned beta=1.7\nf(x) = x*sigmoid(1.7*x)"
+    )
     assert labels(activation) == labels(derivative) == ["this trial", "ReLU", "GELU"]
-    assert labels(curve) == ["val_accuracy", "train_loss"]
+    assert labels(curve) == ["val_accuracy"]
+    assert labels(losses) == ["train_loss"]
     # The trial's curve is the activation with its learned beta (1.7), and its derivative.
     line = next(ln for ln in activation.get_lines() if ln.get_label() == "this trial")
     x, y = (np.asarray(v, dtype=float) for v in line.get_data())
@@ -89,8 +95,8 @@ def test_plot_trial_without_epochs_leaves_the_curve_empty(
     _, t = stored
     plot_trial(t, [], tmp_path / "p.png")
     (fig,) = figures
-    assert len(fig.axes) == 3 and fig.axes[2].get_lines() == []
-    assert fig.axes[2].get_title() == "learning curve"
+    assert len(fig.axes) == 4 and fig.axes[2].get_lines() == fig.axes[3].get_lines() == []
+    assert fig.axes[2].get_title() == "val_accuracy per epoch"
 
 
 @pytest.mark.parametrize("where", ["missing/p.png", "a-folder.png"])

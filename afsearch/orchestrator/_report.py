@@ -17,6 +17,8 @@ REUSED_FROM = "reused_from"  # store id of the trial whose result was reused, el
 LEARNED = "learned_params"  # JSON text: {"mean": {name: value}, "per_site": {name: [values]}}
 NODE = "node"  # "<ip> <node id>" of the Ray node that ran the trial
 RESUMED_AT = "resumed_at"  # epoch of the checkpoint the trial continued from, else 0
+STOPPED = "stopped"  # 1 on the last report of a trial that `afsearch stop` ended
+REFUSED = "refused_because"  # text: why the task refused the candidate before training it
 
 #: Entries of a result that are not epoch metrics: Tune's own bookkeeping and the texts above.
 NOT_METRICS = frozenset(
@@ -38,6 +40,8 @@ NOT_METRICS = frozenset(
         LEARNED,
         NODE,
         WHY_DIVERGED,
+        STOPPED,
+        REFUSED,
     }
 )
 
@@ -62,6 +66,8 @@ def classify(result: dict[str, Any]) -> tuple[TrialStatus, str | None, int | Non
     reused = int(result.get(REUSED_FROM, -1) or -1)
     if reused >= 0:
         return TrialStatus.DUPLICATE, None, reused
+    if result.get(REFUSED):
+        return TrialStatus.FAILED, str(result[REFUSED]), None
     if result.get(DIVERGED):
         why = result.get(WHY_DIVERGED) or "the training loss became NaN or infinite"
         return TrialStatus.DIVERGED, str(why), None
@@ -69,4 +75,7 @@ def classify(result: dict[str, Any]) -> tuple[TrialStatus, str | None, int | Non
         return TrialStatus.FAILED, "the trial ran past its time limit (trial_timeout_s)", None
     if result.get(FINAL):
         return TrialStatus.COMPLETED, None, None
+    if result.get(STOPPED):
+        # Not pruned: `afsearch stop` ended it, and a resumed study runs it again.
+        return TrialStatus.INTERRUPTED, None, None
     return TrialStatus.PRUNED, None, None

@@ -19,6 +19,7 @@ from afsearch.orchestrator._report import (
     FINAL,
     LEARNED,
     NODE,
+    REFUSED,
     RESUMED_AT,
     REUSED_FROM,
     TIMED_OUT,
@@ -67,6 +68,10 @@ def train_candidate(config: dict[str, Any]) -> None:
     candidate = build(spec.activation)
     settings = spec.settings
     task = get_task(spec.task, settings)
+    refused = _refusal(task, candidate)
+    if refused is not None:
+        _report_refused(refused, metric, mode, node)
+        return
     seeds = spec.training_seeds
     sites: list[list[Any]] = [[] for _ in seeds]
 
@@ -134,6 +139,36 @@ def train_candidate(config: dict[str, Any]) -> None:
             tune.report(report)
         if last:
             return
+
+
+def _refusal(task: Any, candidate: Any) -> str | None:
+    """The task's sentence refusing the candidate (one not smooth enough for a PINN), or None."""
+    from afsearch.exceptions import AfsearchError
+
+    try:
+        task.check_candidate(candidate)
+    except AfsearchError as exc:
+        return str(exc)
+    return None
+
+
+def _report_refused(why: str, metric: str, mode: str, node: str) -> None:
+    """End a trial the task refused: one report, no training; the driver stores it as failed
+    with ``why`` as its error (and Optuna sees a failed trial)."""
+    from ray import tune
+
+    tune.report(
+        {
+            metric: worst(mode),
+            EPOCH: 1,
+            FINAL: 0,
+            DIVERGED: 1,  # no epoch metric is stored, as for a training that diverged
+            TIMED_OUT: 0,
+            REUSED_FROM: -1,
+            NODE: node,
+            REFUSED: why,
+        }
+    )
 
 
 def _replay(reuse: Reuse) -> None:

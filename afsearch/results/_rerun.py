@@ -77,7 +77,8 @@ def rerun(
     progress: Callable[[int, SeedRun], None] | None = None,
 ) -> list[SeedRun]:
     """Train ``activation`` with ``task`` once per seed, here; the task's metric on the last
-    epoch of each."""
+    epoch of each. A candidate the task refuses (one with kinks, for a PINN) raises at once."""
+    _check_smooth([activation], task, settings)
     runs = []
     for seed in seeds:
         run = train_seed(activation, task, seed, settings=settings, device=device)
@@ -109,6 +110,7 @@ def compare(
 
     t = get_task(task, settings)
     named = list(named)
+    _check_smooth([act for _, act in named], task, settings)
     if parallel:
         jobs = [
             SeedJob(name, act.to_dict() if isinstance(act, Candidate) else act, seed, settings)
@@ -135,3 +137,16 @@ def compare(
         runs = rerun(act, task, seeds=seeds, settings=settings, device=device or "cpu", progress=cb)
         out.append(Comparison(name, t.metric, t.mode, tuple(runs)))
     return out
+
+
+def _check_smooth(
+    activations: Iterable[Candidate | Mapping[str, Any]], task: str, settings: Any
+) -> None:
+    """Refuse, before any training, an activation without the derivatives ``task`` takes."""
+    from afsearch.orchestrator._seeds import candidate_of
+    from afsearch.tasks import get_task
+
+    t = get_task(task, settings)
+    if t.derivatives:
+        for activation in activations:
+            t.check_candidate(candidate_of(activation))

@@ -28,6 +28,8 @@ from rich.text import Text
 from afsearch.cli._common import fmt
 from afsearch.orchestrator import (
     Best,
+    ConfirmRunFinished,
+    ConfirmStarted,
     LaunchObserver,
     StudyStarted,
     TrialFinished,
@@ -79,6 +81,22 @@ def finished_line(event: TrialFinished, metric: str) -> str:
     )
 
 
+def confirm_started_line(event: ConfirmStarted) -> str:
+    candidates = ", ".join(f"#{n}" for n in event.candidates)
+    stored = f", {event.total - event.to_train} stored" if event.to_train < event.total else ""
+    return (
+        f"confirming {candidates} against {', '.join(event.baselines)} on {event.seeds} fresh "
+        f"seeds: {event.to_train} trainings{stored}"
+    )
+
+
+def confirm_run_line(event: ConfirmRunFinished, metric: str) -> str:
+    return (
+        f"confirm {event.done}/{event.to_train}  {event.name} seed {event.seed}  "
+        f"{metric} {fmt(event.value) if event.value is not None else 'diverged'}"
+    )
+
+
 class PlainLines(LaunchObserver):
     """A line when Ray starts, when the study opens, and per trial that starts and ends."""
 
@@ -111,6 +129,12 @@ class PlainLines(LaunchObserver):
 
     def trial_finished(self, event: TrialFinished) -> None:
         self._line(finished_line(event, self.metric))
+
+    def confirm_started(self, event: ConfirmStarted) -> None:
+        self._line(confirm_started_line(event))
+
+    def confirm_run_finished(self, event: ConfirmRunFinished) -> None:
+        self._line(confirm_run_line(event, self.metric))
 
 
 class _Row:
@@ -196,6 +220,12 @@ class LiveView(LaunchObserver):
         line.stylize(style, status_at, status_at + len(event.status))
         self.console.print(line, soft_wrap=True)
         self.live.refresh()
+
+    def confirm_started(self, event: ConfirmStarted) -> None:
+        self._print(confirm_started_line(event))
+
+    def confirm_run_finished(self, event: ConfirmRunFinished) -> None:
+        self._print(confirm_run_line(event, self.metric))
 
     def _print(self, text: str) -> None:
         self.console.print(text, markup=False, highlight=False, soft_wrap=True)

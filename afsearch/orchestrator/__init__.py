@@ -9,6 +9,8 @@ from afsearch.orchestrator._callback import StoreCallback
 from afsearch.orchestrator._confirm import ConfirmResult, confirm_study, judge, top_distinct
 from afsearch.orchestrator._events import (
     Best,
+    ConfirmRunFinished,
+    ConfirmStarted,
     LaunchObserver,
     StudyStarted,
     TrialFinished,
@@ -43,6 +45,8 @@ __all__ = [
     "Best",
     "Checkpoint",
     "ConfirmResult",
+    "ConfirmRunFinished",
+    "ConfirmStarted",
     "LaunchObserver",
     "LaunchResult",
     "Prescreen",

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from afsearch.exceptions import AfsearchError
+from afsearch.orchestrator._events import ConfirmRunFinished, ConfirmStarted, LaunchObserver
 from afsearch.orchestrator._seeds import SeedJob, SeedRun, fresh_seeds, train_seeds
 from afsearch.orchestrator._spec import TrialSpec
 from afsearch.orchestrator._stats import CONFIDENCE, difference_interval, holm, welch
@@ -72,40 +73,34 @@ def confirm_study(
     cpus_per_trial: float = 1.0,
     gpus_per_trial: float = 0.0,
     device: str | None = None,
+    observer: LaunchObserver | None = None,
 ) -> ConfirmResult:
-    """Run (or continue) the confirmation of ``study``; Ray must be running."""
+    """Run (or continue) the confirmation of ``study``; Ray must be running. ``observer`` is
+    told when the stage starts and as each training ends.
+
+    Its stages: :func:`plan` the arms and seeds, train the runs the database lacks (each
+    stored as it ends), :func:`judge` the stored values, store the verdicts.
+    """
     info = store.get_study(study)
     arms, seeds = plan(store, study, options)
     stored = {(r.kind, r.arm, r.seed) for r in confirm_runs(study, store)}
     jobs = [
-        SeedJob((arm.kind, arm.arm, arm.trial_id), arm.activation, seed, arm.settings)
+        SeedJob(arm, arm.activation, seed, arm.settings)
         for arm in arms
         for seed in seeds
         if (arm.kind, arm.arm, seed) not in stored
     ]
-
-    def keep(job: SeedJob, run: SeedRun) -> None:
-        kind, arm, trial_id = job.key
-        store.record_confirm_run(
-            study,
-            kind=kind,
-            arm=arm,
-            seed=run.seed,
-            trial_id=trial_id,
-            metric_value=run.metric,
-            metrics=run.test,
-            diverged=run.diverged,
-            duration_s=run.seconds,
-        )
-
     store.set_study_status(study, StudyStatus.RUNNING)
-    train_seeds(
+    _train(
+        store,
+        study,
+        arms,
+        seeds,
         jobs,
-        info.task,
-        cpus_per_trial=cpus_per_trial,
-        gpus_per_trial=gpus_per_trial,
-        device=device,
-        on_result=keep,
+        observer or LaunchObserver(),
+        cpus_per_trial,
+        gpus_per_trial,
+        device,
     )
     values: dict[tuple[str, str], list[float]] = {(a.kind, a.arm): [] for a in arms}
     for r in confirm_runs(study, store):
@@ -118,8 +113,62 @@ def confirm_study(
     )
     store.record_verdicts(study, verdicts, {**options.to_dict(), "fresh_seeds": seeds})
     store.set_study_status(study, StudyStatus.COMPLETED, finished=True)
-    return ConfirmResult(
-        confirmation(study, store), seeds, len(jobs), len(arms) * len(seeds) - len(jobs)
+    total = len(arms) * len(seeds)
+    return ConfirmResult(confirmation(study, store), seeds, len(jobs), total - len(jobs))
+
+
+def _train(
+    store: TrialStore,
+    study: str,
+    arms: list[Arm],
+    seeds: list[int],
+    jobs: list[SeedJob],
+    observer: LaunchObserver,
+    cpus_per_trial: float,
+    gpus_per_trial: float,
+    device: str | None,
+) -> None:
+    """Train ``jobs`` (keyed by their :class:`Arm`) on Ray, storing each run as it ends."""
+    ids = {a.trial_id for a in arms if a.trial_id is not None}
+    numbers = {t.id: t.number for t in trials(study, store) if t.id in ids}
+    observer.confirm_started(
+        ConfirmStarted(
+            tuple(numbers[a.trial_id] for a in arms if a.trial_id is not None),
+            tuple(a.arm for a in arms if a.kind == BASELINE),
+            len(seeds),
+            len(jobs),
+            len(arms) * len(seeds),
+        )
+    )
+    done = 0
+
+    def keep(job: SeedJob, run: SeedRun) -> None:
+        nonlocal done
+        arm: Arm = job.key
+        store.record_confirm_run(
+            study,
+            kind=arm.kind,
+            arm=arm.arm,
+            seed=run.seed,
+            trial_id=arm.trial_id,
+            metric_value=run.metric,
+            metrics=run.test,
+            diverged=run.diverged,
+            duration_s=run.seconds,
+        )
+        done += 1
+        name = arm.arm if arm.trial_id is None else f"#{numbers[arm.trial_id]}"
+        observer.confirm_run_finished(
+            ConfirmRunFinished(name, run.seed, run.metric, done, len(jobs))
+        )
+
+    train_seeds(
+        jobs,
+        store.get_study(study).task,
+        cpus_per_trial=cpus_per_trial,
+        gpus_per_trial=gpus_per_trial,
+        device=device,
+        on_result=keep,
     )
 
 

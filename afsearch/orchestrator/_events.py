@@ -75,6 +75,30 @@ class TrialFinished:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class ConfirmStarted:
+    """The confirm stage begins: the candidates (trial numbers) and baselines it trains on
+    ``seeds`` fresh seeds; ``to_train`` of its ``total`` runs (the others are stored)."""
+
+    candidates: tuple[int, ...]
+    baselines: tuple[str, ...]
+    seeds: int
+    to_train: int
+    total: int
+
+
+@dataclass(frozen=True)
+class ConfirmRunFinished:
+    """One training of the confirm stage ended: ``name`` is ``#N`` (a trial) or a baseline;
+    ``value`` is None when it diverged. ``done`` of the stage's ``to_train``."""
+
+    name: str
+    seed: int
+    value: float | None
+    done: int
+    to_train: int
+
+
 class LaunchObserver:
     """Receives a launch's events on the driver; every method does nothing by default.
 
@@ -98,3 +122,9 @@ class LaunchObserver:
 
     def trial_finished(self, event: TrialFinished) -> None:
         """A trial ended: completed, stopped early, diverged or failed."""
+
+    def confirm_started(self, event: ConfirmStarted) -> None:
+        """The search is done and the confirm stage starts training."""
+
+    def confirm_run_finished(self, event: ConfirmRunFinished) -> None:
+        """A training of the confirm stage ended."""

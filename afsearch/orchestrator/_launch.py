@@ -133,7 +133,7 @@ def launch(
             enqueue_activations(ot_study, space.enqueue)
         if remaining == 0:
             store.set_study_status(name, StudyStatus.COMPLETED, finished=True)
-            confirmed = _confirm(space, store, name, resources)
+            confirmed = _confirm(space, store, name, resources, observer)
             return LaunchResult(
                 name, store.url_masked, StudyStatus.COMPLETED, 0, experiment, None, confirmed
             )
@@ -177,7 +177,9 @@ def launch(
         status, reason = _settle(
             store, name, existing.num_samples if existing else space.num_samples
         )
-        confirmed = _confirm(space, store, name, resources) if status == "completed" else None
+        confirmed = (
+            _confirm(space, store, name, resources, observer) if status == "completed" else None
+        )
         return LaunchResult(
             name, store.url_masked, status, len(grid), experiment, reason, confirmed
         )
@@ -323,6 +325,7 @@ def _searcher(
     from afsearch.orchestrator._optuna import AfsearchOptunaSearch, retry_optuna
     from afsearch.orchestrator._proposer import TrialProposer
     from afsearch.orchestrator._samplers import make_sampler
+    from afsearch.orchestrator._stop import StopRequest
 
     drawn = len(retry_optuna(ot_study.get_trials, deepcopy=False))
     metrics = [metric for metric, _ in space.goals]
@@ -344,6 +347,7 @@ def _searcher(
         storage=optuna_storage,
         seed=seed,
         budget=budget,
+        stop=StopRequest(url, name),
     )
     return ConcurrencyLimiter(searcher, max_concurrent=resources.max_concurrent)
 
@@ -368,6 +372,7 @@ def _tuner(
     from afsearch.orchestrator._callback import StoreCallback
     from afsearch.orchestrator._progress import ObserverCallback
     from afsearch.orchestrator._scheduler import make_scheduler
+    from afsearch.orchestrator._stop import StopRequest
     from afsearch.orchestrator._trainable import train_candidate
 
     metric, mode = space.objective_metric, space.objective_mode
@@ -390,6 +395,8 @@ def _tuner(
             name=run_name,
             storage_path=f"{runs}/{name}",
             callbacks=callbacks,
+            # afsearch stop: each running trial ends at its epoch's end, marked interrupted.
+            stop=StopRequest(store.url, name),
             verbose=0,
             failure_config=tune.FailureConfig(max_failures=space.max_failures),
             # The newest checkpoint of a trial is the one a retry or a resume continues from.
@@ -424,7 +431,11 @@ def _settle(store: TrialStore, name: str, target: int) -> tuple[StudyStatus, str
 
 
 def _confirm(
-    space: SearchSpace, store: TrialStore, name: str, resources: _Resources
+    space: SearchSpace,
+    store: TrialStore,
+    name: str,
+    resources: _Resources,
+    observer: LaunchObserver,
 ) -> ConfirmResult | None:
     if space.confirm is None:
         return None
@@ -434,4 +445,5 @@ def _confirm(
         space.confirm,
         cpus_per_trial=resources.cpus_per_trial,
         gpus_per_trial=resources.gpus_per_trial,
+        observer=observer,
     )

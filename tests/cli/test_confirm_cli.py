@@ -201,3 +201,19 @@ def test_a_bad_confirm_in_a_space_is_one_sentence(tmp_path: Path) -> None:
         "confirm: {against: [relu, swishy]}\n"
     )
     assert_one_line_error(run("validate", str(space)), "names 'swishy', which is not a standard")
+
+
+def test_launch_prints_a_line_per_confirmation_run() -> None:
+    from afsearch.cli._live import confirm_run_line, confirm_started_line
+    from afsearch.orchestrator import ConfirmRunFinished, ConfirmStarted
+
+    started = ConfirmStarted((3, 7), ("relu", "tanh"), 5, 16, 20)
+    assert confirm_started_line(started) == (
+        "confirming #3, #7 against relu, tanh on 5 fresh seeds: 16 trainings, 4 stored"
+    )
+    done = ConfirmRunFinished("#3", 10001, 0.91234, 2, 16)
+    assert confirm_run_line(done, "val_accuracy") == (
+        "confirm 2/16  #3 seed 10001  val_accuracy 0.9123"
+    )
+    diverged = ConfirmRunFinished("relu", 10002, None, 3, 16)
+    assert confirm_run_line(diverged, "val_loss").endswith("val_loss diverged")

@@ -16,7 +16,13 @@ from scipy import stats
 from sqlalchemy import delete, select
 
 from afsearch.exceptions import AfsearchError
-from afsearch.orchestrator import TrialSpec, launch
+from afsearch.orchestrator import (
+    ConfirmRunFinished,
+    ConfirmStarted,
+    LaunchObserver,
+    TrialSpec,
+    launch,
+)
 from afsearch.orchestrator._confirm import plan
 from afsearch.results import export_trial
 from afsearch.space import ConfirmOptions
@@ -66,11 +72,31 @@ def confirmed(ray_local: None, tmp_path_factory: pytest.TempPathFactory) -> tupl
     tmp = tmp_path_factory.mktemp("confirm")
     url = f"sqlite:///{tmp / 'c.db'}"
     space = write_space(tmp / "s.yaml")
-    result = launch(space, study="c", url=url, runs_dir=tmp / "runs", progress=False)
+    seen = Seen()
+    result = launch(space, study="c", url=url, runs_dir=tmp / "runs", progress=False, observer=seen)
     assert result.status == "completed"
     assert result.confirmation is not None
     assert (result.confirmation.trained, result.confirmation.reused) == (12, 0)
+    # The observer hears the stage start and each of its trainings end.
+    (started,) = seen.started
+    assert (started.seeds, started.to_train, started.total) == (3, 12, 12)
+    assert started.baselines == ("relu", "tanh") and len(started.candidates) == 2
+    assert [e.done for e in seen.runs] == list(range(1, 13))
+    names = {f"#{n}" for n in started.candidates} | {"relu", "tanh"}
+    assert {e.name for e in seen.runs} == names
     return url, space
+
+
+class Seen(LaunchObserver):
+    def __init__(self) -> None:
+        self.started: list[ConfirmStarted] = []
+        self.runs: list[ConfirmRunFinished] = []
+
+    def confirm_started(self, event: ConfirmStarted) -> None:
+        self.started.append(event)
+
+    def confirm_run_finished(self, event: ConfirmRunFinished) -> None:
+        self.runs.append(event)
 
 
 def values(url: str, kind: str, arm: str) -> list[float]:
@@ -170,11 +196,19 @@ def test_a_resume_trains_only_the_missing_runs(confirmed: tuple[str, Path], tmp_
     store = TrialStore(url)
     store.set_study_status("c", "interrupted", finished=True)
     store.close()
+    seen = Seen()
     result = launch(
-        space, study="c", url=url, runs_dir=tmp_path / "runs", progress=False, resume=True
+        space,
+        study="c",
+        url=url,
+        runs_dir=tmp_path / "runs",
+        progress=False,
+        resume=True,
+        observer=seen,
     )
     assert result.confirmation is not None
     assert (result.confirmation.trained, result.confirmation.reused) == (4, 8)
+    assert (seen.started[0].to_train, seen.started[0].total, len(seen.runs)) == (4, 12, 4)
     after = {(r.kind, r.arm, r.seed): (r.id, r.created_at) for r in confirm_runs("c", url)}
     assert after.keys() == kept_before.keys()
     for key, (run_id, created) in after.items():

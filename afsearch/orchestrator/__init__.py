@@ -17,6 +17,7 @@ from afsearch.orchestrator._events import (
     TrialReported,
     TrialStarted,
 )
+from afsearch.orchestrator._init_signal import SIGNALS, InitProbe
 from afsearch.orchestrator._launch import LaunchResult, launch
 from afsearch.orchestrator._prescreen import Prescreen, PrescreenPool, fit_predict
 from afsearch.orchestrator._ray import (
@@ -42,11 +43,13 @@ __all__ = [
     "FRESH_SEED_BASE",
     "RAY_ADDRESS_ENV",
     "RUNS_ENV",
+    "SIGNALS",
     "Best",
     "Checkpoint",
     "ConfirmResult",
     "ConfirmRunFinished",
     "ConfirmStarted",
+    "InitProbe",
     "LaunchObserver",
     "LaunchResult",
     "Prescreen",

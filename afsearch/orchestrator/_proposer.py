@@ -12,6 +12,7 @@ from typing import Any
 from afsearch.activations import build
 from afsearch.compiler import candidate_record
 from afsearch.domains import suggest
+from afsearch.orchestrator._drafts import Draft, commit
 from afsearch.orchestrator._evolution import Evolution
 from afsearch.orchestrator._history import scored_trials
 from afsearch.orchestrator._prescreen import Prescreen
@@ -105,13 +106,14 @@ class TrialProposer:
         elif self._grid is not None:
             index = trial.suggest_categorical("candidate", list(range(len(self._grid))))
             activation, task_values = self._grid[index]
-        elif self._prescreen is not None:
+        elif self._prescreen is not None and self.space.sampler == "random":
             # The surrogate picks the activation from the pool; the sampler, task values.
             activation = self._prescreened()
-            task_values = {
-                k: suggest(trial, f"task.{k}", v) for k, v in self.space.task_values.items()
-            }
+            task_values = self._task_values(trial)
             trial.set_user_attr(EVOLVED, activation)
+        elif self._prescreen is not None:
+            # The sampler proposes several, the surrogate picks the one to train.
+            activation, task_values = self._ranked(trial)
         elif self._evolution is not None:
             # The activation evolves; task values come from the Optuna sampler (random).
             activation = self._evolve(getattr(trial, "number", 0))
@@ -161,17 +163,56 @@ class TrialProposer:
         # Optuna numbers every proposal, skipped repeats and trials in flight included.
         return self._evolution.propose(rng, max(number, len(rows)), history)
 
+    def _task_values(self, trial: Any) -> dict[str, Any]:
+        return {k: suggest(trial, f"task.{k}", v) for k, v in self.space.task_values.items()}
+
+    def _ranked(self, trial: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The activation and task values of the proposal the prescreen ranks first among
+        ``prescreen.proposals`` of the sampler (evolution's children, or Optuna's draws)."""
+        assert self._prescreen is not None
+        rows = self._trials()
+        configs = [t.config["activation"] for t in rows if isinstance(t.config, dict)]
+        scored = scored_trials(rows, str(self.space.objective_mode))
+        n = self._prescreen.options.proposals
+        number = getattr(trial, "number", 0)
+        before = self._prescreen.summary()
+        tried = configs + self._proposed
+        anchor = self._prescreen.anchor(tried)
+        if anchor is not None:  # trained first, before anything is ranked
+            activation, task_values = anchor, self._task_values(trial)
+            trial.set_user_attr(EVOLVED, activation)
+        elif self._evolution is not None:
+            started = max(number, len(rows))
+            children = [
+                self._evolution.propose(random.Random(f"{self.seed}:{number}:{k}"), started, scored)
+                for k in range(n)
+            ]
+            activation = children[self._prescreen.rank(children, tried, scored)]
+            task_values = self._task_values(trial)
+            trial.set_user_attr(EVOLVED, activation)
+        else:
+            drafts = [Draft(trial) for _ in range(n)]
+            proposals = [sample_config(d, self.space)[0] for d in drafts]
+            commit(trial, drafts[self._prescreen.rank(proposals, tried, scored)].params)
+            activation, task_values = sample_config(trial, self.space)
+        self._proposed.append(activation)
+        after = self._prescreen.summary()
+        if self.study and (after["filtered"] != before["filtered"] or not rows):
+            self.store.record_prescreen(self.study, after)
+        return activation, task_values
+
     def _prescreened(self) -> dict[str, Any]:
         """The prescreen's next config, from the study's trials and those proposed here."""
         assert self._prescreen is not None
-        drawn = self._prescreen.pool_drawn
+        before = self._prescreen.summary() if self._prescreen.pool_drawn else None
         rows = self._trials()
         configs = [t.config["activation"] for t in rows if isinstance(t.config, dict)]
         scored = scored_trials(rows, str(self.space.objective_mode))
         choice = self._prescreen.propose(configs + self._proposed, scored)
         self._proposed.append(choice)
-        if not drawn and self._prescreen.pool_drawn and self.study:
-            self.store.record_prescreen(self.study, self._prescreen.pool.summary())
+        after = self._prescreen.summary()
+        if self.study and after != before:
+            self.store.record_prescreen(self.study, after)
         return choice
 
     def known(self, key: str) -> Any:

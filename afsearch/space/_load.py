@@ -18,9 +18,16 @@ from afsearch.exceptions import AfsearchError, choices
 from afsearch.space._confirm_options import ConfirmOptions
 from afsearch.space._enqueue import parse_enqueue
 from afsearch.space._evolution_options import EvolutionOptions
-from afsearch.space._prescreen_options import PrescreenOptions
+from afsearch.space._prescreen_options import PrescreenOptions, check_prescreen
 from afsearch.space._sample import grid_configs, probe
-from afsearch.space._space import SAMPLERS, SCHEDULERS, TASK_KEYS, TOP_KEYS, SearchSpace
+from afsearch.space._space import (
+    COMPILE_MODES,
+    SAMPLERS,
+    SCHEDULERS,
+    TASK_KEYS,
+    TOP_KEYS,
+    SearchSpace,
+)
 
 
 def load_space(path: str | Path) -> SearchSpace:
@@ -184,8 +191,14 @@ def parse_space(data: Any, source: str = "<space>", default_name: str = "study")
         checkpoint_min_seconds=_seconds(
             where, "checkpoint_min_seconds", data.get("checkpoint_min_seconds", 30.0)
         ),
+        compile=_enum(where, "compile", data.get("compile", "auto"), COMPILE_MODES),
     )
     probe(where, space)
+    if prescreen is not None:
+        try:
+            check_prescreen(space, data["prescreen"])
+        except AfsearchError as exc:
+            raise where.at("prescreen").error(str(exc)) from None
     if sampler == "grid":
         try:
             n = sum(1 for _ in grid_configs(space))

@@ -11,7 +11,7 @@ from afsearch.expr import KNOWN
 
 MODELS = ("gp",)
 ACQUISITIONS = ("ucb", "ei")
-FEATURES = ("outputs",)
+FEATURES = ("outputs", "init")
 DEFAULTS: Mapping[str, Any] = {
     "pool": 5000,
     "anchors": ("relu", "gelu", "silu"),
@@ -19,6 +19,7 @@ DEFAULTS: Mapping[str, Any] = {
     "acquisition": "ucb",
     "kappa": 2.0,
     "features": ("outputs",),
+    "proposals": 8,
 }
 
 
@@ -30,6 +31,9 @@ class PrescreenOptions:
     acquisition: str = "ucb"
     kappa: float = 2.0
     features: tuple[str, ...] = ("outputs",)
+    #: How many proposals of the sampler (TPE's draws, evolution's children) the surrogate
+    #: ranks for each trial; ``sampler: random`` chooses from the pool instead.
+    proposals: int = 8
 
     @classmethod
     def parse(cls, raw: Any) -> PrescreenOptions:
@@ -76,9 +80,19 @@ class PrescreenOptions:
         if isinstance(features, str):
             features = [features]
         bad = [f for f in features if f not in FEATURES]
-        if bad or not features:
+        if bad or "outputs" not in features:
             raise AfsearchError(
-                f"features of prescreen must list {choices(FEATURES)}, got {merged['features']!r}."
+                f"features of prescreen must list 'outputs', and may add 'init', "
+                f"got {merged['features']!r}."
+            )
+        proposals = merged["proposals"]
+        if (
+            isinstance(proposals, bool)
+            or not isinstance(proposals, int)
+            or not 2 <= proposals <= 256
+        ):
+            raise AfsearchError(
+                f"proposals of prescreen must be an integer from 2 to 256, got {proposals!r}."
             )
         return cls(
             int(pool),
@@ -86,5 +100,42 @@ class PrescreenOptions:
             merged["model"],
             merged["acquisition"],
             float(kappa),
-            tuple(features),
+            tuple(dict.fromkeys(features)),
+            proposals,
         )
+
+
+def check_prescreen(space: Any, raw: Any) -> None:
+    """The checks of ``prescreen:`` that need the whole space: a ``pool`` no larger than a
+    space whose candidates can be counted, and a task whose network can be built (the init
+    signal is measured in it). Raises AfsearchError."""
+    from afsearch.activations import family_grid
+    from afsearch.space._sample import task_settings
+
+    options = space.prescreen
+    if options is None:
+        return
+    if isinstance(raw, Mapping) and "pool" in raw:
+        try:
+            n = sum(1 for fs in space.families for _ in family_grid(fs))
+        except AfsearchError:  # ranges and trees: more functions than any pool
+            n = None
+        if n is not None and options.pool > n:
+            raise AfsearchError(
+                f"pool of prescreen is {options.pool}, larger than the space, which holds "
+                f"{n} candidates; set pool to at most {n}."
+            )
+    from torch import nn
+
+    from afsearch.tasks import get_task
+
+    try:
+        task = get_task(space.task, task_settings(space, {}), search_path=space.folder)
+        task.build_model(nn.ReLU)
+    except AfsearchError:
+        raise
+    except Exception as exc:  # a user task's network: any error means it cannot be built
+        raise AfsearchError(
+            f"prescreen needs the network of task {space.task!r}, which could not be built: "
+            f"{type(exc).__name__}: {exc}."
+        ) from None

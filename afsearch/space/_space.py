@@ -12,6 +12,8 @@ from afsearch.space._prescreen_options import PrescreenOptions
 
 SAMPLERS = ("tpe", "cmaes", "random", "grid", "nsga2", "evolution")
 SCHEDULERS = ("asha", "none")
+#: ``compile``: when trials run their activation under torch.compile (afsearch.orchestrator).
+COMPILE_MODES = ("auto", "always", "never")
 TOP_KEYS = {
     "name",
     "description",
@@ -34,6 +36,7 @@ TOP_KEYS = {
     "prescreen",
     "confirm",
     "enqueue",
+    "compile",
 }
 TASK_KEYS = {"name", "epochs", "batch_size", "lr", "weight_decay", "optimizer", "options"}
 
@@ -72,6 +75,8 @@ class SearchSpace:
     confirm: ConfirmOptions | None = None
     #: Activation configs tried first, in order (a warm start, as Optuna's enqueue_trial).
     enqueue: tuple[dict[str, Any], ...] = ()
+    #: When trials run the activation under torch.compile: auto (when it pays), always, never.
+    compile: str = "auto"
 
     @property
     def folder(self) -> str | None:

@@ -39,7 +39,7 @@ def delta_text(v: VerdictRecord) -> str:
 
 def short(v: VerdictRecord) -> str:
     """A leaderboard cell: the confirmed rank and verdict (``★`` marks the confirmed best)."""
-    mark = "★ " if v.rank == 1 else ""
+    mark = "★ " if v.is_best else ""
     return f"{mark}{mean_std(v)} {v.verdict}"
 
 
@@ -94,7 +94,7 @@ def print_confirmation(study: str, db: str | TrialStore | None) -> list[VerdictR
 def trial_lines(v: VerdictRecord) -> list[str]:
     """What ``show`` says of a trial's confirmation."""
     seeds = (v.options or {}).get("fresh_seeds") or []
-    best = " (the study's confirmed best)" if v.rank == 1 else ""
+    best = " (the study's confirmed best)" if v.is_best else ""
     return [
         f"confirmed on {len(seeds)} fresh seeds: {mean_std(v)} over {v.n} runs, rank {v.rank}"
         f"{best}",

@@ -61,7 +61,7 @@ def leaderboard(
     info = get_study(study, db)
     rows = trials(study, db, top=top, status=status)
     confirmed = {v.trial_id: v for v in verdicts(study, db) if v.kind == "candidate"}
-    best = next((v.trial_id for v in confirmed.values() if v.rank == 1), None)
+    best = next((v.trial_id for v in confirmed.values() if v.is_best), None)
     if top and best is not None and (not rows or rows[0].id != best):
         # Best first means the confirmed best first (store.study_best), not the luckiest seed.
         head = [t for t in trials(study, db, status=status) if t.id == best]

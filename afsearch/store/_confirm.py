@@ -28,6 +28,8 @@ KINDS = ("candidate", "baseline")
 #: A candidate's verdict against the best baseline (Holm-corrected p below 0.05, or not), and
 #: what a baseline's own row says.
 VERDICTS = ("better", "worse", "tie", "baseline")
+#: The rank of the confirmed best among a confirmation's candidates: the study's best.
+BEST_RANK = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +75,11 @@ class VerdictRecord(_Record):
     rank: int | None
     options: Any
     created_at: datetime
+
+    @property
+    def is_best(self) -> bool:
+        """Whether this is the study's confirmed best (``store.study_best``)."""
+        return self.kind == "candidate" and self.rank == BEST_RANK
 
 
 def _from_row(cls: type[R], row: Any, **given: Any) -> R:

@@ -70,9 +70,7 @@ def study_best(study: str, url: str | TrialStore | None = None) -> TrialRecord |
     The one rule for ``export --best``, the head of the leaderboard and ``afsearch studies``.
     """
     with _reader(url) as store:
-        confirmed = [
-            v for v in confirmation(study, store) if v.rank == 1 and v.trial_id is not None
-        ]
+        confirmed = [v for v in confirmation(study, store) if v.is_best and v.trial_id is not None]
         if confirmed:
             return trial(int(confirmed[0].trial_id), store)  # type: ignore[arg-type]
         best = trials(study, store, top=1, status=[s.value for s in BEST_STATUSES])

@@ -34,6 +34,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from afsearch.exceptions import AfsearchError
+from afsearch.store._confirm import BEST_RANK
 from afsearch.store._models import (
     BEST_STATUSES,
     ActivationModel,
@@ -142,7 +143,7 @@ def _studies(session: Session) -> list[StudySummary]:
                 ConfirmVerdictModel.verdict,
             )
             .join(TrialModel, ConfirmVerdictModel.trial_id == TrialModel.id)
-            .where(ConfirmVerdictModel.rank == 1)
+            .where(ConfirmVerdictModel.rank == BEST_RANK)
         ).all()
     }
     return [

@@ -7,6 +7,7 @@ identity of an activation (:func:`activation_id`) is computed by running that pr
 Writing exported files is the job of :mod:`afsearch.results`.
 """
 
+from afsearch.compiler._cost import Cost, activation_cost, measure_cost
 from afsearch.compiler._identity import (
     activation_id,
     candidate_record,
@@ -20,12 +21,15 @@ from afsearch.compiler._table import register_function, supported_names
 
 __all__ = [
     "CompiledActivation",
+    "Cost",
+    "activation_cost",
     "activation_id",
     "candidate_record",
     "canonical_form",
     "check_class_name",
     "fingerprint",
     "id_of_fingerprint",
+    "measure_cost",
     "register_function",
     "render_module",
     "snake_case",

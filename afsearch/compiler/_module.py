@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -9,8 +10,10 @@ import sympy
 import torch
 from torch import nn
 
-from afsearch.compiler._program import Program, Slot, build_program, run_program
-from afsearch.expr import Candidate, Param, X, symbol
+from afsearch.compiler._fused import FusedFunction, FusedPrograms, autograd_ops
+from afsearch.compiler._program import Program, Slot, run_program
+from afsearch.exceptions import AfsearchError
+from afsearch.expr import Candidate, Param, symbol
 
 
 def _number(value: float) -> Any:
@@ -19,6 +22,31 @@ def _number(value: float) -> Any:
     if math.isfinite(value) and float(value).is_integer() and abs(value) < 2**53:
         return sympy.Integer(int(value))
     return sympy.Float(value)
+
+
+#: The fused path (``fused=None``) runs on inputs of at least this many elements. Below it each
+#: op's dispatch costs more than its arithmetic, and autograd through PyTorch's ops is quicker
+#: than the SymPy-derived backward, which has more ops (benchmarks/bench_speed.py).
+FUSED_MIN_NUMEL = 1 << 18
+
+
+@functools.lru_cache(maxsize=256)
+def _programs(expr: Any, symbols: tuple[Any, ...], native: bool) -> FusedPrograms:
+    """One set of programs per expression, shared by every module (a network has one per
+    layer) and every trial of the function on a worker."""
+    return FusedPrograms(expr, symbols, native)
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(programs: FusedPrograms) -> Any:
+    """``torch.compile`` of the program's forward (autograd derives the backward), one per
+    programs object, so every module and trial of the function on a worker reuses it."""
+    program = programs.forward
+
+    def forward(x: torch.Tensor, *params: torch.Tensor) -> Any:
+        return run_program(program, [x, *params])[0]
+
+    return torch.compile(forward, dynamic=None)
 
 
 class CompiledActivation(nn.Module):
@@ -42,10 +70,16 @@ class CompiledActivation(nn.Module):
         *,
         native: bool = True,
         fold: bool = False,
+        fused: bool | None = False,
     ) -> None:
         """``native``: PyTorch's fused ops where the expression has them (SiLU, GELU, ...).
         ``fold``: fixed parameters enter the program as numbers (``x*sigmoid(beta*x)`` with a
-        fixed ``beta = 1`` is then one SiLU); their buffers stay, unused, for ``state_dict``."""
+        fixed ``beta = 1`` is then one SiLU); their buffers stay, unused, for ``state_dict``.
+        ``fused``: run the program without autograd and its SymPy-derived backward
+        (:class:`afsearch.compiler._fused.FusedFunction`, saving only x and the parameters);
+        ``None`` decides per call: fused for inputs of at least :data:`FUSED_MIN_NUMEL`
+        elements when autograd would record more than one op on them. :meth:`use_compiled`
+        runs the program under ``torch.compile`` instead."""
         super().__init__()
         self.candidate = candidate
         self.names = list(candidate.params)
@@ -64,8 +98,32 @@ class CompiledActivation(nn.Module):
                     if not p.trainable
                 }
             )
-        self.program: Program = build_program([expr], [X, *candidate.symbols], native=native)
+        symbols = tuple(candidate.symbols)
+        self.programs = _programs(expr, symbols, native)
+        self.program: Program = self.programs.forward
+        self.fused_min_numel = 0 if fused else FUSED_MIN_NUMEL
+        if fused is None:
+            fused = autograd_ops(self.program) > 1
+        if fused:
+            try:
+                # Built now: a derivative the compiler cannot run fails here, not mid-training
+                # (the module then keeps autograd), and tracing never meets SymPy.
+                self.programs.backward([False] * len(symbols))
+                self.programs.backward([p.trainable for p in candidate.params.values()])
+            except AfsearchError:
+                fused = False
+        self.fused = bool(fused)
+        self.compiled = False
         self._fast = self._fast_path()
+
+    @property
+    def input_ops(self) -> int:
+        """How many ops of the program compute on the input (autograd records each)."""
+        return autograd_ops(self.program)
+
+    def use_compiled(self, on: bool = True) -> None:
+        """Run the program under ``torch.compile`` (shared by every module of the function)."""
+        self.compiled = on
 
     def _fast_path(self) -> Any:
         # A bare input or constant has no instructions; keep the interpreter out of the way.
@@ -77,8 +135,13 @@ class CompiledActivation(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self._fast is not None:
             return self._fast(x)
-        values = [x, *(getattr(self, f"p_{n}") for n in self.names)]
-        out = run_program(self.program, values)[0]
+        params = [getattr(self, f"p_{n}") for n in self.names]
+        if self.compiled:
+            out = _compiled(self.programs)(x, *params)
+        elif self.fused and x.numel() >= self.fused_min_numel:
+            return FusedFunction.apply(self.programs, x, *params)
+        else:
+            out = run_program(self.program, [x, *params])[0]
         if not isinstance(out, torch.Tensor) or out.shape != x.shape:
             # A constant function still has a (zero) gradient with respect to x.
             out = out + 0 * x

@@ -40,6 +40,25 @@ class Program:
     inputs: tuple[str, ...]
     instrs: list[Instr] = field(default_factory=list)
     outputs: list[Arg] = field(default_factory=list)
+    # Per instruction, the temporaries it uses for the last time (see run_program).
+    _frees: list[tuple[int, ...]] | None = field(default=None, repr=False, compare=False)
+
+    def frees(self) -> list[tuple[int, ...]]:
+        """The slots each instruction reads for the last time, inputs and outputs left out."""
+        if self._frees is None:
+            last: dict[int, int] = {}
+            for i, ins in enumerate(self.instrs):
+                for a in ins.args:
+                    if isinstance(a, Slot):
+                        last[a.index] = i
+            keep = {o.index for o in self.outputs if isinstance(o, Slot)}
+            keep |= set(range(len(self.inputs)))
+            out: list[list[int]] = [[] for _ in self.instrs]
+            for slot, i in last.items():
+                if slot not in keep:
+                    out[i].append(slot)
+            self._frees = [tuple(f) for f in out]
+        return self._frees
 
     @property
     def num_slots(self) -> int:
@@ -245,10 +264,14 @@ def depends_on_input(program: Program, arg: Arg, index: int = 0) -> bool:
 def run_program(program: Program, values: Sequence[Any]) -> list[Any]:
     """Interpret ``program`` on input values (tensors or numbers); returns the outputs."""
     env: list[Any] = list(values) + [None] * len(program.instrs)
-    for ins in program.instrs:
+    # Each temporary is dropped after its last use, so a program run without autograd holds
+    # few full-size tensors at once (as the exported code does with ``del``).
+    for ins, dead in zip(program.instrs, program.frees()):
         env[ins.out] = ins.kernel.fn(
             *[env[a.index] if isinstance(a, Slot) else a for a in ins.args]
         )
+        for d in dead:
+            env[d] = None
     return [env[o.index] if isinstance(o, Slot) else o for o in program.outputs]
 
 

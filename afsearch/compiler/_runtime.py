@@ -83,23 +83,36 @@ def where(cond, a, b):
     return torch.where(cond, a, b)
 
 
+def _tensor(c, u):
+    return c if isinstance(c, torch.Tensor) else torch.tensor(c, dtype=u.dtype, device=u.device)
+
+
+# The series run one fused multiply-add (addcmul) per degree: at the sizes a search trains on,
+# each op costs its dispatch and its autograd node more than its arithmetic.
 def horner(u, *coeffs):
     """sum_k coeffs[k] * u**k by Horner's rule (one multiply-add per degree)."""
-    acc = coeffs[-1]
+    if len(coeffs) == 1:
+        acc = coeffs[0]
+        return acc + 0 * u if isinstance(acc, torch.Tensor) else torch.full_like(u, acc)
+    acc = _tensor(coeffs[-1], u)
     for c in reversed(coeffs[:-1]):
-        acc = acc * u + c
-    return acc if isinstance(acc, torch.Tensor) else torch.full_like(u, acc)
+        acc = torch.addcmul(_tensor(c, u), acc, u)
+    return acc
 
 
 def clenshaw_chebyshev(u, *coeffs):
     """sum_k coeffs[k] * T_k(u) by Clenshaw's recurrence (stable for |u| <= 1 and beyond)."""
     if len(coeffs) == 1:
         return coeffs[0] + 0 * u
-    b1 = coeffs[-1] + 0 * u
-    b2 = 0 * u
+    u2 = 2 * u
+    b1 = _tensor(coeffs[-1], u)
+    b2 = None
     for c in reversed(coeffs[1:-1]):
-        b1, b2 = c + 2 * u * b1 - b2, b1
-    return coeffs[0] + u * b1 - b2
+        c = _tensor(c, u)
+        b1, b2 = torch.addcmul(c if b2 is None else c - b2, u2, b1), b1
+    c0 = _tensor(coeffs[0], u)
+    out = torch.addcmul(c0 if b2 is None else c0 - b2, u, b1)
+    return out if out.shape == u.shape else out + 0 * u
 
 
 def clenshaw_legendre(u, *coeffs):
@@ -111,11 +124,15 @@ def clenshaw_legendre(u, *coeffs):
     n = len(coeffs) - 1
     if n == 0:
         return coeffs[0] + 0 * u
-    b1 = coeffs[n] + 0 * u
-    b2 = 0 * u
+    b1 = _tensor(coeffs[n], u)
+    b2 = None
     for k in range(n - 1, 0, -1):
-        b1, b2 = coeffs[k] + ((2 * k + 1) / (k + 1)) * u * b1 - ((k + 1) / (k + 2)) * b2, b1
-    return coeffs[0] + u * b1 - 0.5 * b2
+        c = _tensor(coeffs[k], u)
+        c = c if b2 is None else torch.add(c, b2, alpha=-(k + 1) / (k + 2))
+        b1, b2 = torch.addcmul(c, u, b1, value=(2 * k + 1) / (k + 1)), b1
+    c0 = _tensor(coeffs[0], u)
+    out = torch.addcmul(c0 if b2 is None else torch.add(c0, b2, alpha=-0.5), u, b1)
+    return out if out.shape == u.shape else out + 0 * u
 
 
 def nonzero(b):

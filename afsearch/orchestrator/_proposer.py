@@ -143,6 +143,7 @@ class TrialProposer:
             replaces=replaces,
             checkpoint_every=self.space.checkpoint_every,
             checkpoint_min_seconds=self.space.checkpoint_min_seconds,
+            compile=self.space.compile,
             resume_from=self._checkpoint_of(replaces),
             reuse=self._reusable(key) if self.reuse else None,
         )

@@ -65,6 +65,8 @@ class TrialSpec:
     replaces: int | None = field(default=None, metadata=_RUN)
     checkpoint_every: int = field(default=0, metadata=_RUN)
     checkpoint_min_seconds: float = field(default=0.0, metadata=_RUN)
+    #: The space's ``compile``: when the trial runs its activation under torch.compile.
+    compile: str = field(default="auto", metadata=_RUN)
     resume_from: Checkpoint | None = field(default=None, metadata=_RUN)
     reuse: Reuse | None = field(default=None, metadata=_RUN)
 

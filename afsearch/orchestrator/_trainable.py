@@ -12,7 +12,6 @@ import math
 import time
 from typing import Any
 
-from afsearch.compiler import CompiledActivation
 from afsearch.orchestrator._report import (
     DIVERGED,
     EPOCH,
@@ -27,6 +26,7 @@ from afsearch.orchestrator._report import (
     worst,
 )
 from afsearch.orchestrator._spec import Checkpoint, Reuse, TrialSpec
+from afsearch.orchestrator._speed import TrialActivations
 
 #: File of a trial checkpoint that holds the training state of each seed.
 STATE_FILE = "state.pt"
@@ -74,10 +74,13 @@ def train_candidate(config: dict[str, Any]) -> None:
         return
     seeds = spec.training_seeds
     sites: list[list[Any]] = [[] for _ in seeds]
+    activations = TrialActivations(
+        candidate, spec.activation_id, spec.compile, task.derivatives, device
+    )
 
     def maker(k: int) -> Any:
         def make_activation() -> Any:
-            module = CompiledActivation(candidate)
+            module = activations.make()
             sites[k].append(module)
             return module
 
@@ -106,6 +109,9 @@ def train_candidate(config: dict[str, Any]) -> None:
         for key in keys:
             vals = [r.metrics[key] for r in results if key in r.metrics]  # type: ignore[union-attr]
             merged[key] = sum(vals) if key == "epoch_seconds" else sum(vals) / len(vals)
+        # The activation's cost (measured once per function on this worker); compile: auto
+        # decides after the first epoch.
+        merged.update(activations.after_epoch(epoch, merged.get("epoch_seconds"), epochs))
         if len(results) > 1 and metric in keys:
             vals = [r.metrics[metric] for r in results]  # type: ignore[union-attr]
             mean = merged[metric]

@@ -97,8 +97,12 @@ def parse_space(data: Any, source: str = "<space>", default_name: str = "study")
                 "objectives, for example accuracy and seconds per epoch.",
             )
         for i, o in enumerate(raw_obj):
+            if isinstance(o, list) and len(o) == 2:  # the short form [NAME, max|min]
+                o = {"metric": o[0], "mode": o[1]}
             if not isinstance(o, dict) or "metric" not in o:
-                raise where.at(f"objectives[{i}]").error("must be {metric: NAME, mode: max|min}.")
+                raise where.at(f"objectives[{i}]").error(
+                    "must be {metric: NAME, mode: max|min} or [NAME, max|min]."
+                )
             objectives.append(
                 (
                     str(o["metric"]),

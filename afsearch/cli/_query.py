@@ -104,7 +104,13 @@ def trials_cmd(
         raise AfsearchError(f"--format must be {choices(FORMATS)}, got {output!r}.")
     name = pick_study(study, db)
     if as_json or output == "json":
-        print_json([t.to_dict() for t in trials(name, db, top=top, status=status)])
+        confirmed = {v.trial_id: v.to_dict() for v in verdicts(name, db) if v.trial_id}
+        print_json(
+            [
+                {**t.to_dict(), "confirmation": confirmed.get(t.id)}
+                for t in trials(name, db, top=top, status=status)
+            ]
+        )
     elif output == "csv":
         sys.stdout.write(trials_frame(name, db, top=top, status=status).to_csv(index=False))
     else:

@@ -122,6 +122,8 @@ def test_trials_puts_the_confirmed_best_first_and_shows_the_verdicts(tmp_path: P
     assert "the best baseline, relu" in " ".join(table.split())
     for word in ("better", "worse", "baseline", "relu", "tanh", "Holm p", "95% CI"):
         assert word in table
+    as_json = json.loads(run("trials", "--db", url, "--json").output)
+    assert [t["confirmation"]["verdict"] for t in as_json] == ["worse", "better"]
     # Without a confirmation, the leaderboard is the search's.
     plain = confirmed_db(tmp_path / "p.db", confirm=False)
     out = run("trials", "--db", plain, "--top", "1").output

@@ -42,7 +42,7 @@ pytestmark = pytest.mark.slow
 CONFIRM = {"top": 2, "seeds": 3, "against": ["relu", "tanh"]}
 
 
-def write_space(path: Path) -> Path:
+def write_space(path: Path, **confirm: object) -> Path:
     path.write_text(
         yaml.safe_dump(
             {
@@ -60,7 +60,7 @@ def write_space(path: Path) -> Path:
                     {"family": "swish", "beta": {"low": 0.5, "high": 2.0}},
                     {"family": "prelu", "a": {"low": 0.0, "high": 0.3}},
                 ],
-                "confirm": CONFIRM,
+                "confirm": {**CONFIRM, **confirm},
             }
         )
     )
@@ -193,9 +193,14 @@ def test_a_resume_trains_only_the_missing_runs(confirmed: tuple[str, Path], tmp_
         connection.execute(delete(ConfirmVerdictModel))
         assert connection.execute(select(ConfirmVerdictModel.id)).first() is None
     assert gone == 4 and confirmation("c", url) == []
-    store = TrialStore(url)
-    store.set_study_status("c", "interrupted", finished=True)
-    store.close()
+    # A top above the finished candidates stops the stage before it trains, and the study can
+    # be resumed once the space asks for fewer.
+    too_many = write_space(tmp_path / "top5.yaml", top=5)
+    with pytest.raises(AfsearchError, match="top of confirm is 5, but study 'c' has only 3"):
+        launch(too_many, study="c", url=url, runs_dir=tmp_path / "runs", progress=False,
+               resume=True)  # fmt: skip
+    assert get_study("c", url).status.value == "failed"
+    assert len(confirm_runs("c", url)) == 8
     seen = Seen()
     result = launch(
         space,
@@ -221,3 +226,20 @@ def test_a_resume_trains_only_the_missing_runs(confirmed: tuple[str, Path], tmp_
     verdicts = confirmation("c", url)
     assert len(verdicts) == 4 and all(not math.isnan(v.mean or math.nan) for v in verdicts)
     assert get_study("c", url).status.value == "completed"
+
+
+def test_the_cli_shows_the_confirmation(confirmed: tuple[str, Path], tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from afsearch.cli import app
+
+    url, _ = confirmed
+    best = study_best("c", url)
+    assert best is not None
+    runner = CliRunner()
+    board = runner.invoke(app, ["trials", "--db", url, "--top", "1"]).output
+    assert f"#{best.number}" in board and "★" in board and "Holm p" in board
+    shown = runner.invoke(app, ["show", f"c/{best.number}", "--db", url]).output
+    assert "(the study's confirmed best)" in shown and "Holm p" in shown
+    listed = runner.invoke(app, ["studies", "--db", url]).output
+    assert f"#{best.number} " in listed

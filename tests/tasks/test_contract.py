@@ -42,6 +42,7 @@ def test_the_built_in_tasks_are_registered() -> None:
     names = [cls.name for cls in TASKS]
     assert names == sorted(names)
     expected = {"digits-mlp", "mnist1d-mlp", "mnist1d-cnn", "teacher-student", "cifar10-resnet20"}
+    expected |= {"inr-image", "pinn-poisson", "pinn-burgers"}
     assert expected <= set(names)
 
 

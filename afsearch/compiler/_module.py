@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 from typing import Any
 
 import sympy
@@ -11,18 +10,9 @@ import torch
 from torch import nn
 
 from afsearch.compiler._fused import FusedFunction, FusedPrograms, autograd_ops
-from afsearch.compiler._program import Program, Slot, run_program
+from afsearch.compiler._program import Program, Slot, fold_value, run_program
 from afsearch.exceptions import AfsearchError
 from afsearch.expr import Candidate, Param, symbol
-
-
-def _number(value: float) -> Any:
-    # A whole number folds as an Integer, so SymPy simplifies 1*x to x and 0*x to 0 (a Float 1.0
-    # does not compare equal to 1 in SymPy).
-    if math.isfinite(value) and float(value).is_integer() and abs(value) < 2**53:
-        return sympy.Integer(int(value))
-    return sympy.Float(value)
-
 
 #: The fused path (``fused=None``) runs on inputs of at least this many elements. Below it each
 #: op's dispatch costs more than its arithmetic, and autograd through PyTorch's ops is quicker
@@ -93,7 +83,7 @@ class CompiledActivation(nn.Module):
         if fold:
             expr = expr.xreplace(
                 {
-                    symbol(n): _number(p.value)
+                    symbol(n): fold_value(p.value)
                     for n, p in candidate.params.items()
                     if not p.trainable
                 }

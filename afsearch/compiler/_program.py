@@ -234,6 +234,14 @@ def _variadic(kernel: T.Kernel, n: int) -> T.Kernel:
     return T.Kernel(kernel.template.replace("{args}", joined), kernel.fn)
 
 
+def fold_value(value: float) -> Any:
+    """A parameter value as a SymPy number: a whole number as an Integer, so SymPy simplifies
+    ``1*x`` to ``x`` and ``0*x`` to 0 (a Float 1.0 does not compare equal to 1 in SymPy)."""
+    if math.isfinite(value) and float(value).is_integer() and abs(value) < 2**53:
+        return sympy.Integer(int(value))
+    return sympy.Float(value)
+
+
 def build_program(
     exprs: Sequence[Any], inputs: Sequence[sympy.Symbol], *, native: bool = True
 ) -> Program:

@@ -21,11 +21,13 @@ from collections.abc import Iterable
 import sympy
 
 from afsearch.compiler import _runtime
+from afsearch.compiler._fused import autograd_ops
 from afsearch.compiler._program import (
     Program,
     Slot,
     build_program,
     depends_on_input,
+    fold_value,
     program_source,
 )
 from afsearch.exceptions import AfsearchError
@@ -139,6 +141,13 @@ def render_module(candidate: Candidate, class_name: str) -> str:
     back_all = build_program([dx, *dps], inputs) if syms else None
     values = {n: p.value for n, p in candidate.params.items()}
     trainable = candidate.trainable
+    # The expression at the exported values: where that is one PyTorch op (SiLU for a Swish
+    # exported with beta = 1), a module without trainable parameters runs it directly and
+    # autograd uses PyTorch's own backward, as fast and as lean as the op itself.
+    at_values = build_program(
+        [candidate.expr.xreplace({s: fold_value(values[s.name]) for s in syms})], [X]
+    )
+    direct = autograd_ops(at_values) <= 1 and depends_on_input(at_values, at_values.outputs[0])
     latex = sympy.latex(candidate.expr)
     param_doc = (
         "\n".join(
@@ -167,7 +176,7 @@ def render_module(candidate: Candidate, class_name: str) -> str:
     w(f"LATEX = {latex!r}")
     w(f"PARAMS = {json.dumps(values)}")
     w(f"TRAINABLE = {tuple(trainable)!r}")
-    programs = [forward, back_x] + ([back_all] if back_all is not None else [])
+    programs = [forward, back_x, at_values] + ([back_all] if back_all is not None else [])
     kernels = _kernels_used(programs)
     if kernels:
         w("\n# Kernels, as afsearch computes them during the search.")
@@ -183,6 +192,13 @@ def render_module(candidate: Candidate, class_name: str) -> str:
         w(f"    return {f_out[0]}")
     else:
         w(f"    return torch.zeros_like(x) + {f_out[0]}")
+    if direct:
+        d_lines, d_out = program_source(at_values, ["x"], indent="    ")
+        w("\n")
+        w(f"def _{fn_name}_at_exported_values(x: torch.Tensor) -> torch.Tensor:")
+        w('    """The expression with every parameter at its exported value."""')
+        out.extend(d_lines)
+        w(f"    return {d_out[0]}")
     w("\n")
     w(f"class _{class_name}Function(torch.autograd.Function):")
     w('    """Forward and the SymPy-derived backward; saves only x and the parameters."""\n')
@@ -227,9 +243,28 @@ def render_module(candidate: Candidate, class_name: str) -> str:
         w(f"            self.{p} = torch.nn.Parameter(value)")
         w("        else:")
         w(f'            self.register_buffer("{p}", value)')
+    if direct:
+        w("        self._at_exported_values = False")
+        w("        self._check_exported_values()")
+        w("        self.register_load_state_dict_post_hook(")
+        w("            lambda module, keys: module._check_exported_values()")
+        w("        )")
+        w("")
+        w("    def _check_exported_values(self) -> None:")
+        w("        # Without trainable parameters and at the exported values, the module runs the")
+        w("        # expression as PyTorch's own op. Fixed parameters are constants: change one by")
+        w("        # constructing the module with it or through load_state_dict.")
+        w("        self._at_exported_values = all(")
+        w("            not isinstance(getattr(self, 'p_' + k), torch.nn.Parameter)")
+        w("            and float(getattr(self, 'p_' + k)) == v")
+        w("            for k, v in PARAMS.items()")
+        w("        )")
     w("")
     w("    def forward(self, x: torch.Tensor) -> torch.Tensor:")
     call_params = "".join(f", self.{p}" for p in pnames)
+    if direct:
+        w("        if self._at_exported_values:")
+        w(f"            return _{fn_name}_at_exported_values(x)")
     w(f"        return _{class_name}Function.apply(x{call_params})")
     w("")
     w("    def extra_repr(self) -> str:")

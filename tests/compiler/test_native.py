@@ -150,3 +150,44 @@ def test_folding_fixed_parameters_makes_a_fixed_swish_one_silu() -> None:
     x = torch.randn(100)
     torch.testing.assert_close(folded(x), torch.nn.functional.silu(x))
     assert math.isclose(folded.param_values()["beta"], 1.0)
+
+
+def _exported(config: dict, name: str, folder: Any) -> Any:
+    import importlib.util
+
+    path = folder / f"{name}.py"
+    path.write_text(render_module(build(config), name))
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return getattr(mod, name)
+
+
+@pytest.mark.parametrize(
+    ("config", "backward"),
+    [
+        ({"family": "swish"}, "SiluBackward0"),
+        ({"family": "gelu"}, "GeluBackward0"),
+        ({"family": "elu"}, "EluBackward0"),
+        ({"family": "mish"}, "MishBackward0"),
+        ({"family": "softplus"}, "SoftplusBackward0"),
+    ],
+)
+def test_exported_module_at_its_fixed_values_is_the_native_op(
+    config: dict, backward: str, tmp_path: Any
+) -> None:
+    cls = _exported(config, "Exported", tmp_path)
+    x = torch.randn(50, requires_grad=True)
+    act = cls()
+    assert type(act(x).grad_fn).__name__ == backward
+    # Trainable, or another value: the autograd.Function with the SymPy-derived backward.
+    if cls().state_dict():
+        trained = cls(trainable=True)
+        assert type(trained(x).grad_fn).__name__ != backward
+        torch.testing.assert_close(trained(x), act(x))
+        other = {k: v + 0.5 for k, v in act.state_dict().items()}
+        act.load_state_dict(other)
+        assert type(act(x).grad_fn).__name__ != backward
+        act.load_state_dict(cls().state_dict())
+        assert type(act(x).grad_fn).__name__ == backward

@@ -9,8 +9,11 @@ transformation, which turns the equation into the heat equation and gives
 
 integrated numerically (the trapezoidal rule on a fine grid, in log space so the exponentials
 do not overflow), once per grid and viscosity, and cached. It is exact up to the quadrature,
-deterministic, and needs no download. The default viscosity ``0.02/pi`` is twice the usual
-``0.01/pi``, so a steep front forms at ``x = 0`` that a few seconds of training can resolve.
+deterministic, and needs no download. The default viscosity ``0.1/pi`` is ten times Raissi's
+``0.01/pi`` (the option ``nu``): the solution steepens at ``x = 0`` but stays smooth enough for a
+few seconds of training. Measured with ``0.02/pi``, where a near-shock forms, every smooth
+activation ended at a relative error of 0.35 to 0.47 after the default 1,000 steps: the task then
+told activations apart no better than the seeds did.
 """
 
 from __future__ import annotations
@@ -80,14 +83,14 @@ class PINNBurgers(PINNTask):
 
     name = "pinn-burgers"
     description = (
-        "PINN for viscous Burgers, u(x,0) = -sin(pi x), nu = 0.02/pi; relative L2 error against "
+        "PINN for viscous Burgers, u(x,0) = -sin(pi x), nu = 0.1/pi; relative L2 error against "
         "a Hopf-Cole reference (takes 2 derivatives)"
     )
     dims = 2
     default_settings = pinn_settings(
         epochs=10,
         lr=3e-3,
-        nu=0.02 / math.pi,
+        nu=0.1 / math.pi,
         n_interior=500,
         n_boundary=50,
         schedule="cosine",

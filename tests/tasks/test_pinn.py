@@ -70,7 +70,7 @@ def test_the_burgers_reference_solves_the_pde() -> None:
     assert np.abs(residual).max() < 5e-3  # finite differences of a smooth solution
     assert np.allclose(u[0], -np.sin(np.pi * np.linspace(-1, 1, 201)))
     assert np.abs(u[:, [0, -1]]).max() < 1e-12
-    # The task's viscosity forms a steep front at x = 0; away from it the PDE holds too.
+    # A lower viscosity forms a steep front at x = 0; away from it the PDE holds too.
     u, residual = burgers_fd_residual(0.02 / math.pi)
     assert np.median(np.abs(residual)) < 1e-3
     assert np.abs(u).max() <= 1.0 + 1e-9

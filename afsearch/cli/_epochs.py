@@ -15,8 +15,10 @@ from afsearch.cli._common import fmt
 EPOCH, FINAL, DIVERGED, TIMED_OUT = "epoch", "final", "diverged", "timed_out"
 REUSED_FROM, RESUMED_AT = "reused_from", "resumed_at"
 
+# The activation's cost (afsearch.orchestrator._speed): the same every epoch, shown once.
+COST, MEMORY = "activation_cost", "activation_memory"
 #: Entries that repeat the epoch column or are Tune's clock, not the task's metrics.
-HIDDEN = frozenset({EPOCH, "training_iteration", "time_this_iter_s", "time_total_s"})
+HIDDEN = frozenset({EPOCH, "training_iteration", "time_this_iter_s", "time_total_s", COST, MEMORY})
 #: Entries that are flags, shown as words in the last column.
 FLAGS = frozenset({FINAL, DIVERGED, TIMED_OUT, REUSED_FROM, RESUMED_AT})
 SECONDS = "epoch_seconds"
@@ -38,6 +40,17 @@ def notes(metrics: dict[str, Any]) -> str:
     if metrics.get(FINAL):
         words.append("last epoch")
     return ", ".join(words)
+
+
+def cost_text(rows: Sequence[Any]) -> str | None:
+    """The activation's cost from the last epoch that reported it, as ``2.4x ReLU``."""
+    for row in reversed(rows):
+        cost = row.metrics.get(COST)
+        if cost is not None:
+            memory = row.metrics.get(MEMORY)
+            extra = f", memory {memory:.2g}x" if memory is not None else ""
+            return f"{cost:.2g}x ReLU{extra}"
+    return None
 
 
 def metric_columns(rows: Sequence[Any], metric: str | None) -> list[str]:

@@ -8,6 +8,7 @@ from rich.table import Table
 
 from afsearch.cli._common import fmt, out
 from afsearch.cli._confirmed import print_confirmation, short, verdicts
+from afsearch.cli._epochs import cost_text
 from afsearch.exceptions import AfsearchError
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ def _describe(config: dict[str, Any]) -> str:
 def leaderboard(
     study: str, db: str | TrialStore | None, top: int | None, status: list[str] | None
 ) -> None:
-    from afsearch.store import get_study, trials
+    from afsearch.store import epochs, get_study, trials
 
     info = get_study(study, db)
     rows = trials(study, db, top=top, status=status)
@@ -75,6 +76,9 @@ def leaderboard(
     table.add_column("learned", overflow="fold")
     if confirmed:
         table.add_column("confirmed", overflow="fold")
+    costs = {t.id: cost_text(epochs(t.id, db)[-1:]) for t in rows}
+    if any(costs.values()):
+        table.add_column("cost", no_wrap=True, justify="right")
     for t in rows:
         learned = (t.learned_params or {}).get("mean", {}) if t.learned_params else {}
         learned_text = ", ".join(f"{k}={v:.3g}" for k, v in list(learned.items())[:4])
@@ -88,6 +92,7 @@ def leaderboard(
             _describe(t.config or {}),
             learned_text or "-",
             *([short(confirmed[t.id]) if t.id in confirmed else "-"] if confirmed else []),
+            *([(costs[t.id] or "-").split(",")[0]] if any(costs.values()) else []),
         )
     out.print(table)
     if confirmed:

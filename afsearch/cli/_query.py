@@ -22,7 +22,7 @@ from afsearch.cli._common import (
     user_errors,
 )
 from afsearch.cli._confirmed import confirmed_cell, trial_lines, verdicts
-from afsearch.cli._epochs import epoch_table
+from afsearch.cli._epochs import cost_text, epoch_table
 from afsearch.cli._leaderboard import leaderboard, pick_study, trial_ref
 from afsearch.exceptions import AfsearchError, choices
 
@@ -154,6 +154,9 @@ def show(
         out.print(f"config: {json.dumps(cfg.get('activation', {}))}")
         if t.learned_params:
             out.print(f"learned: {json.dumps(t.learned_params.get('mean', t.learned_params))}")
+        cost = cost_text(rows)
+        if cost:
+            out.print(f"activation cost (forward+backward per element): {cost}", markup=False)
         if t.duplicate_of is not None:
             out.print(f"reused the result of trial id {t.duplicate_of}")
         if t.error:

@@ -60,3 +60,20 @@ def test_notes_name_each_flag() -> None:
     assert _epochs.notes({"timed_out": 1.0}) == "timed out"
     assert _epochs.notes({"reused_from": 4.0}) == "replays trial id 4"
     assert _epochs.notes({"reused_from": -1.0, "final": 0.0, "resumed_at": 0.0}) == ""
+
+
+def test_show_and_trials_print_the_activation_cost_once(tmp_path: Path) -> None:
+    from afsearch.orchestrator import _speed
+
+    assert (_epochs.COST, _epochs.MEMORY) == (_speed.ACTIVATION_COST, _speed.ACTIVATION_MEMORY)
+    url = store_trial(tmp_path / "a.db")
+    reported = {"val_accuracy": 0.85, "activation_cost": 2.44, "activation_memory": 1.0}
+    with TrialStore(url) as store:
+        store.record_epochs(trial("s/0", store).id, [(2, reported, 0.85)])
+    shown = CliRunner().invoke(app, ["show", "s/0", "--db", url], env={"COLUMNS": "100"})
+    assert shown.exit_code == 0, shown.output
+    assert "activation cost (forward+backward per element): 2.4x ReLU, memory 1x" in shown.output
+    assert "activation cost" not in shown.output[shown.output.index("epochs") :]
+    board = CliRunner().invoke(app, ["trials", "--db", url], env={"COLUMNS": "160"})
+    assert board.exit_code == 0, board.output
+    assert "cost" in board.output and "2.4x ReLU" in board.output

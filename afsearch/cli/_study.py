@@ -85,3 +85,17 @@ def copy(
     from afsearch.store import copy_study
 
     _report(copy_study(study, new_name, db), "Copied", as_json)
+
+
+@app.command()
+@user_errors
+def stop(study: StudyArg, db: DbOption = None) -> None:
+    """Ask a running study to stop: trials end their epoch; resume with launch --resume."""
+    from afsearch.store import request_stop
+
+    request_stop(study, db)
+    out.print(
+        f"Asked study {study!r} to stop: its running trials end at their current epoch and are "
+        f"marked interrupted; continue it with afsearch launch SPACE --study {study} --resume.",
+        markup=False,
+    )

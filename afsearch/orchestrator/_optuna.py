@@ -20,6 +20,7 @@ from afsearch.orchestrator._budget import DistinctBudget
 from afsearch.orchestrator._proposer import ENQUEUED, REPEATS, REPLACES
 from afsearch.orchestrator._report import DIVERGED, EPOCH, LEARNED, classify
 from afsearch.orchestrator._spec import TrialSpec
+from afsearch.orchestrator._stop import StopRequest
 from afsearch.store import TrialRecord, TrialStatus
 
 #: User attributes of each Optuna trial: what optuna-dashboard shows of the activation.
@@ -82,9 +83,16 @@ class AfsearchOptunaSearch(OptunaSearch):
     no trial: Optuna is told what the original got, and the sampler draws again.
     """
 
-    def __init__(self, *args: Any, budget: DistinctBudget | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        budget: DistinctBudget | None = None,
+        stop: StopRequest | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._budget = budget
+        self._stop = stop
         # Epochs told to Optuna as intermediate values, per Tune trial.
         self._reported: dict[str, set[int]] = {}
 
@@ -94,6 +102,8 @@ class AfsearchOptunaSearch(OptunaSearch):
 
     # Ray's annotation omits Searcher.FINISHED (a str), which its docs say to return.
     def suggest(self, trial_id: str) -> dict | str | None:  # type: ignore[override]
+        if self._stop is not None and self._stop.requested():
+            return Searcher.FINISHED  # afsearch stop: the running trials end, no new one starts
         budget = self._budget
         if budget is None:
             config = retry_optuna(super().suggest, trial_id)
@@ -191,6 +201,9 @@ class AfsearchOptunaSearch(OptunaSearch):
                 value = result.get(self.metric)
         ended = classify(result)[0] if result else None
         if ended in (TrialStatus.DIVERGED, TrialStatus.FAILED):
+            state = TrialState.FAIL
+        elif ended == TrialStatus.INTERRUPTED:
+            # Stopped by afsearch stop: a resume enqueues it again (prepare_resume).
             state = TrialState.FAIL
         elif ended == TrialStatus.PRUNED and not isinstance(self.metric, list):
             state = TrialState.PRUNED

@@ -28,6 +28,7 @@ from afsearch.store._study_admin import (
     optuna_study_name,
     rename_study,
 )
+from afsearch.store._study_stop import request_stop, stop_requested
 from afsearch.store._trial_store import TrialStore
 
 __all__ = [
@@ -58,8 +59,10 @@ __all__ = [
     "mask_url",
     "optuna_study_name",
     "rename_study",
+    "request_stop",
     "resolve_url",
     "retry_transient",
+    "stop_requested",
     "studies",
     "study_best",
     "trial",

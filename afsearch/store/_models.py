@@ -117,6 +117,8 @@ class StudyModel(Base):
     stop_reason: Mapped[str | None] = mapped_column(Text)
     # The prescreen's pool and what it filtered, with reasons (migration 0004).
     prescreen: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    # When `afsearch stop` asked the running study to end; cleared when it runs again (0006).
+    stop_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ActivationModel(Base):

@@ -96,6 +96,8 @@ class StudyWrites(StoreConnection):
             row = study_row(session, name, self.url_masked)
             row.status = new_status
             row.finished_at = utc_now() if finished else None
+            if new_status == StudyStatus.RUNNING:
+                row.stop_requested_at = None  # a stop asked of an earlier run is done
 
         self._run(work)
 

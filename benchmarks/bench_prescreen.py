@@ -103,14 +103,16 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--task", default="digits-mlp")
+    parser.add_argument("--batch-size", type=int, help="batch size of the task")
     parser.add_argument("--signals", action="store_true", help="compare signals at init")
     args = parser.parse_args()
     set_threads(2)
     from scipy.stats import spearmanr
 
+    extra = {"batch_size": args.batch_size} if args.batch_size else {}
     space = parse_space(
         {
-            "task": {"name": args.task, "epochs": args.epochs},
+            "task": {"name": args.task, "epochs": args.epochs, **extra},
             "sampler": "random",
             "scheduler": "none",
             "families": [dict(f) for f in STRUCTURAL],
@@ -123,7 +125,7 @@ def main() -> None:
     log(f"pool: {len(pool.configs)} distinct of {pool.draws} draws in {pool_s:.1f} s")
     rng = random.Random(args.seed + 1)
     picks = rng.sample(range(len(pool.configs)), min(args.trained, len(pool.configs)))
-    settings = get_task(args.task).make_settings(epochs=args.epochs)
+    settings = get_task(args.task).make_settings(epochs=args.epochs, **extra)
     higher = get_task(args.task).mode == "max"
     values, kept = [], []
     train_clock = Stopwatch()

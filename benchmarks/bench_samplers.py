@@ -35,13 +35,25 @@ CMA-ES needs the ``cmaes`` package, which afsearch depends on.
 beside Swish-beta and ELU, with the learning rate fixed, which CMA-ES cannot search; there the
 samplers are random, TPE and ``evolution`` (population 8, tournament 3, started from relu, gelu
 and silu), and results go to ``bench_samplers_structural.json`` and
-``docs/samplers_structural.png``.
+``docs/samplers_structural.png``. ``tpe+prescreen`` and ``evolution+prescreen`` are those
+samplers with the prescreen ranking their proposals (``PRESCREEN``, features at initialisation
+included); ``prescreen`` alone is random search choosing from the prescreen's pool.
+``--task`` runs the structural space on another task (``mnist1d-mlp``, ``teacher-student``;
+results ``bench_samplers_structural_<task>.json``), and ``--report A.json B.json ...`` draws
+the best-so-far curves of several tasks in one figure::
+
+    python benchmarks/bench_samplers.py --space structural --task teacher-student --epochs 5 \
+        --budget 30 --repeats 5 \
+        --samplers random tpe evolution tpe+prescreen evolution+prescreen
+    python benchmarks/bench_samplers.py --plot docs/samplers_tasks.png \
+        --report benchmarks/results/bench_samplers_structural*.json
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +75,24 @@ from afsearch.orchestrator import launch
 from afsearch.space import parse_space
 from afsearch.store import trials
 
-SAMPLERS = ("tpe", "random", "cmaes", "evolution", "prescreen")
-#: ``prescreen`` is random search with the prescreen choosing each activation from its pool.
-PRESCREEN = {"pool": 2000, "anchors": ["relu", "gelu", "silu"], "acquisition": "ucb"}
+SAMPLERS = (
+    "tpe",
+    "random",
+    "cmaes",
+    "evolution",
+    "prescreen",
+    "tpe+prescreen",
+    "evolution+prescreen",
+)
+#: ``prescreen`` is random search with the prescreen choosing each activation from its pool;
+#: ``X+prescreen`` is sampler X with the prescreen ranking its proposals.
+PRESCREEN = {
+    "pool": 2000,
+    "anchors": ["relu", "gelu", "silu"],
+    "acquisition": "ucb",
+    "features": ["outputs", "init"],
+    "proposals": 8,
+}
 # Optuna's TPESampler draws its first n_startup_trials=10 at random.
 STARTUP = 10
 FAMILY = {
@@ -95,23 +122,105 @@ FULL = {"task": "mnist1d-mlp", "epochs": 20, "budget": 100, "repeats": 10}
 
 def make_space(sampler: str, plan: dict[str, Any], structural: bool = False) -> Any:
     task: dict[str, Any] = {"name": plan["task"], "epochs": plan["epochs"]}
+    if plan.get("batch_size"):
+        task["batch_size"] = plan["batch_size"]
+    base = sampler.split("+")[0]
     if not structural:
         task["lr"] = dict(LR)
     raw: dict[str, Any] = {
         "name": f"samplers-{sampler}",
         "task": task,
-        "sampler": "random" if sampler == "prescreen" else sampler,
+        "sampler": "random" if base == "prescreen" else base,
         "scheduler": "none",
         "seeds": 1,
         "num_samples": plan["budget"],
         "max_concurrent": 2,
         "families": [dict(f) for f in STRUCTURAL] if structural else [dict(FAMILY)],
     }
-    if sampler == "evolution":
+    if base == "evolution":
         raw["sampler_options"] = dict(EVOLUTION)
-    if sampler == "prescreen":
+    if "prescreen" in sampler:
         raw["prescreen"] = dict(PRESCREEN)
     return parse_space(raw, source=f"bench_samplers:{sampler}")
+
+
+@dataclass
+class _Row:
+    """A trained trial as the proposer reads it from the database."""
+
+    number: int
+    config: dict[str, Any]
+    metric_value: float | None
+
+
+def run_in_process(space: Any, seed: int, budget: int) -> tuple[list[float | None], int]:
+    """One study driven as ``launch`` drives it, without Ray: Optuna asks, afsearch's
+    proposer (the same TrialProposer, sampler and prescreen as a launch) proposes, the trial
+    trains in this process, Optuna is told. A proposal that repeats a trained function costs
+    no trial and is told the known value (the budget of distinct functions); 50 in a row end
+    the study. Returns the values of the budget's trials and the repeats skipped."""
+    import math
+
+    import optuna
+
+    from afsearch.orchestrator._proposer import TrialProposer
+    from afsearch.orchestrator._samplers import make_sampler
+    from afsearch.orchestrator._spec import CONFIG_KEY, TrialSpec
+
+    rows: list[_Row] = []
+    tasks: dict[str, Any] = {}
+
+    class Proposer(TrialProposer):
+        def _trials(self) -> list[Any]:
+            return list(rows)
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    proposer = Proposer(space, "sqlite://", seed=seed, cpus_per_trial=1, reuse=False)
+    direction = "maximize" if str(space.mode) == "max" else "minimize"
+    study = optuna.create_study(direction=direction, sampler=make_sampler(space, seed))
+    known: dict[str, float | None] = {}
+    values: list[float | None] = []
+    streak = skipped = 0
+    while len(values) < budget and streak < 50:
+        trial = study.ask()
+        spec = TrialSpec.from_dict(proposer(trial)[CONFIG_KEY])
+        if spec.dedup_key in known:
+            value = known[spec.dedup_key]
+            streak, skipped = streak + 1, skipped + 1
+        else:
+            streak = 0
+            metric = train_here(spec, tasks)
+            value = metric if metric is not None and math.isfinite(metric) else None
+            known[spec.dedup_key] = value
+            rows.append(_Row(trial.number, {"activation": spec.activation}, value))
+            values.append(value)
+        if value is None:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        else:
+            study.tell(trial, value)
+    return values, skipped
+
+
+def train_here(spec: Any, tasks: dict[str, Any]) -> float | None:
+    """The task's metric on the last epoch of one training (None if it diverged); the task
+    (its data) is built once per settings, as a Ray worker keeps it."""
+    import dataclasses
+
+    from afsearch.activations import build
+    from afsearch.compiler import CompiledActivation
+    from afsearch.tasks import get_task
+
+    key = json.dumps(dataclasses.asdict(spec.settings), sort_keys=True, default=str)
+    if key not in tasks:
+        tasks[key] = get_task(spec.task, spec.settings)
+    task = tasks[key]
+    candidate = build(spec.activation)
+    last = None
+    for result in task.fit(lambda: CompiledActivation(candidate), seed=spec.training_seeds[0]):
+        last = result
+        if result.diverged:
+            return None
+    return None if last is None else last.metrics.get(task.metric)
 
 
 def best_so_far(values: list[float | None], mode: str) -> list[float | None]:
@@ -131,27 +240,29 @@ def trials_to_reach(curve: list[float | None], target: float, mode: str) -> int 
     return None
 
 
-def plot(data: dict[str, Any], path: Path) -> None:
-    import matplotlib
+def _scale(data: dict[str, Any]) -> float:
+    """Accuracies are shown in percent; losses as they are."""
+    return 100.0 if "accuracy" in str(data.get("metric", "accuracy")) else 1.0
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+
+def _axes(ax: Any, data: dict[str, Any], title: bool = True) -> None:
     import numpy as np
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    k = _scale(data)
     for sampler, d in data["samplers"].items():
         curves = np.array(
-            [[np.nan if v is None else 100 * v for v in c] for c in d["curves"]], dtype=float
+            [[np.nan if v is None else k * v for v in c] for c in d["curves"]], dtype=float
         )
         n = np.arange(1, curves.shape[1] + 1)
         mean = np.nanmean(curves, axis=0)
         lo, hi = np.nanmin(curves, axis=0), np.nanmax(curves, axis=0)
-        style = {"tpe": "-", "random": "--", "cmaes": "-."}.get(sampler, ":")
+        style = {"tpe": "-", "random": "--", "cmaes": "-.", "evolution": "-"}.get(sampler, ":")
         (line,) = ax.plot(n, mean, style, label=f"{sampler} (mean of {len(curves)})", lw=2)
-        ax.fill_between(n, lo, hi, color=line.get_color(), alpha=0.15)
+        ax.fill_between(n, lo, hi, color=line.get_color(), alpha=0.12)
     plan = data["plan"]
     ax.set_xlabel("trial number")
-    ax.set_ylabel(f"best {data['metric']} so far (%)")
+    unit = " (%)" if k == 100.0 else ""
+    ax.set_ylabel(f"best {data['metric']} so far{unit}")
     searched = (
         "grammar trees, swish, elu"
         if data["space"].get("lr") is None
@@ -160,11 +271,26 @@ def plot(data: dict[str, Any], path: Path) -> None:
     ax.set_title(
         f"{plan['task']}, {plan['epochs']} epochs: {searched}\n"
         f"mean over {plan['repeats']} repeats, band = min..max",
-        fontsize=10,
+        fontsize=9,
     )
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc="lower right" if k == 100.0 else "upper right", fontsize=7)
+
+
+def plot(data: dict[str, Any] | list[dict[str, Any]], path: Path) -> None:
+    """Best-so-far curves; several results (tasks) side by side in one figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    results = data if isinstance(data, list) else [data]
+    fig, axes = plt.subplots(
+        1, len(results), figsize=(6.4 * len(results), 4.4), dpi=110, squeeze=False
+    )
+    for ax, d in zip(axes[0], results, strict=True):
+        _axes(ax, d)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
@@ -180,15 +306,16 @@ def report(data: dict[str, Any]) -> str:
         hit = [r for r in reach if r is not None]
         censored = [budget + 1 if r is None else r for r in reach]
         at = [mean_std([c[k - 1] for c in d["curves"] if c[k - 1] is not None]) for k in marks]
+        sc = _scale(data)
         finals = [c[-1] for c in d["curves"] if c and c[-1] is not None]
         m, s = mean_std(finals)
         late = [v for vals in d["values"] for v in vals[STARTUP:] if v is not None]
         rows.append(
             [
                 sampler,
-                *(f"{100 * a:.2f}" for a, _ in at),
-                f"{100 * m:.2f} ± {100 * s:.2f}",
-                f"{100 * mean_std(late)[0]:.1f}" if late else "n/a",
+                *(f"{sc * a:.4g}" for a, _ in at),
+                f"{sc * m:.4g} ± {sc * s:.2g}",
+                f"{sc * mean_std(late)[0]:.4g}" if late else "n/a",
                 f"{sum(censored) / len(censored):.1f}",
                 f"{len(hit)}/{len(reach)}",
                 " ".join("-" if r is None else str(r) for r in reach),
@@ -197,9 +324,9 @@ def report(data: dict[str, Any]) -> str:
         )
     headers = [
         "sampler",
-        *(f"best % after {k}" for k in marks),
-        f"best % after {budget} (mean ± std)",
-        f"mean % of trials {STARTUP + 1}-{budget}",
+        *(f"best after {k}" for k in marks),
+        f"best after {budget} (mean ± std)",
+        f"mean of trials {STARTUP + 1}-{budget}",
         "trials to random's final best (mean)",
         "reached",
         "per repeat",
@@ -228,19 +355,35 @@ def main() -> None:
     )
     parser.add_argument("--space", choices=("taaf", "structural"), default="taaf")
     parser.add_argument(
-        "--report", type=Path, metavar="JSON", help="only print the table and plot from a result"
+        "--report",
+        type=Path,
+        nargs="+",
+        metavar="JSON",
+        help="only print the tables and plot from results (several: one figure)",
+    )
+    parser.add_argument("--task", help="task of --space structural (default digits-mlp)")
+    parser.add_argument("--epochs", type=int, help="epochs per trial")
+    parser.add_argument("--batch-size", type=int, help="batch size of the task (fixed)")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="drive each study's proposer without Ray, training in this process (the same "
+        "sampler, proposer and prescreen; no Tune, no database)",
     )
     args = parser.parse_args()
     structural = args.space == "structural"
     name = "bench_samplers_structural" if structural else "bench_samplers"
+    if args.task and args.task != "digits-mlp":
+        name += f"_{args.task}"
     if args.plot is None:
-        args.plot = DOCS / ("samplers_structural.png" if structural else "samplers.png")
+        args.plot = DOCS / (f"{name.removeprefix('bench_')}.png")
     if structural and "cmaes" in args.samplers and not args.report:
         parser.error("CMA-ES samples choices at random; leave it out of --space structural.")
     if args.report:
-        data = json.loads(args.report.read_text())
-        plot(data, args.plot)
-        print(report(data))
+        results = [json.loads(p.read_text()) for p in args.report]
+        plot(results, args.plot)
+        for p, data in zip(args.report, results, strict=True):
+            print(f"\n{p}:\n{report(data)}")
         return
     if "cmaes" in args.samplers and importlib.util.find_spec("cmaes") is None:
         parser.error(
@@ -255,10 +398,17 @@ def main() -> None:
         plan["budget"] = args.budget
     if args.repeats:
         plan["repeats"] = args.repeats
+    if args.task:
+        plan["task"] = args.task
+    if args.epochs:
+        plan["epochs"] = args.epochs
+    if args.batch_size:
+        plan["batch_size"] = args.batch_size
     clock = Stopwatch()
     data: dict[str, Any] = {
         **run_info(name, full),
         "plan": plan,
+        "driver": "in-process" if args.in_process else "launch",
         "space": {
             "families": STRUCTURAL if structural else [FAMILY],
             "lr": None if structural else LR,
@@ -270,28 +420,48 @@ def main() -> None:
         "samplers": {s: {"curves": [], "values": [], "wall_s": 0.0} for s in args.samplers},
     }
     mode_ = "max"
+    if not args.address and not args.in_process:
+        # One Ray for every study: its workers stay warm (imports, data) from study to study.
+        import ray
+
+        ray.init(
+            address="local",
+            num_cpus=args.cpus,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level="ERROR",
+        )
     with workdir(args.workdir) as wd:
         for r in range(plan["repeats"]):
             for sampler in args.samplers:
                 space = make_space(sampler, plan, structural)
                 mode_ = str(space.mode)
                 data["metric"] = str(space.metric)
-                study = f"{sampler}-r{r}"
+                study = f"{sampler.replace('+', '_')}-r{r}"
                 # A database per study: a function another study trained would be replayed
                 # for free, and the samplers would share their finds.
                 url = f"sqlite:///{wd / (name + '-' + study + '.db')}"
                 log(f"[repeat {r}] {sampler}: {plan['budget']} trials")
                 study_clock = Stopwatch()
-                launch(
-                    space, study=study, url=url, runs_dir=wd / "runs", seed=r, **launch_kwargs(args)
-                )
                 d = data["samplers"][sampler]
+                if args.in_process:
+                    values, skipped = run_in_process(space, r, plan["budget"])
+                    d.setdefault("skipped", []).append(skipped)
+                else:
+                    launch(
+                        space,
+                        study=study,
+                        url=url,
+                        runs_dir=wd / "runs",
+                        seed=r,
+                        **launch_kwargs(args),
+                    )
+                    rows = sorted(trials(study, url), key=lambda t: t.number)
+                    values = [
+                        t.metric_value if t.status.value in ("completed", "duplicate") else None
+                        for t in rows
+                    ]
                 d["wall_s"] += study_clock.seconds
-                rows = sorted(trials(study, url), key=lambda t: t.number)
-                values = [
-                    t.metric_value if t.status.value in ("completed", "duplicate") else None
-                    for t in rows
-                ]
                 # The budget's trials; a study whose space ran out keeps its last best.
                 values = (values + [None] * plan["budget"])[: plan["budget"]]
                 d["values"].append(values)

@@ -36,7 +36,7 @@ from afsearch.exceptions import AfsearchError
 
 SIGNALS = ("grad_norm", "fisher", "ntk", "loss_after")
 #: The signal ``features: [init]`` adds (see ``docs/RESULTS.md``, the prescreen's signals).
-KEPT = "loss_after"
+KEPT = "ntk"
 #: Examples of the fixed batch whose per-example gradients make the Fisher and NTK spectra.
 EXAMPLES = 16
 #: Optimizer steps of ``loss_after``.

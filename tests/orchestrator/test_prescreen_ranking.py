@@ -178,8 +178,8 @@ def test_init_features_count_their_filter_in_the_summary() -> None:
     assert prescreen.uses_init
     sane = prescreen.vector({"family": "standard", "name": "relu"}, count=True)
     assert not isinstance(sane, str)
-    assert len(sane) == 128 + 3  # outputs and slopes at 64 points, then the loss_after signal
-    assert KEPT == "loss_after"
+    assert len(sane) == 128 + 16  # outputs and slopes at 64 points, then the NTK spectrum
+    assert KEPT == "ntk"
     huge = {"family": "expression", "expression": "1000*x"}
     assert prescreen.vector(huge, count=True) == GRADS_EXPLODE
     assert prescreen.summary()["filtered"] == {GRADS_EXPLODE: 1}

@@ -88,6 +88,14 @@ def rerun(
     address: Annotated[
         str | None, typer.Option(help="Ray cluster to run on (default: a local Ray).")
     ] = None,
+    in_process: Annotated[
+        bool,
+        typer.Option(
+            "--in-process",
+            help="Train one at a time here instead of on Ray: quicker for a few short "
+            "trainings (Ray's start costs seconds).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Train a trial's activation (or a study's top K) again on fresh seeds, as Ray tasks in
@@ -104,18 +112,18 @@ def rerun(
         if not as_json:
             err.print(f"  {name} seed {seed}: {fmt(run.metric)} ({run.seconds:.1f}s)")
 
-    started = init_ray(address, None, None)
-    try:
-        from afsearch.results import compare, fresh_seeds
+    from afsearch.results import compare, fresh_seeds
 
+    started = False if in_process else init_ray(address, None, None)
+    try:
         results = compare(
             found + baselines,
             spec_task,
             seeds=fresh_seeds(seeds),
             settings=settings,
-            device=device,
+            device=device or ("cpu" if in_process else None),
             progress=progress,
-            parallel=True,
+            parallel=not in_process,
             cpus_per_trial=cpus_per_trial,
             gpus_per_trial=gpus_per_trial,
         )

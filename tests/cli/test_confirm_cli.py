@@ -219,3 +219,15 @@ def test_launch_prints_a_line_per_confirmation_run() -> None:
     )
     diverged = ConfirmRunFinished("relu", 10002, None, 3, 16)
     assert confirm_run_line(diverged, "val_loss").endswith("val_loss diverged")
+
+
+@pytest.mark.slow
+def test_rerun_in_process_trains_here(tmp_path: Path) -> None:
+    url = confirmed_db(tmp_path / "c.db", confirm=False)
+    result = run(
+        "rerun", "s/1", "--in-process", "--seeds", "2", "--against", "relu", "--db", url, "--json"
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output[result.output.index("[") :])
+    assert [r["name"] for r in rows] == ["s/1", "relu"]
+    assert all(len(r["values"]) == 2 for r in rows)

@@ -162,7 +162,7 @@ class BaseFamily(abc.ABC):
     def label(self, config: Mapping[str, Any], expression: str | None = None) -> str:
         """A short name for a config in tables: ``family(setting=value, ...)``."""
         args = [
-            f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
             for k, v in config.items()
             if k != "family"
         ]

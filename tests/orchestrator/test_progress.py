@@ -80,7 +80,7 @@ def test_the_observer_sees_every_trial_by_its_number_with_its_values(
         config = stored[number].config
         # The activation with its sampled value: two ELU trials never look alike.
         assert event.activation == label(config["activation"], config["expression"], width=60)
-        assert event.activation == f"elu(alpha={config['activation']['alpha']:.3g})"
+        assert event.activation == f"elu(alpha={config['activation']['alpha']:.4g})"
         assert event.epochs == 2
 
     for number in stored:

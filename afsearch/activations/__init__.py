@@ -11,7 +11,7 @@ True
 """
 
 from afsearch.activations import _ensemble, _grammar, _parametric, _slaf  # noqa: F401 (register)
-from afsearch.activations._grammar import BINARY, UNARY
+from afsearch.activations._grammar import BINARY, MUTATIONS, UNARY
 from afsearch.activations._registry import (
     BaseFamily,
     ParamSpec,
@@ -32,6 +32,7 @@ from afsearch.activations._slaf import BASES
 __all__ = [
     "BASES",
     "BINARY",
+    "MUTATIONS",
     "UNARY",
     "BaseFamily",
     "ParamSpec",

@@ -26,6 +26,9 @@ from afsearch.expr import Param, X, sigmoid, softplus, symbol
 
 EPS = sympy.Float(1e-6)
 MAX_DEPTH = 4
+#: The kinds of change :meth:`Grammar.mutate` makes, which ``sampler_options.mutations`` of
+#: ``sampler: evolution`` weighs.
+MUTATIONS = ("binary", "unary", "insert", "remove", "replace")
 
 # Each entry takes the input u and a function that creates a fresh beta parameter.
 UNARY: dict[str, Callable[[Any, Callable[[], Any]], Any]] = {
@@ -81,6 +84,11 @@ class Grammar(BaseFamily):
     ``beta_init``; betas train when ``trainable`` is true. Where the paper's operators are
     singular afsearch adds eps = 1e-6: log(|x| + eps), sqrt(|x| + eps), x1 / (x2 + eps).
 
+    With ``leaf_scalars: true`` every unary operand u(v) becomes ``a<i>*u(b<i>*v)`` (PANGAEA,
+    Bingham & Miikkulainen 2022): two scalars per operand, starting at 1 (so the function at
+    initialisation is the one without them) and always trained, as activation parameters (the
+    optimizer group of their own).
+
     >>> from afsearch.activations import build
     >>> unit = {"binary": "mul", "left": "x", "right": "sigmoid"}
     >>> build({"family": "grammar", "unit": unit}).text
@@ -90,7 +98,11 @@ class Grammar(BaseFamily):
     name = "grammar"
     formula = "b(u1(x), u2(x)), nestable"
     citation = "Ramachandran, Zoph & Le 2017, arXiv:1710.05941"
-    options = {"unit": {"binary": "mul", "left": "x", "right": "sigmoid"}, "beta_init": 1.0}
+    options = {
+        "unit": {"binary": "mul", "left": "x", "right": "sigmoid"},
+        "beta_init": 1.0,
+        "leaf_scalars": False,
+    }
 
     def expression(self, params, options, trainable):
         beta_init = options["beta_init"]
@@ -98,15 +110,31 @@ class Grammar(BaseFamily):
             raise AfsearchError(
                 f"'beta_init' of family 'grammar' must be a number, got {beta_init!r}."
             )
+        leaf_scalars = options["leaf_scalars"]
+        if not isinstance(leaf_scalars, bool):
+            raise AfsearchError(
+                f"'leaf_scalars' of family 'grammar' must be true or false, got {leaf_scalars!r}."
+            )
         train = trainable.get("*", False)
         extra: dict[str, Param] = {}
+        n_betas = [0]
 
         def new_beta() -> Any:
-            name = f"beta{len(extra)}"
+            name = f"beta{n_betas[0]}"
+            n_betas[0] += 1
             extra[name] = Param(float(beta_init), train)
             return symbol(name)
 
-        return _unit(options["unit"], new_beta, 1), extra
+        scale = None
+        if leaf_scalars:
+
+            def scale(u: Callable[[Any], Any], v: Any) -> Any:
+                i = sum(1 for k in extra if k.startswith("a"))
+                extra[f"a{i}"] = Param(1.0, True)
+                extra[f"b{i}"] = Param(1.0, True)
+                return symbol(f"a{i}") * u(symbol(f"b{i}") * v)
+
+        return _unit(options["unit"], new_beta, 1, scale), extra
 
     # A grammar sub-space is ``depth`` (of nested units) and the ``unary`` and ``binary``
     # operators its units are drawn from, instead of one unit.
@@ -147,7 +175,7 @@ class Grammar(BaseFamily):
             return spec
 
         config = {"family": self.name, "unit": unit(1, prefix)}
-        for key in ("beta_init", "trainable"):
+        for key in ("beta_init", "trainable", "leaf_scalars"):
             if key in space.values:
                 config[key] = suggest(trial, f"{prefix}.{key}", space.values[key])
         return config
@@ -159,12 +187,18 @@ class Grammar(BaseFamily):
         return expression or self.name
 
     def mutate(
-        self, config: Mapping[str, Any], space: FamilySpace, rng: random.Random
+        self,
+        config: Mapping[str, Any],
+        space: FamilySpace,
+        rng: random.Random,
+        weights: Mapping[str, float] | None = None,
     ) -> dict[str, Any]:
         """One change to the tree of units (Bingham et al. 2020, PANGAEA): another binary or
         unary operator, a node inserted (a leaf becomes a unit of its own) or removed (a
         subtree becomes a leaf), a subtree replaced by a fresh one; either operand of a binary
-        node may hold a subtree. The depth stays within the sub-space's largest ``depth``."""
+        node may hold a subtree. The depth stays within the sub-space's largest ``depth``.
+        ``weights`` weigh the kinds of change (:data:`MUTATIONS`; equal by default); a kind
+        the tree allows no change of is left out."""
         unary, binary = list(space.values["unary"]), list(space.values["binary"])
         limit = min(MAX_DEPTH, _largest(space.values["depth"]))
         unit = copy.deepcopy(dict(config.get("unit") or self.options["unit"]))
@@ -174,7 +208,10 @@ class Grammar(BaseFamily):
             moves.append("insert")
         if any(_has_subtree(h[side]) for h, side, _ in slots):
             moves.append("remove")
-        move = rng.choice(moves)
+        w = [float((weights or {}).get(m, 1.0)) for m in moves]
+        if sum(w) <= 0:  # every kind this tree allows weighs nothing: change an operator
+            moves, w = ["binary", "unary"], [1.0, 1.0]
+        move = rng.choices(moves, weights=w)[0]
         if move == "binary":
             node, _ = rng.choice(units)
             node["binary"] = _other(rng, binary, node["binary"])
@@ -257,7 +294,11 @@ def _other(rng: random.Random, pool: list[str], current: str) -> str:
 _NO_GRID = "sampler 'grid' cannot enumerate {family!r} sub-spaces; use 'random' or 'tpe' for them."
 
 
-def _unit(spec: Any, beta: Callable[[], Any], depth: int) -> Any:
+#: Wraps a unary operator and its argument: ``a*u(b*v)`` for leaf scalars.
+Scale = Callable[[Callable[[Any], Any], Any], Any] | None
+
+
+def _unit(spec: Any, beta: Callable[[], Any], depth: int, scale: Scale = None) -> Any:
     if depth > MAX_DEPTH:
         raise AfsearchError(f"Grammar units nest at most {MAX_DEPTH} levels deep.")
     if (
@@ -272,21 +313,23 @@ def _unit(spec: Any, beta: Callable[[], Any], depth: int) -> Any:
     name = spec["binary"]
     if name not in BINARY:
         raise AfsearchError(f"Unknown binary operator {name!r}; valid ones are {choices(BINARY)}.")
-    left = _operand(spec.get("left", "x"), beta, depth)
-    right = _operand(spec.get("right", "x"), beta, depth)
+    left = _operand(spec.get("left", "x"), beta, depth, scale)
+    right = _operand(spec.get("right", "x"), beta, depth, scale)
     return BINARY[name](left, right, beta)
 
 
-def _operand(spec: Any, beta: Callable[[], Any], depth: int) -> Any:
+def _operand(spec: Any, beta: Callable[[], Any], depth: int, scale: Scale = None) -> Any:
     if isinstance(spec, str):
         name, arg = spec, X
     elif isinstance(spec, dict) and set(spec) <= {"unary", "of"} and "unary" in spec:
         name = spec["unary"]
-        arg = _unit(spec["of"], beta, depth + 1) if "of" in spec else X
+        arg = _unit(spec["of"], beta, depth + 1, scale) if "of" in spec else X
     else:
         raise AfsearchError(
             f"A grammar operand must be a unary name or {{unary: NAME, of: UNIT}}, got {spec!r}."
         )
     if name not in UNARY:
         raise AfsearchError(f"Unknown unary operator {name!r}; valid ones are {choices(UNARY)}.")
+    if scale is not None:
+        return scale(lambda v: UNARY[name](v, beta), arg)
     return UNARY[name](arg, beta)

@@ -7,8 +7,9 @@ from the database at every proposal, so a resumed study rebuilds it. Until the s
 many trials, proposals are the ``initial`` named activations, then random draws from the space;
 after that each proposal is a tournament (``tournament`` members drawn at random, the best one
 the parent) and the parent's family mutates it (:meth:`BaseFamily.mutate`). With
-``crossover`` > 0, that share of children is a fresh draw from the space instead, which keeps a
-population that has converged exploring.
+``fresh`` > 0, that share of children is a fresh draw from the space instead, which keeps a
+population that has converged exploring. ``mutations`` weighs the kinds of change to a grammar
+tree (another binary or unary operator, a node inserted or removed, a subtree replaced).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from afsearch.activations import mutate_family, random_suggester, sample_family
+from afsearch.activations import get_family, mutate_family, random_suggester, sample_family
 from afsearch.domains import FamilySpace
 from afsearch.orchestrator._history import Scored
 from afsearch.space import EvolutionOptions
@@ -46,6 +47,9 @@ class Evolution:
         space = self._space_of(parent.activation)
         if space is None:  # a named starting point: its family is not in the space
             return self._draw(rng)
+        if opts.mutations and space.family == "grammar":
+            grammar: Any = get_family("grammar")
+            return dict(grammar.mutate(parent.activation, space, rng, weights=opts.mutations))
         return mutate_family(parent.activation, space, rng)
 
     def _draw(self, rng: random.Random) -> dict[str, Any]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from afsearch.activations import MUTATIONS
 from afsearch.exceptions import AfsearchError, choices
 from afsearch.expr import KNOWN
 
@@ -15,6 +16,7 @@ DEFAULTS: Mapping[str, Any] = {
     "tournament": 4,
     "initial": (),
     "fresh": 0.1,
+    "mutations": {},
 }
 
 
@@ -24,6 +26,8 @@ class EvolutionOptions:
     tournament: int = 4
     initial: tuple[str, ...] = ()
     fresh: float = 0.1
+    #: Weights of the kinds of change to a grammar tree (1 each by default).
+    mutations: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, options: Mapping[str, Any]) -> EvolutionOptions:
@@ -67,4 +71,31 @@ class EvolutionOptions:
             raise AfsearchError(
                 f"fresh of sampler 'evolution' must be a number from 0 to 1, got {fresh!r}."
             )
-        return cls(population, tournament, tuple(initial), float(fresh))
+        mutations = merged["mutations"]
+        if not isinstance(mutations, Mapping):
+            raise AfsearchError(
+                f"mutations of sampler 'evolution' must be a mapping of kinds of mutation to "
+                f"weights, such as {{insert: 2, remove: 1}}, got {mutations!r}."
+            )
+        for kind, weight in mutations.items():
+            if kind not in MUTATIONS:
+                raise AfsearchError(
+                    f"mutations of sampler 'evolution' names {kind!r}, which is not a kind of "
+                    f"mutation; valid kinds are {choices(MUTATIONS)}."
+                )
+            if (
+                isinstance(weight, bool)
+                or not isinstance(weight, (int, float))
+                or not 0 <= weight < float("inf")
+            ):
+                raise AfsearchError(
+                    f"the weight of mutation {kind!r} of sampler 'evolution' must be a number "
+                    f"of at least 0, got {weight!r}."
+                )
+        if mutations and not any(mutations.get(k, 1.0) > 0 for k in MUTATIONS):
+            raise AfsearchError(
+                "mutations of sampler 'evolution' weigh every kind 0; give at least one kind a "
+                "positive weight."
+            )
+        weights = {str(k): float(v) for k, v in mutations.items()}
+        return cls(population, tournament, tuple(initial), float(fresh), weights)

@@ -10,7 +10,7 @@ import optuna
 import pytest
 import yaml
 
-from afsearch.activations import parse_family_space
+from afsearch.activations import MUTATIONS, parse_family_space
 from afsearch.domains import Where
 from afsearch.exceptions import AfsearchError
 from afsearch.orchestrator import launch
@@ -63,6 +63,10 @@ def test_a_named_starting_point_outside_the_space_is_followed_by_a_draw() -> Non
         ({"population": 4, "tournament": 5}, ["tournament", "1 to the population (4)"]),
         ({"initial": ["relu", "gleu"]}, ["'gleu'", "not a standard activation"]),
         ({"fresh": 2}, ["fresh", "0 to 1"]),
+        ({"mutations": ["insert"]}, ["mutations", "mapping of kinds", "['insert']"]),
+        ({"mutations": {"grow": 1}}, ["'grow'", "not a kind of mutation", "'insert'"]),
+        ({"mutations": {"insert": -1}}, ["weight of mutation 'insert'", "at least 0", "-1"]),
+        ({"mutations": dict.fromkeys(MUTATIONS, 0)}, ["every kind 0", "positive weight"]),
     ],
 )
 def test_bad_options_are_refused_in_one_sentence(options: dict, words: list[str]) -> None:

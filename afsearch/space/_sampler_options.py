@@ -20,7 +20,7 @@ def _keywords(sampler: str) -> tuple[str, ...]:
         "cmaes": optuna.samplers.CmaEsSampler,
         "nsga2": optuna.samplers.NSGAIISampler,
     }[sampler]
-    names = inspect.signature(cls.__init__).parameters
+    names = inspect.signature(cls).parameters
     return tuple(n for n in names if n not in _SET_BY_AFSEARCH and not n.startswith("_"))
 
 

@@ -156,6 +156,7 @@ def plot_study(study: str, url: str | None = None, *, path: str | Path, top: int
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     from afsearch.store import BEST_STATUSES, get_study, trials
 
@@ -179,11 +180,12 @@ def plot_study(study: str, url: str | None = None, *, path: str | Path, top: int
     )
     ax.step(numbers, best_so_far(values, record.mode), where="post", color="tab:red", label="best")
     ax.set(xlabel="trial number", ylabel=record.metric, title="best so far")
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(min(numbers) - 0.5, max(numbers) + 0.5)
     ax.legend(fontsize=8)
     _plot_shapes(axes[1], rows, record.mode, top)
     if multi:
-        _plot_pareto(axes[2], study, url)
+        _plot_pareto(axes[2], study, url, _objective_names(record))
     fig.suptitle(f"{study}: {record.task}, {record.sampler}, {len(rows)} trials", fontsize=10)
     fig.tight_layout()
     out = Path(path)
@@ -199,9 +201,20 @@ def plot_study(study: str, url: str | None = None, *, path: str | Path, top: int
 
 
 def _objectives(record: Any) -> int:
+    return max(1, len(_objective_names(record)))
+
+
+def _objective_names(record: Any) -> list[str]:
+    """The metrics of a study's ``objectives:`` as its space states them (none: one metric)."""
     space = record.space if isinstance(record.space, dict) else {}
     objectives = space.get("objectives")
-    return len(objectives) if isinstance(objectives, list) else 1
+    if not isinstance(objectives, list):
+        return []
+    return [
+        str(o.get("metric", f"objective {i}"))
+        for i, o in enumerate(objectives)
+        if isinstance(o, dict)
+    ]
 
 
 def _plot_shapes(ax: Any, rows: Sequence[Any], mode: str, top: int) -> None:
@@ -237,13 +250,13 @@ def _plot_shapes(ax: Any, rows: Sequence[Any], mode: str, top: int) -> None:
         ax.legend(fontsize=7)
 
 
-def _plot_pareto(ax: Any, study: str, url: str | None) -> None:
+def _plot_pareto(ax: Any, study: str, url: str | None, metrics: list[str]) -> None:
     """Every completed trial on the first two objectives, the Pareto front highlighted."""
     import optuna
 
     ot = _optuna_study(study, url)
     done = ot.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    names = ot.metric_names or [f"objective {i}" for i in range(len(ot.directions))]
+    names = ot.metric_names or metrics
     front = {t.number for t in ot.best_trials}
     others = [t for t in done if t.number not in front]
     best = sorted((t for t in done if t.number in front), key=lambda t: t.values[0])

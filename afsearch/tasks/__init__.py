@@ -48,21 +48,45 @@ and name it by import path, ``module:attribute``, wherever a task name goes::
 The attribute may also be a function that takes the settings (or None) and returns a task.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from afsearch.tasks._base import BaseTask, TaskData
 
-# Importing the task modules registers the built-in tasks.
+# Importing the task modules registers the built-in tasks. They import torch where they train
+# or build a network, so listing tasks and checking a space's task settings load no torch.
 from afsearch.tasks._cifar10 import CIFAR10ResNet20
-from afsearch.tasks._data import TEACHER_ACTIVATIONS
 from afsearch.tasks._digits import DigitsMLP
 from afsearch.tasks._inr_image import INRImage
 from afsearch.tasks._mnist1d import MNIST1DCNN, MNIST1DMLP
-from afsearch.tasks._networks import MLP, ConvNet1d, ResNet20
 from afsearch.tasks._pinn_burgers import PINNBurgers
 from afsearch.tasks._pinn_poisson import PINNPoisson
 from afsearch.tasks._registry import get_task, list_tasks, register_task
 from afsearch.tasks._settings import COMMON_OPTIONS, TaskSettings
 from afsearch.tasks._teacher_student import TeacherStudent
-from afsearch.tasks._training import EpochResult, seed_everything
+
+if TYPE_CHECKING:
+    from afsearch.tasks._data import TEACHER_ACTIVATIONS
+    from afsearch.tasks._networks import MLP, ConvNet1d, ResNet20
+    from afsearch.tasks._training import EpochResult, seed_everything
+
+#: Names whose modules need torch, imported on first use (PEP 562).
+_LAZY = {
+    "TEACHER_ACTIVATIONS": "afsearch.tasks._data",
+    "MLP": "afsearch.tasks._networks",
+    "ConvNet1d": "afsearch.tasks._networks",
+    "ResNet20": "afsearch.tasks._networks",
+    "EpochResult": "afsearch.tasks._training",
+    "seed_everything": "afsearch.tasks._training",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'afsearch.tasks' has no attribute {name!r}")
+
 
 __all__ = [
     "COMMON_OPTIONS",

@@ -14,11 +14,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
-
-import torch
-import torch.nn.functional as F
-from torch import nn
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from afsearch.exceptions import AfsearchError, choices
 from afsearch.expr import Candidate
@@ -30,7 +26,15 @@ from afsearch.tasks._settings import (
     check_option_type,
 )
 from afsearch.tasks._smoothness import not_smooth_reason
-from afsearch.tasks._training import EpochResult, amp_mode, evaluate, resolve_device, train
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from afsearch.tasks._training import EpochResult
+
+# torch is imported where a task trains, not where it is defined: listing tasks and checking
+# their options (afsearch tasks, validate) loads no torch.
 
 
 @dataclass
@@ -148,6 +152,8 @@ class BaseTask(abc.ABC):
 
     def loss_fn(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Cross-entropy for classification, mean squared error for regression."""
+        import torch.nn.functional as F
+
         if self.problem == "classification":
             return F.cross_entropy(output.float(), target)
         return F.mse_loss(output.float(), target)
@@ -188,6 +194,8 @@ class BaseTask(abc.ABC):
 
     def data(self, seed: int, device: str | torch.device = "cpu") -> TaskData:
         """The task's data for this seed on this device, built once and cached."""
+        from afsearch.tasks._training import resolve_device
+
         check_int("seed", seed, 0)
         device = resolve_device(device)
         key = (seed, str(device))
@@ -220,6 +228,8 @@ class BaseTask(abc.ABC):
         task, settings, activation and seed: training continues with the next epoch, and on the
         CPU yields what the uninterrupted fit would have.
         """
+        from afsearch.tasks._training import resolve_device, train
+
         check_int("seed", seed, 0)
         if resume is not None:
             done = resume.get("epoch") if isinstance(resume, Mapping) else None
@@ -234,6 +244,10 @@ class BaseTask(abc.ABC):
         self, model: nn.Module, data: TaskData, device: str | torch.device = "cpu"
     ) -> dict[str, float]:
         """Test-set metrics (``test_loss``, and ``test_accuracy`` for classification)."""
+        import torch
+
+        from afsearch.tasks._training import amp_mode, evaluate, resolve_device
+
         device = resolve_device(device)
         use_amp, amp_dtype = amp_mode(self.options, device)
         generator = torch.Generator(device=device)

@@ -11,17 +11,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
-
-import torch
-import torch.nn.functional as F
-from torch import nn
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from afsearch.tasks._base import BaseTask, TaskData
-from afsearch.tasks._data import CIFAR_MEAN, CIFAR_STD, cifar10_data, find_cifar_folder
-from afsearch.tasks._networks import ResNet20
 from afsearch.tasks._registry import register_task
 from afsearch.tasks._settings import TaskSettings
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
 
 _PAD = 4
 _SIZE = 32
@@ -29,6 +28,9 @@ _SIZE = 32
 
 def random_crop_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Per image: a random 32x32 crop of the zero-padded image, mirrored with probability 1/2."""
+    import torch
+    import torch.nn.functional as F
+
     batch, channels = x.shape[0], x.shape[1]
     device = x.device
     padded = F.pad(x, (_PAD, _PAD, _PAD, _PAD))
@@ -49,6 +51,10 @@ def random_crop_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tenso
 @functools.lru_cache(maxsize=8)
 def _channel_stats(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     # Made once per device: a fresh host-to-GPU copy every batch would stall the GPU queue.
+    import torch
+
+    from afsearch.tasks._data import CIFAR_MEAN, CIFAR_STD
+
     mean = torch.tensor(CIFAR_MEAN, device=device).view(1, 3, 1, 1)
     std = torch.tensor(CIFAR_STD, device=device).view(1, 3, 1, 1)
     return mean, std
@@ -89,6 +95,8 @@ class CIFAR10ResNet20(BaseTask):
     smoke_options: ClassVar[dict[str, Any]] = {"n_val": 10, "subset": 64}
 
     def check_options(self) -> None:
+        from afsearch.tasks._data import find_cifar_folder
+
         data_dir = self.options["data_dir"]
         if not isinstance(data_dir, (str, Path)):
             raise self.option_error(
@@ -105,6 +113,8 @@ class CIFAR10ResNet20(BaseTask):
             self.check_at_least(1, "subset")
 
     def build_data(self, seed: int) -> TaskData:
+        from afsearch.tasks._data import cifar10_data
+
         return cifar10_data(
             seed,
             data_dir=str(self.options["data_dir"]),
@@ -113,6 +123,8 @@ class CIFAR10ResNet20(BaseTask):
         )
 
     def build_model(self, make_activation: Callable[[], nn.Module]) -> nn.Module:
+        from afsearch.tasks._networks import ResNet20
+
         return ResNet20(make_activation)
 
     def prepare_batch(

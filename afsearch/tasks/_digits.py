@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
-
-from torch import nn
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from afsearch.tasks._base import BaseTask, TaskData
-from afsearch.tasks._data import digits_data
-from afsearch.tasks._networks import MLP
 from afsearch.tasks._registry import register_task
 from afsearch.tasks._settings import TaskSettings
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @register_task
@@ -35,7 +34,11 @@ class DigitsMLP(BaseTask):
         self.check_at_least(1, "width", "depth")
 
     def build_data(self, seed: int) -> TaskData:
+        from afsearch.tasks._data import digits_data
+
         return digits_data(seed)
 
     def build_model(self, make_activation: Callable[[], nn.Module]) -> nn.Module:
+        from afsearch.tasks._networks import MLP
+
         return MLP(64, 10, make_activation, self.options["width"], self.options["depth"])

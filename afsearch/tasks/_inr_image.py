@@ -24,16 +24,19 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import torch
-from torch import nn
 
 from afsearch.exceptions import choices
 from afsearch.tasks._base import BaseTask, TaskData
 from afsearch.tasks._registry import register_task
 from afsearch.tasks._settings import TaskSettings
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
 
 #: The 2-D pictures scikit-image ships inside its wheel (grey, or RGB).
 IMAGES = (
@@ -94,6 +97,8 @@ def psnr(mse: float) -> float:
 def split_pixels(size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Flat pixel indices of the training grid (even row and column), and the held-out pixels
     split in two halves by ``seed`` (validation, test)."""
+    import torch
+
     rows, cols = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
     on_grid = ((rows % 2 == 0) & (cols % 2 == 0)).reshape(-1)
     train = torch.nonzero(on_grid).reshape(-1)
@@ -102,59 +107,6 @@ def split_pixels(size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torc
     held = held[torch.randperm(held.numel(), generator=generator)]
     half = held.numel() // 2
     return train, held[:half].sort().values, held[half:].sort().values
-
-
-class ScaledLinear(nn.Linear):
-    """A linear layer whose output is multiplied by ``omega0`` (SIREN's frequency)."""
-
-    def __init__(self, in_features: int, out_features: int, omega0: float) -> None:
-        super().__init__(in_features, out_features)
-        self.omega0 = omega0
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.omega0 * super().forward(x)
-
-
-class CoordinateMLP(nn.Module):
-    """``2 -> width x depth -> channels``: coordinates in [-1, 1]^2 to colour.
-
-    Every hidden layer's pre-activation is multiplied by ``omega0`` before the activation;
-    ``siren_init`` draws the weights as SIREN does.
-    """
-
-    def __init__(
-        self,
-        out_dim: int,
-        make_activation: Callable[[], nn.Module],
-        width: int,
-        depth: int,
-        omega0: float,
-        siren_init: bool,
-    ) -> None:
-        super().__init__()
-        layers: list[nn.Module] = []
-        fan_in = 2
-        linears: list[nn.Linear] = []
-        for _ in range(depth):
-            linear = (
-                nn.Linear(fan_in, width) if omega0 == 1 else ScaledLinear(fan_in, width, omega0)
-            )
-            layers += [linear, make_activation()]
-            linears.append(linear)
-            fan_in = width
-        last = nn.Linear(fan_in, out_dim)
-        linears.append(last)
-        layers.append(last)
-        self.net = nn.Sequential(*layers)
-        if siren_init:
-            with torch.no_grad():
-                for i, linear in enumerate(linears):
-                    n = linear.in_features
-                    bound = 1.0 / n if i == 0 else math.sqrt(6.0 / n) / omega0
-                    linear.weight.uniform_(-bound, bound)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
 
 
 @register_task
@@ -216,6 +168,8 @@ class INRImage(BaseTask):
         return {f"{prefix}_psnr": psnr(loss)}
 
     def build_data(self, seed: int) -> TaskData:
+        import torch
+
         size = self.options["size"]
         image = torch.from_numpy(np.array(load_image(self.options["image"], size)))
         colours = image.reshape(size * size, -1)
@@ -228,6 +182,8 @@ class INRImage(BaseTask):
         )
 
     def build_model(self, make_activation: Callable[[], nn.Module]) -> nn.Module:
+        from afsearch.tasks._networks import CoordinateMLP
+
         options = self.options
         channels = load_image(options["image"], options["size"]).shape[2]
         return CoordinateMLP(

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
-
-from torch import nn
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from afsearch.tasks._base import BaseTask, TaskData
-from afsearch.tasks._data import mnist1d_data
-from afsearch.tasks._networks import MLP, ConvNet1d
 from afsearch.tasks._registry import register_task
 from afsearch.tasks._settings import TaskSettings
+
+if TYPE_CHECKING:
+    from torch import nn
 
 _DATA_OPTIONS: dict[str, Any] = {
     "num_samples": 5000,  # train + test, split 80/20 by mnist1d
@@ -48,6 +47,8 @@ class _MNIST1DTask(BaseTask):
             raise self.option_error("cache_dir", "a directory path or None")
 
     def build_data(self, seed: int) -> TaskData:
+        from afsearch.tasks._data import mnist1d_data
+
         cache_dir = self.options["cache_dir"]
         return mnist1d_data(
             seed,
@@ -80,6 +81,8 @@ class MNIST1DMLP(_MNIST1DTask):
         self.check_at_least(1, "width", "depth")
 
     def build_model(self, make_activation: Callable[[], nn.Module]) -> nn.Module:
+        from afsearch.tasks._networks import MLP
+
         return MLP(40, 10, make_activation, self.options["width"], self.options["depth"])
 
 
@@ -103,4 +106,6 @@ class MNIST1DCNN(_MNIST1DTask):
         self.check_at_least(1, "channels")
 
     def build_model(self, make_activation: Callable[[], nn.Module]) -> nn.Module:
+        from afsearch.tasks._networks import ConvNet1d
+
         return ConvNet1d(40, 10, make_activation, channels=self.options["channels"])

@@ -1,11 +1,16 @@
 """Networks with the activation as a parameter: every site calls ``make_activation()`` once.
 
+MLP, the 1-D ConvNet of MNIST-1D, ResNet-20, and the coordinate MLP of ``inr-image`` (with
+SIREN's frequency and initialisation). Task modules import them where they build a model, so
+defining a task loads no torch.
+
 So a candidate with trainable coefficients gets its own coefficients at every site, as a fresh
 ``nn.ReLU()`` would.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -130,3 +135,56 @@ class ResNet20(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.stages(self.act(self.bn(self.conv(x))))
         return self.linear(out.mean(dim=(2, 3)))
+
+
+class ScaledLinear(nn.Linear):
+    """A linear layer whose output is multiplied by ``omega0`` (SIREN's frequency)."""
+
+    def __init__(self, in_features: int, out_features: int, omega0: float) -> None:
+        super().__init__(in_features, out_features)
+        self.omega0 = omega0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.omega0 * super().forward(x)
+
+
+class CoordinateMLP(nn.Module):
+    """``2 -> width x depth -> channels``: coordinates in [-1, 1]^2 to colour.
+
+    Every hidden layer's pre-activation is multiplied by ``omega0`` before the activation;
+    ``siren_init`` draws the weights as SIREN does.
+    """
+
+    def __init__(
+        self,
+        out_dim: int,
+        make_activation: Callable[[], nn.Module],
+        width: int,
+        depth: int,
+        omega0: float,
+        siren_init: bool,
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        fan_in = 2
+        linears: list[nn.Linear] = []
+        for _ in range(depth):
+            linear = (
+                nn.Linear(fan_in, width) if omega0 == 1 else ScaledLinear(fan_in, width, omega0)
+            )
+            layers += [linear, make_activation()]
+            linears.append(linear)
+            fan_in = width
+        last = nn.Linear(fan_in, out_dim)
+        linears.append(last)
+        layers.append(last)
+        self.net = nn.Sequential(*layers)
+        if siren_init:
+            with torch.no_grad():
+                for i, linear in enumerate(linears):
+                    n = linear.in_features
+                    bound = 1.0 / n if i == 0 else math.sqrt(6.0 / n) / omega0
+                    linear.weight.uniform_(-bound, bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)

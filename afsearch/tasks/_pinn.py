@@ -20,14 +20,15 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Callable
-from typing import ClassVar
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, ClassVar
 
 from afsearch.tasks._base import BaseTask
-from afsearch.tasks._networks import MLP
 from afsearch.tasks._settings import TaskSettings
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
 
 #: The options every PINN task has, with their defaults.
 PINN_OPTIONS = {
@@ -42,6 +43,8 @@ PINN_OPTIONS = {
 
 def derivative(u: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
     """``du/dcoords`` per row, kept in the graph so the loss can be differentiated again."""
+    import torch
+
     (grad,) = torch.autograd.grad(u, coords, torch.ones_like(u), create_graph=True)
     return grad
 
@@ -101,10 +104,14 @@ class PINNTask(BaseTask):
         return {f"{prefix}_rel_l2": math.sqrt(loss / scale)}
 
     def build_model(self, make_activation: Callable[[], nn.Module]) -> nn.Module:
+        from afsearch.tasks._networks import MLP
+
         return MLP(self.dims, 1, make_activation, self.options["width"], self.options["depth"])
 
 
 def rows(coords: torch.Tensor, boundary: bool) -> torch.Tensor:
     """Training rows: ``coords`` with the last column that marks boundary points."""
+    import torch
+
     flag = torch.full((coords.shape[0], 1), 1.0 if boundary else 0.0)
     return torch.cat([coords, flag], dim=1)

@@ -20,14 +20,17 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import torch
 
 from afsearch.tasks._base import TaskData
 from afsearch.tasks._pinn import PINNTask, derivative, pinn_settings, rows
 from afsearch.tasks._registry import register_task
+
+if TYPE_CHECKING:
+    import torch
+
 
 #: Validation grid: points in x and in t (the test grid is offset by half a step).
 GRID_X, GRID_T = 128, 26
@@ -64,6 +67,8 @@ def burgers_reference(x: np.ndarray, t: np.ndarray, nu: float) -> np.ndarray:
 
 def _grid(x: np.ndarray, t: np.ndarray, nu: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Rows ``(x, t)`` of the grid and the reference ``u`` there, as float32 tensors."""
+    import torch
+
     u = burgers_reference(x, t, nu)
     tt, xx = np.meshgrid(t, x, indexing="ij")
     coords = np.stack([xx.ravel(), tt.ravel()], axis=1)
@@ -116,6 +121,8 @@ class PINNBurgers(PINNTask):
         return u_t + u * u_x - float(self.options["nu"]) * u_xx
 
     def build_data(self, seed: int) -> TaskData:
+        import torch
+
         generator = torch.Generator().manual_seed(seed)
         n_in, n_b = self.options["n_interior"], self.options["n_boundary"]
         nu = float(self.options["nu"])

@@ -9,13 +9,15 @@ it is of order one.
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
-
-import torch
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from afsearch.tasks._base import TaskData
 from afsearch.tasks._pinn import PINNTask, derivative, pinn_settings, rows
 from afsearch.tasks._registry import register_task
+
+if TYPE_CHECKING:
+    import torch
+
 
 #: Points of the validation grid; the test grid is its midpoints.
 GRID = 512
@@ -23,6 +25,8 @@ GRID = 512
 
 def poisson_solution(x: torch.Tensor, frequency: int) -> torch.Tensor:
     """The exact solution ``sin(k pi x)``."""
+    import torch
+
     return torch.sin(frequency * math.pi * x)
 
 
@@ -54,11 +58,15 @@ class PINNPoisson(PINNTask):
         self.check_at_least(1, "frequency")
 
     def residual(self, coords: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        import torch
+
         k_pi = self.options["frequency"] * math.pi
         u_xx = derivative(derivative(u, coords), coords)
         return u_xx / k_pi**2 + torch.sin(k_pi * coords)
 
     def build_data(self, seed: int) -> TaskData:
+        import torch
+
         generator = torch.Generator().manual_seed(seed)
         k = self.options["frequency"]
         inside = torch.rand(self.options["n_interior"], 1, generator=generator) * 2 - 1

@@ -14,16 +14,15 @@ or ``relu`` first), so those teachers test a search less sharply.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
-
-from torch import nn
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from afsearch.exceptions import choices
 from afsearch.tasks._base import BaseTask, TaskData
-from afsearch.tasks._data import TEACHER_ACTIVATIONS, teacher_data
-from afsearch.tasks._networks import MLP
 from afsearch.tasks._registry import register_task
 from afsearch.tasks._settings import TaskSettings
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @register_task
@@ -61,6 +60,8 @@ class TeacherStudent(BaseTask):
     smoke_options: ClassVar[dict[str, Any]] = {"n_train": 128, "n_val": 32, "n_test": 32}
 
     def check_options(self) -> None:
+        from afsearch.tasks._data import TEACHER_ACTIVATIONS
+
         if self.options["teacher_activation"] not in TEACHER_ACTIVATIONS:
             raise self.option_error("teacher_activation", f"one of {choices(TEACHER_ACTIVATIONS)}")
         self.check_at_least(0, "teacher_seed")
@@ -68,10 +69,14 @@ class TeacherStudent(BaseTask):
         self.check_at_least(2, "n_train")  # the target std needs two points
 
     def build_data(self, seed: int) -> TaskData:
+        from afsearch.tasks._data import teacher_data
+
         keys = ("teacher_activation", "teacher_seed", "in_dim", "hidden", "depth")
         sizes = ("n_train", "n_val", "n_test")
         return teacher_data(seed, **{key: self.options[key] for key in keys + sizes})
 
     def build_model(self, make_activation: Callable[[], nn.Module]) -> nn.Module:
+        from afsearch.tasks._networks import MLP
+
         options = self.options
         return MLP(options["in_dim"], 1, make_activation, options["hidden"], options["depth"])

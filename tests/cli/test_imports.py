@@ -1,5 +1,9 @@
 """Commands that train nothing answer at once: each runs in a fresh interpreter, and the heavy
-libraries it must not load (torch, Ray, pandas) are not in ``sys.modules`` after it."""
+libraries it must not load (torch, Ray, pandas) are not in ``sys.modules`` after it.
+
+A module that such a command imports keeps torch and Ray inside the functions that train or
+build networks: a task module imports its network and data where it builds them (see
+``afsearch/tasks/_digits.py``), a command imports the orchestrator where it launches."""
 
 from __future__ import annotations
 
@@ -75,10 +79,10 @@ def place(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], Pat
         (["trials", "--format", "json"], NO_TRAINING),
         (["show", "s/0"], NO_TRAINING),
         (["show", "0", "--json"], NO_TRAINING),
-        # The task's options are checked by its class, and the fingerprint of an exported
-        # expression runs it: torch, but never Ray.
-        (["validate", "space.yaml"], NO_RAY),
-        (["tasks"], NO_RAY),
+        (["validate", "space.yaml"], NO_TRAINING),
+        (["tasks"], NO_TRAINING),
+        (["tasks", "--json"], NO_TRAINING),
+        # The fingerprint of an exported expression runs it: torch, but never Ray.
         (["export-expr", "x*sigmoid(beta*x)", "--param", "beta=1.5", "--out", "out"], NO_RAY),
     ],
     ids=lambda v: " ".join(v) if isinstance(v, list) else None,

@@ -11,7 +11,8 @@ from torch import nn
 
 from afsearch.exceptions import AfsearchError
 from afsearch.tasks import INRImage, get_task
-from afsearch.tasks._inr_image import IMAGES, CoordinateMLP, load_image, psnr, split_pixels
+from afsearch.tasks._inr_image import IMAGES, load_image, psnr, split_pixels
+from afsearch.tasks._networks import CoordinateMLP
 
 
 class Sin(nn.Module):

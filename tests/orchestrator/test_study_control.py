@@ -1,7 +1,7 @@
 """A study managed from the outside, with real launches: the enqueued activations run first,
 ``afsearch stop`` from another process ends the running trials at an epoch's end (marked
-interrupted, not lost), ``launch --resume`` finishes them under their numbers, and a deleted
-study's name is free for a new launch."""
+interrupted, not lost), ``launch --resume`` finishes them under their numbers, a copy is
+resumed on its own, and a deleted study's name is free for a new launch."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from afsearch.cli import app
 from afsearch.orchestrator import launch
-from afsearch.store import delete_study, epochs, get_study, trials
+from afsearch.store import copy_study, delete_study, epochs, get_study, trials
 
 pytestmark = pytest.mark.slow
 
@@ -106,8 +106,6 @@ def test_stop_from_another_process_then_resume(tmp_path: Path) -> None:
     ot = optuna.load_study(study_name="afsearch:s", storage=url)
     assert len(ot.best_trials) == 1 and ot.best_value == max(t.metric_value for t in rows)
 
-    # Deleted, the name is free: a new launch starts a fresh study in both halves.
-    delete_study("s", url)
     small = tmp_path / "small.yaml"
     small.write_text(
         yaml.safe_dump(
@@ -119,6 +117,25 @@ def test_stop_from_another_process_then_resume(tmp_path: Path) -> None:
             }
         )
     )
+    # A copy continues on its own: one more trial, numbered as Optuna numbers it.
+    copy_study("s", "s2", url)
+    more = launch(small, study="s2", url=url, runs_dir=runs, resume=True, num_samples=3, num_cpus=2)
+    assert more.status.value == "completed"
+    extra = trials("s2", url)[2:]
+    assert [t.status.value for t in extra] == ["completed"]
+    (ot_extra,) = [
+        t
+        for t in optuna.load_study(study_name="afsearch:s2", storage=url).trials
+        if t.number == extra[0].number
+    ]
+    assert ot_extra.value == extra[0].metric_value
+    assert [(t.number, t.status.value) for t in trials("s", url)] == [
+        (0, "completed"),
+        (1, "completed"),
+    ]
+
+    # Deleted, the name is free: a new launch starts a fresh study in both halves.
+    delete_study("s", url)
     fresh = launch(small, study="s", url=url, runs_dir=runs, num_cpus=2)
     assert fresh.status.value == "completed"
     (row,) = trials("s", url)

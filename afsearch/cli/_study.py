@@ -47,7 +47,10 @@ def delete(
     force: ForceOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Delete a study: its trials, epochs and Optuna study (the name is free again)."""
+    """Delete a study: its trials, epochs and Optuna study (the name is free again).
+
+    Ray's experiment folders and checkpoints under the runs folder are kept.
+    """
     from afsearch.store import delete_study, get_study, trials
 
     record = get_study(study, db)

@@ -83,6 +83,8 @@ def delete_study(
 
     A study whose status is ``running`` is refused unless ``force`` (a driver may be writing
     to it; a driver that was killed leaves it so). Afterwards the name is free for a launch.
+    Files outside the database (Ray's experiment folders and the trials' checkpoints under the
+    runs folder) are left where they are.
     """
     with _writer(url) as store:
 
@@ -139,7 +141,8 @@ def copy_study(name: str, new_name: str, url: str | TrialStore | None = None) ->
 
     Values that hold database ids of the original's rows keep them (a replay's
     ``duplicate_of`` inside the study is pointed at the copy's row; Optuna user attributes
-    such as ``afsearch_repeats`` still name the original's).
+    such as ``afsearch_repeats`` still name the original's), and the copy's trials point at the
+    original's checkpoint files, which a resumed copy continues from.
     """
     new_name = check_launch_name(new_name)
     with _writer(url) as store:

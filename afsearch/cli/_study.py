@@ -32,10 +32,14 @@ def _report(change: object, verb: str, as_json: bool) -> None:
     if as_json:
         print_json(data)
         return
-    trials = data["afsearch_rows"].get("afs_trials", 0)
     optuna = "and its Optuna study" if data["optuna_rows"] else "(it had no Optuna study)"
-    target = f" as {data['target']!r}" if data["target"] != data["study"] else ""
-    out.print(f"{verb} study {data['study']!r}{target}: {trials} trials {optuna}.", markup=False)
+    if verb == "Renamed":
+        line = f"Renamed study {data['study']!r} to {data['target']!r} {optuna}."
+    else:
+        trials = data["afsearch_rows"].get("afs_trials", 0)
+        target = f" as {data['target']!r}" if data["target"] != data["study"] else ""
+        line = f"{verb} study {data['study']!r}{target}: {trials} trials {optuna}."
+    out.print(line, markup=False)
 
 
 @study_app.command("delete")

@@ -55,7 +55,8 @@ def test_delete_with_yes_does_not_ask(tmp_path: Path) -> None:
 def test_rename_and_copy_move_both_halves(tmp_path: Path) -> None:
     url = _db(tmp_path)
     renamed = runner.invoke(app, ["study", "rename", "s", "t", "--db", url])
-    assert renamed.exit_code == 0 and "Renamed study 's' as 't'" in renamed.output
+    assert renamed.exit_code == 0
+    assert "Renamed study 's' to 't' and its Optuna study." in renamed.output
     copied = runner.invoke(app, ["study", "copy", "t", "u", "--db", url])
     assert copied.exit_code == 0 and "Copied study 't' as 'u': 1 trials" in copied.output
     assert _names(url) == (["t", "u"], ["afsearch:t", "afsearch:u"])

@@ -55,8 +55,7 @@ def db(ray_local: None, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def _pareto(url: str) -> None:
     """A study of two objectives as the store and Optuna hold one: the stored trials of
-    'single' with a second value each (a launch with sampler: nsga2 cannot pickle Optuna 5.1's
-    NSGAIISampler into Ray's experiment state)."""
+    'single' with a second value each (so the module launches once)."""
     objectives = [
         {"metric": "val_accuracy", "mode": "max"},
         {"metric": "epoch_seconds", "mode": "min"},

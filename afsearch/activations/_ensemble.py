@@ -71,6 +71,11 @@ class Ensemble(BaseFamily):
         for i, (member, weight) in enumerate(zip(members, weights)):
             if isinstance(member, dict) and member.get("family") == "ensemble":
                 raise AfsearchError("An ensemble member cannot itself be an ensemble.")
+            if isinstance(member, dict) and member.get("per_channel"):
+                raise AfsearchError(
+                    "An ensemble member cannot set per_channel; set per_channel: true on the "
+                    "ensemble itself, which makes every trainable parameter of it per-channel."
+                )
             cand = build(member)
             rename = {symbol(n): symbol(f"m{i}_{n}") for n in cand.params}
             extra |= {f"m{i}_{n}": p for n, p in cand.params.items()}

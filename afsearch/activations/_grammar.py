@@ -175,7 +175,7 @@ class Grammar(BaseFamily):
             return spec
 
         config = {"family": self.name, "unit": unit(1, prefix)}
-        for key in ("beta_init", "trainable", "leaf_scalars"):
+        for key in ("beta_init", "trainable", "leaf_scalars", "per_channel"):
             if key in space.values:
                 config[key] = suggest(trial, f"{prefix}.{key}", space.values[key])
         return config

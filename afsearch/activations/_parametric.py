@@ -37,6 +37,7 @@ class Standard(BaseFamily):
     name = "standard"
     formula = "one of " + ", ".join(sorted(KNOWN))
     options = {"name": "relu"}
+    can_train = False
 
     def expression(self, params, options, trainable):
         return known(str(options["name"]), X), {}

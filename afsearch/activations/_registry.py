@@ -75,16 +75,23 @@ class BaseFamily(abc.ABC):
     citation: ClassVar[str] = ""
     params: ClassVar[tuple[ParamSpec, ...]] = ()
     options: ClassVar[Mapping[str, Any]] = {}
+    #: Whether any config of the family has a parameter to train (``per_channel`` needs one).
+    can_train: ClassVar[bool] = True
 
     def build(self, config: Mapping[str, Any] | None = None) -> Candidate:
         config = dict(config or {})
         config.pop("family", None)
-        valid = {p.name for p in self.params} | set(self.options) | {"trainable"}
+        valid = {p.name for p in self.params} | set(self.options) | {"trainable", "per_channel"}
         unknown = set(config) - valid
         if unknown:
             raise AfsearchError(
                 f"Family {self.name!r} has no setting {sorted(unknown)[0]!r}; valid settings "
                 f"are {choices(valid)}."
+            )
+        per_channel = config.pop("per_channel", False)
+        if not isinstance(per_channel, bool):
+            raise AfsearchError(
+                f"'per_channel' of family {self.name!r} must be true or false, got {per_channel!r}."
             )
         opts = {k: config.get(k, v) for k, v in self.options.items()}
         trainable = self._trainable(config.get("trainable"))
@@ -94,7 +101,22 @@ class BaseFamily(abc.ABC):
         }
         expr, extra = self.expression(params, opts, trainable)
         params.update(extra)
-        return Candidate(expr, params, self.name, {"family": self.name, **config})
+        candidate = Candidate(expr, params, self.name, {"family": self.name, **config})
+        if not per_channel:
+            return candidate
+        if not self.can_train or config.get("trainable") is False:
+            what = "has no parameter" if not self.can_train else "has trainable: false"
+            raise AfsearchError(
+                f"'per_channel' gives each channel its own value of a trainable parameter, and "
+                f"family {self.name!r} {what}; drop per_channel, or choose a family with "
+                "trainable parameters (swish, prelu, rational, slaf, ...)."
+            )
+        if not candidate.trainable:
+            # A drawn unit without trainable parameters (a grammar's x*sigmoid(x)): per_channel
+            # changes nothing, and the candidate is the plain function.
+            return candidate
+        config["per_channel"] = True
+        return Candidate(expr, params, self.name, {"family": self.name, **config}, True)
 
     def _trainable(self, spec: Any) -> dict[str, bool]:
         names = [p.name for p in self.params]

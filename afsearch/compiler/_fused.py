@@ -20,7 +20,7 @@ from afsearch.compiler._program import Program, Slot, build_program, run_program
 from afsearch.expr import X
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: one compiled function per programs object
 class FusedPrograms:
     """The forward program and the backward programs of one expression over ``symbols``.
 
@@ -86,9 +86,17 @@ class FusedFunction(torch.autograd.Function):
                 continue
             d = outs[k]
             k += 1
-            g = (grad * d).sum() if isinstance(d, torch.Tensor) and d.dim() else grad.sum() * d
+            g = _sum_to(grad * d if isinstance(d, torch.Tensor) and d.dim() else grad, p)
+            if not (isinstance(d, torch.Tensor) and d.dim()):
+                g = g * d
             grads.append(torch.as_tensor(g).to(p.dtype).reshape(p.shape))
         return (None, grad_x, *grads)
+
+
+def _sum_to(t: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """``t`` summed to the shape of parameter ``p``: a scalar, or a per-channel parameter's
+    ``(C, 1, ...)`` (summed over every other dim)."""
+    return t.sum_to_size(p.shape) if p.dim() else t.sum()
 
 
 def autograd_ops(program: Program) -> int:

@@ -5,7 +5,9 @@ one function twice. Symbolic equality is undecidable in general and ``simplify``
 id rests on numbers: the function evaluated in float64 at fixed points, and, for each trainable
 parameter, its partial derivative at the same points (the same function with a different set of
 trainable parameters trains differently). Values are rounded to 7 significant digits and
-hashed; the derivative fingerprints are sorted, so parameter names do not matter.
+hashed; the derivative fingerprints are sorted, so parameter names do not matter. A per-channel
+candidate (one value of each trainable parameter per channel) trains differently from the
+shared one, so its fingerprint is marked and its id differs.
 """
 
 from __future__ import annotations
@@ -70,7 +72,10 @@ def fingerprint(candidate: Candidate) -> dict[str, Any]:
 
         jac = torch.autograd.functional.jacobian(f, tuple(base[n] for n in trainable))
         grads = sorted(_round(j.numpy()) for j in jac)
-    return {"values": _round(y.detach().numpy()), "grads": grads}
+    fp: dict[str, Any] = {"values": _round(y.detach().numpy()), "grads": grads}
+    if candidate.per_channel:
+        fp["per_channel"] = True
+    return fp
 
 
 def activation_id(candidate: Candidate) -> str:
@@ -81,6 +86,8 @@ def activation_id(candidate: Candidate) -> str:
 def id_of_fingerprint(fp: dict[str, Any]) -> str:
     """The id that :func:`activation_id` gives the candidate with fingerprint ``fp``."""
     blob = "|".join(fp["values"]) + "#" + "#".join("|".join(g) for g in fp["grads"])
+    if fp.get("per_channel"):
+        blob += "#per_channel"
     return "af-" + hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

@@ -61,6 +61,7 @@ class CompiledActivation(nn.Module):
         native: bool = True,
         fold: bool = False,
         fused: bool | None = False,
+        channels: int | None = None,
     ) -> None:
         """``native``: PyTorch's fused ops where the expression has them (SiLU, GELU, ...).
         ``fold``: fixed parameters enter the program as numbers (``x*sigmoid(beta*x)`` with a
@@ -69,12 +70,27 @@ class CompiledActivation(nn.Module):
         (:class:`afsearch.compiler._fused.FusedFunction`, saving only x and the parameters);
         ``None`` decides per call: fused for inputs of at least :data:`FUSED_MIN_NUMEL`
         elements when autograd would record more than one op on them. :meth:`use_compiled`
-        runs the program under ``torch.compile`` instead."""
+        runs the program under ``torch.compile`` instead.
+        ``channels``: the number of channels of the site's input; a per-channel candidate
+        (:attr:`Candidate.per_channel`) then holds one value of each trainable parameter per
+        channel, broadcast over dim 1 of the input (``(N, C)`` after a linear layer, ``(N, C,
+        L)`` or ``(N, C, H, W)`` after a convolution; as ``nn.PReLU``). Without ``channels``
+        it holds one value per parameter."""
         super().__init__()
         self.candidate = candidate
         self.names = list(candidate.params)
+        self.channels: int | None = None
+        if candidate.per_channel and channels is not None:
+            if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
+                raise AfsearchError(
+                    f"channels of a per-channel activation must be a positive integer, "
+                    f"got {channels!r}."
+                )
+            self.channels = channels
         for name, p in candidate.params.items():
             value = torch.tensor(p.value, dtype=dtype or torch.get_default_dtype())
+            if p.trainable and self.channels is not None:
+                value = value.repeat(self.channels)
             if p.trainable:
                 self.register_parameter(f"p_{name}", nn.Parameter(value))
             else:
@@ -126,6 +142,8 @@ class CompiledActivation(nn.Module):
         if self._fast is not None:
             return self._fast(x)
         params = [getattr(self, f"p_{n}") for n in self.names]
+        if self.channels is not None:
+            params = [self._broadcast(p, x) for p in params]
         if self.compiled:
             out = _compiled(self.programs)(x, *params)
         elif self.fused and x.numel() >= self.fused_min_numel:
@@ -137,17 +155,38 @@ class CompiledActivation(nn.Module):
             out = out + 0 * x
         return out
 
+    def _broadcast(self, p: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """A per-channel parameter shaped to broadcast over dim 1 of ``x``."""
+        if p.dim() == 0:
+            return p
+        if x.dim() < 2 or x.shape[1] != self.channels:
+            raise AfsearchError(
+                f"A per-channel activation with {self.channels} channels takes inputs of shape "
+                f"(N, {self.channels}, ...), got {tuple(x.shape)}; pass make_activation the "
+                "size of dim 1 of the activation's input."
+            )
+        return p.view((-1,) + (1,) * (x.dim() - 2))
+
     def param_values(self) -> dict[str, float]:
-        return {n: float(getattr(self, f"p_{n}").detach()) for n in self.names}
+        """Each parameter's value (its mean over channels for a per-channel one)."""
+        out = {}
+        for n in self.names:
+            t = getattr(self, f"p_{n}").detach()
+            out[n] = float(t.mean() if t.dim() else t)
+        return out
+
+    def channel_values(self) -> dict[str, list[float]]:
+        """Each per-channel parameter's value at every channel (empty without channels)."""
+        values = {n: getattr(self, f"p_{n}").detach() for n in self.names}
+        return {n: [float(v) for v in t.tolist()] for n, t in values.items() if t.dim()}
 
     def to_candidate(self) -> Candidate:
         """The candidate with the module's current (possibly learned) parameter values."""
         params = {
             n: Param(v, self.candidate.params[n].trainable) for n, v in self.param_values().items()
         }
-        return Candidate(
-            self.candidate.expr, params, self.candidate.family, self.candidate.built_from
-        )
+        c = self.candidate
+        return Candidate(c.expr, params, c.family, c.built_from, c.per_channel)
 
     def sympy(self) -> Any:
         """The expression with the current parameter values substituted."""
@@ -156,4 +195,5 @@ class CompiledActivation(nn.Module):
         )
 
     def extra_repr(self) -> str:
-        return f"{self.candidate.expr}"
+        channels = f", channels={self.channels}" if self.channels is not None else ""
+        return f"{self.candidate.expr}{channels}"

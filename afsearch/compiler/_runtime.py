@@ -145,7 +145,8 @@ def nonzero(b):
 
 
 def prelu(u, s):
-    # PReLU with a learned slope (a 0-d tensor); a number slope is a leaky ReLU.
+    # PReLU with a learned slope (a 0-d tensor, or one per channel of dim 1 shaped (C, 1, ...)
+    # to broadcast); a number slope is a leaky ReLU.
     if isinstance(s, torch.Tensor):
-        return torch.nn.functional.prelu(u, s)
+        return torch.nn.functional.prelu(u, s.reshape(-1) if s.dim() > 1 else s)
     return torch.nn.functional.leaky_relu(u, s)

@@ -44,6 +44,9 @@ class Candidate:
     family: str = "expression"
     #: The family config the candidate was built from (empty for a parsed expression).
     built_from: Mapping[str, Any] = field(default_factory=dict)
+    #: Each trainable parameter holds one value per channel of the site's input (PReLU and
+    #: PAU practice); the values here are every channel's initial value.
+    per_channel: bool = False
 
     def __post_init__(self) -> None:
         expr = sympy.sympify(self.expr) if not isinstance(self.expr, sympy.Basic) else self.expr
@@ -87,7 +90,7 @@ class Candidate:
         params = {
             n: Param(float(values.get(n, p.value)), p.trainable) for n, p in self.params.items()
         }
-        return Candidate(self.expr, params, self.family, self.built_from)
+        return Candidate(self.expr, params, self.family, self.built_from, self.per_channel)
 
     def to_dict(self) -> dict[str, Any]:
         """The candidate as data: the one form it is stored and sent in.
@@ -97,13 +100,16 @@ class Candidate:
         >>> Candidate(X * sympy.Symbol("a", real=True), {"a": Param(2.0)}).to_dict()["params"]
         {'a': {'value': 2.0, 'trainable': False}}
         """
-        return {
+        data: dict[str, Any] = {
             "expression": self.text,
             "params": {
                 n: {"value": p.value, "trainable": p.trainable} for n, p in self.params.items()
             },
             "family": self.family,
         }
+        if self.per_channel:
+            data["per_channel"] = True
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Candidate:
@@ -119,4 +125,5 @@ class Candidate:
                 "{name: {'value': number, 'trainable': bool}}."
             ) from exc
         expr = parse_expression(raw, params=params)
-        return cls(expr, params, str(data.get("family", "expression")))
+        family = str(data.get("family", "expression"))
+        return cls(expr, params, family, per_channel=data.get("per_channel") is True)

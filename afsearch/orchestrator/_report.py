@@ -14,7 +14,9 @@ DIVERGED = "diverged"
 WHY_DIVERGED = "diverged_because"  # text: why a training without a NaN counts as diverged
 TIMED_OUT = "timed_out"
 REUSED_FROM = "reused_from"  # store id of the trial whose result was reused, else -1
-LEARNED = "learned_params"  # JSON text: {"mean": {name: value}, "per_site": {name: [values]}}
+# JSON text: {"mean": {name: value}, "per_site": {name: [values]}}, and for per-channel
+# parameters "per_channel": {name: [[value per channel] per site]}.
+LEARNED = "learned_params"
 NODE = "node"  # "<ip> <node id>" of the Ray node that ran the trial
 RESUMED_AT = "resumed_at"  # epoch of the checkpoint the trial continued from, else 0
 STOPPED = "stopped"  # 1 on the last report of a trial that `afsearch stop` ended

@@ -49,14 +49,15 @@ class TrialActivations:
         self.compile_mode = compile_mode if worth else "never"
         self._cost: dict[str, float] | None = None
 
-    def _module(self) -> CompiledActivation:
+    def _module(self, channels: int | None = None) -> CompiledActivation:
         # A task that differentiates the activation needs autograd's double backward.
         fused = None if self.derivatives == 0 else False
-        return CompiledActivation(self.candidate, fold=True, fused=fused)
+        return CompiledActivation(self.candidate, fold=True, fused=fused, channels=channels)
 
-    def make(self) -> CompiledActivation:
-        """A module for one activation site (the task calls this once per site)."""
-        module = self._module()
+    def make(self, channels: int | None = None) -> CompiledActivation:
+        """A module for one activation site (the task calls this once per site), with one
+        value per channel of a per-channel candidate's trainable parameters."""
+        module = self._module(channels)
         if self.compile_mode == "always" or self.compiled:
             module.use_compiled()
             self.compiled = True

@@ -33,15 +33,24 @@ STATE_FILE = "state.pt"
 
 
 def _learned(modules: list[Any]) -> dict[str, Any]:
+    """The learned values: mean over sites, each site's value (a per-channel parameter's mean
+    over its channels) and, for per-channel parameters, each site's vector."""
     values: dict[str, list[float]] = {}
+    channels: dict[str, list[list[float]]] = {}
     for m in modules:
+        vectors = m.channel_values()
         for name, v in m.param_values().items():
             if name in m.candidate.trainable:
                 values.setdefault(name, []).append(v)
-    return {
+                if name in vectors:
+                    channels.setdefault(name, []).append(vectors[name])
+    out: dict[str, Any] = {
         "mean": {k: sum(v) / len(v) for k, v in values.items()},
         "per_site": values,
     }
+    if channels:
+        out["per_channel"] = channels
+    return out
 
 
 def train_candidate(config: dict[str, Any]) -> None:
@@ -79,8 +88,8 @@ def train_candidate(config: dict[str, Any]) -> None:
     )
 
     def maker(k: int) -> Any:
-        def make_activation() -> Any:
-            module = activations.make()
+        def make_activation(channels: int | None = None) -> Any:
+            module = activations.make(channels)
             sites[k].append(module)
             return module
 

@@ -27,6 +27,7 @@ from torch import nn
 from afsearch.exceptions import AfsearchError
 from afsearch.expr import Candidate
 from afsearch.tasks._settings import TaskSettings
+from afsearch.tasks._sites import site_activation
 
 if TYPE_CHECKING:
     from afsearch.tasks._base import BaseTask
@@ -100,8 +101,9 @@ def train(
     data = task.data(seed, device)
     sites: list[nn.Module] = []
 
-    def make_site() -> nn.Module:
-        module = make_activation()
+    def make_site(channels: int | None = None) -> nn.Module:
+        # A network that names its sites' channels passes them on (tasks._sites).
+        module = site_activation(make_activation, channels)
         sites.append(module)
         return module
 

@@ -5,17 +5,11 @@ re-training with Welch's t-test, plots.
 >>> export_trial("quickstart/3", out_dir="exported")  # doctest: +SKIP
 """
 
+from typing import TYPE_CHECKING, Any
+
 from afsearch.results._export import EXPORT_DIR, Exported, export_activation, export_trial
 from afsearch.results._plots import plot_trial
-from afsearch.results._rerun import (
-    FRESH_SEED_BASE,
-    Comparison,
-    SeedRun,
-    compare,
-    fresh_seeds,
-    rerun,
-    welch,
-)
+from afsearch.results._rerun import Comparison, compare, rerun
 from afsearch.results._study_analysis import (
     StudyBest,
     best_so_far,
@@ -24,6 +18,22 @@ from afsearch.results._study_analysis import (
     plot_study,
 )
 from afsearch.results._trial import trial_candidate
+
+if TYPE_CHECKING:
+    from afsearch.orchestrator import FRESH_SEED_BASE, SeedRun, fresh_seeds, welch
+
+#: The orchestrator's seed helpers, given here too; imported on first use (PEP 562), so that
+#: exporting or plotting a trial loads no Ray.
+_FROM_ORCHESTRATOR = ("FRESH_SEED_BASE", "SeedRun", "fresh_seeds", "welch")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_ORCHESTRATOR:
+        import afsearch.orchestrator
+
+        return getattr(afsearch.orchestrator, name)
+    raise AttributeError(f"module 'afsearch.results' has no attribute {name!r}")
+
 
 __all__ = [
     "EXPORT_DIR",

@@ -15,20 +15,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from afsearch.expr import Candidate
-from afsearch.orchestrator import (
-    FRESH_SEED_BASE,
-    SeedJob,
-    SeedRun,
-    fresh_seeds,
-    train_seed,
-    train_seeds,
-    welch,
-)
 
-__all__ = ["FRESH_SEED_BASE", "Comparison", "SeedRun", "compare", "fresh_seeds", "rerun", "welch"]
+if TYPE_CHECKING:
+    from afsearch.orchestrator import SeedRun
+
+# The orchestrator (and with it Ray) is imported where a training runs, so that exporting or
+# plotting a trial loads no Ray; afsearch.results gives its seed helpers on first use.
+__all__ = ["Comparison", "compare", "rerun"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +74,8 @@ def rerun(
 ) -> list[SeedRun]:
     """Train ``activation`` with ``task`` once per seed, here; the task's metric on the last
     epoch of each. A candidate the task refuses (one with kinks, for a PINN) raises at once."""
+    from afsearch.orchestrator import train_seed
+
     _check_smooth([activation], task, settings)
     runs = []
     for seed in seeds:
@@ -106,6 +104,7 @@ def compare(
     ``gpus_per_trial`` GPUs (Ray must be running; ``device=None`` trains on CUDA where Ray gave
     a GPU); ``progress`` then sees the runs as they end, in any order.
     """
+    from afsearch.orchestrator import SeedJob, train_seeds
     from afsearch.tasks import get_task
 
     t = get_task(task, settings)

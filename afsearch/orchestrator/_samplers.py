@@ -22,6 +22,22 @@ class _GridSampler(optuna.samplers.GridSampler):
         return None
 
 
+class _NSGAIISampler(optuna.samplers.NSGAIISampler):
+    """NSGAIISampler that pickles: Ray Tune saves its searcher with the experiment's state, and
+    Optuna's sampler holds a thread lock (made again on unpickling)."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_thread_lock", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        import threading
+
+        self.__dict__.update(state)
+        self._thread_lock = threading.Lock()
+
+
 def make_sampler(space: SearchSpace, seed: int) -> optuna.samplers.BaseSampler:
     opts = dict(space.sampler_options)
     try:
@@ -35,7 +51,7 @@ def make_sampler(space: SearchSpace, seed: int) -> optuna.samplers.BaseSampler:
             # The proposer evolves the activation itself; Optuna draws the task values.
             return optuna.samplers.RandomSampler(seed=seed)
         if space.sampler == "nsga2":
-            return optuna.samplers.NSGAIISampler(seed=seed, **opts)
+            return _NSGAIISampler(seed=seed, **opts)
         if space.sampler == "grid":
             n = sum(1 for _ in grid_configs(space))
             return _GridSampler({"candidate": list(range(n))}, seed=seed)

@@ -142,7 +142,12 @@ class BaseTask(abc.ABC):
 
     @abc.abstractmethod
     def build_model(self, make_activation: Callable[[], nn.Module]) -> nn.Module:
-        """Build the network, calling ``make_activation()`` once per activation site."""
+        """Build the network, calling ``make_activation()`` once per activation site.
+
+        A network that knows the number of channels of a site's input (dim 1) may say so with
+        :func:`~afsearch.tasks._sites.site_activation` ``(make_activation, channels)``, as the
+        built-in ones do: a per-channel candidate then holds one value per channel there.
+        """
 
     def prepare_batch(
         self, x: torch.Tensor, *, train: bool, generator: torch.Generator

@@ -5,7 +5,10 @@ SIREN's frequency and initialisation). Task modules import them where they build
 defining a task loads no torch.
 
 So a candidate with trainable coefficients gets its own coefficients at every site, as a fresh
-``nn.ReLU()`` would.
+``nn.ReLU()`` would. Each site also tells the activation the number of channels of its input,
+dim 1 (the width after a linear layer, the channels after a convolution), through
+:func:`~afsearch.tasks._sites.site_activation`: a per-channel candidate holds one value per
+channel there, and a ``make_activation`` without a ``channels`` argument is called bare.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-MakeActivation = Callable[[], nn.Module]
+from afsearch.tasks._sites import site_activation
+
+MakeActivation = Callable[..., nn.Module]
 
 
 class MLP(nn.Module):
@@ -30,7 +35,7 @@ class MLP(nn.Module):
         layers: list[nn.Module] = []
         fan_in = in_dim
         for _ in range(depth):
-            layers += [nn.Linear(fan_in, width), make_activation()]
+            layers += [nn.Linear(fan_in, width), site_activation(make_activation, width)]
             fan_in = width
         layers.append(nn.Linear(fan_in, out_dim))
         self.net = nn.Sequential(*layers)
@@ -63,7 +68,7 @@ class ConvNet1d(nn.Module):
         for kernel in (5, 3, 3):
             layers += [
                 nn.Conv1d(in_channels, channels, kernel, stride=2, padding=1),
-                make_activation(),
+                site_activation(make_activation, channels),
             ]
             in_channels = channels
             length = _conv_length(length, kernel, stride=2, padding=1)
@@ -88,10 +93,10 @@ class _BasicBlock(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, channels, 3, stride=stride, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(channels)
-        self.act1 = make_activation()
+        self.act1 = site_activation(make_activation, channels)
         self.conv2 = nn.Conv2d(channels, channels, 3, stride=1, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(channels)
-        self.act2 = make_activation()
+        self.act2 = site_activation(make_activation, channels)
         self.stride = stride
         self.extra_channels = channels - in_channels
 
@@ -118,7 +123,7 @@ class ResNet20(nn.Module):
         super().__init__()
         self.conv = nn.Conv2d(3, 16, 3, stride=1, padding=1, bias=False)
         self.bn = nn.BatchNorm2d(16)
-        self.act = make_activation()
+        self.act = site_activation(make_activation, 16)
         stages: list[nn.Module] = []
         in_channels = 16
         for stage, channels in enumerate((16, 32, 64)):
@@ -158,7 +163,7 @@ class CoordinateMLP(nn.Module):
     def __init__(
         self,
         out_dim: int,
-        make_activation: Callable[[], nn.Module],
+        make_activation: MakeActivation,
         width: int,
         depth: int,
         omega0: float,
@@ -172,7 +177,7 @@ class CoordinateMLP(nn.Module):
             linear = (
                 nn.Linear(fan_in, width) if omega0 == 1 else ScaledLinear(fan_in, width, omega0)
             )
-            layers += [linear, make_activation()]
+            layers += [linear, site_activation(make_activation, width)]
             linears.append(linear)
             fan_in = width
         last = nn.Linear(fan_in, out_dim)

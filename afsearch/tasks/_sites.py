@@ -22,15 +22,14 @@ if TYPE_CHECKING:
 
 
 def takes_channels(make_activation: Callable[..., Any]) -> bool:
-    """Whether ``make_activation`` accepts a ``channels`` keyword (or any keyword)."""
+    """Whether ``make_activation`` names a ``channels`` parameter. ``**kwargs`` alone does not
+    count: every ``nn.Module`` class takes them and refuses what it does not know."""
     try:
         params = inspect.signature(make_activation).parameters.values()
     except (TypeError, ValueError):  # a builtin without a signature
         return False
     return any(
-        p.kind is inspect.Parameter.VAR_KEYWORD
-        or (p.name == "channels" and p.kind is not inspect.Parameter.POSITIONAL_ONLY)
-        for p in params
+        p.name == "channels" and p.kind is not inspect.Parameter.POSITIONAL_ONLY for p in params
     )
 
 

@@ -16,10 +16,11 @@ from afsearch.compiler import CompiledActivation, activation_cost
 from afsearch.expr import Candidate
 
 #: ``compile: auto`` compiles when the trial's remaining epochs would take longer than this in
-#: eager mode. Measured on 2 loaded CPU cores (benchmarks/bench_speed.py): compiling a
-#: degree-6 Chebyshev SLAF takes about 8 s with a warm inductor cache and 70 s cold, and the
-#: compiled activation runs an MLP epoch in about half the eager time, so compiling pays back
-#: after roughly twice its cost; 300 s leaves room for a cold cache.
+#: eager mode. Measured on 2 loaded CPU cores (benchmarks/bench_speed.py and the figures in
+#: docs/RESULTS.md): compiling a degree-6 Chebyshev SLAF takes 8 to 40 s with a warm inductor
+#: cache and about 70 s cold, and the compiled activation saves about a quarter of an mnist1d-mlp
+#: epoch (4.0x ReLU's epoch eager, 3.1x compiled), so compiling pays back after 160 to 280 s of
+#: eager training; 300 s leaves room for a cold cache.
 COMPILE_AFTER_S = 300.0
 #: Epoch metrics every trial reports: forward+backward time per element and the memory kept
 #: for backward, each relative to ReLU's on the same device (afsearch.compiler.measure_cost).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -154,6 +154,8 @@ def show(
         out.print(f"config: {json.dumps(cfg.get('activation', {}))}")
         if t.learned_params:
             out.print(f"learned: {json.dumps(t.learned_params.get('mean', t.learned_params))}")
+            for line in channel_lines(t.learned_params):
+                out.print(line, markup=False)
         cost = cost_text(rows)
         if cost:
             out.print(f"activation cost (forward+backward per element): {cost}", markup=False)
@@ -173,3 +175,15 @@ def show(
         written = plot_trial(t, rows, plot)
         if not as_json:
             out.print(f"wrote {written}")
+
+
+def channel_lines(learned_params: Any) -> list[str]:
+    """One line per per-channel parameter: its spread over the channels of every site (the
+    vectors are in ``show --json``)."""
+    from afsearch.results import channel_summary
+
+    return [
+        f"  {name} per channel ({int(s['sites'])} sites x {int(s['channels'])} channels): "
+        f"mean {s['mean']:.4g}, min {s['min']:.4g}, max {s['max']:.4g}"
+        for name, s in channel_summary(learned_params).items()
+    ]

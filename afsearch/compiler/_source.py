@@ -15,8 +15,9 @@ import functools
 import inspect
 import json
 import keyword
+import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 import sympy
 
@@ -47,6 +48,8 @@ def _reserved() -> set[str]:
         "LATEX",
         "PARAMS",
         "TRAINABLE",
+        "PER_CHANNEL",
+        "SITES",
         "x",
         "grad",
         "ctx",
@@ -123,9 +126,21 @@ def _doc(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
 
 
-def render_module(candidate: Candidate, class_name: str) -> str:
-    """The source of a standalone module for ``candidate``."""
+def render_module(
+    candidate: Candidate,
+    class_name: str,
+    sites: Sequence[Mapping[str, Sequence[float]]] = (),
+) -> str:
+    """The source of a standalone module for ``candidate``.
+
+    A per-channel candidate's module takes ``channels`` (one value of each trainable parameter
+    per channel, broadcast over dim 1 of the input) or ``site``: ``sites`` lists a trial's
+    learned per-channel values at each activation site, printed into the module as ``SITES``,
+    and ``Name(site=k)`` starts from site k's values.
+    """
     class_name = check_class_name(class_name)
+    per_channel = tuple(candidate.trainable) if candidate.per_channel else ()
+    sites = _check_sites(sites, per_channel)
     fn_name = snake_case(class_name)
     names = list(candidate.params)
     pnames = [f"p_{n}" for n in names]
@@ -148,6 +163,7 @@ def render_module(candidate: Candidate, class_name: str) -> str:
         [candidate.expr.xreplace({s: fold_value(values[s.name]) for s in syms})], [X]
     )
     direct = autograd_ops(at_values) <= 1 and depends_on_input(at_values, at_values.outputs[0])
+    direct = direct and not per_channel
     latex = sympy.latex(candidate.expr)
     param_doc = (
         "\n".join(
@@ -168,6 +184,10 @@ def render_module(candidate: Candidate, class_name: str) -> str:
     w("")
     w(f"Usage: ``{class_name}()(x)``; ``{class_name}(trainable=False)`` fixes every parameter,")
     w(f"``{class_name}(trainable=True)`` trains all of them. Depends on torch alone.")
+    if per_channel:
+        w(f"Per channel: {', '.join(per_channel)} hold one value per channel of dim 1 of the input")
+        w(f"with ``{class_name}(channels=C)``; ``{class_name}(site=k)`` takes the values the trial")
+        w(f"learned at activation site k (SITES, {len(sites)} sites).")
     w('"""\n')
     w("from __future__ import annotations\n")
     w("import math\n")
@@ -176,6 +196,9 @@ def render_module(candidate: Candidate, class_name: str) -> str:
     w(f"LATEX = {latex!r}")
     w(f"PARAMS = {json.dumps(values)}")
     w(f"TRAINABLE = {tuple(trainable)!r}")
+    if per_channel:
+        w(f"PER_CHANNEL = {per_channel!r}")
+        w(f"SITES = {json.dumps([{n: list(v[n]) for n in per_channel} for v in sites])}")
     programs = [forward, back_x, at_values] + ([back_all] if back_all is not None else [])
     kernels = _kernels_used(programs)
     if kernels:
@@ -222,7 +245,14 @@ def render_module(candidate: Candidate, class_name: str) -> str:
         w(f"            grad_x = grad * {ba_out[0]}")
         for i, code in enumerate(ba_out[1:]):
             w(f"            if ctx.needs_input_grad[{i + 1}]:")
-            w(f"                grads[{i}] = (grad * {code}).sum().to(originals[{i}].dtype)")
+            if per_channel:
+                # A per-channel parameter arrives shaped (C, 1, ...): sum every other dim.
+                w(f"                g = grad * {code}")
+                w(f"                o = originals[{i}]")
+                w("                g = g.sum_to_size(o.shape) if o.dim() else g.sum()")
+                w(f"                grads[{i}] = g.to(o.dtype)")
+            else:
+                w(f"                grads[{i}] = (grad * {code}).sum().to(originals[{i}].dtype)")
         w("        else:")
         out.extend("    " + ln for ln in bx_lines)
         w(f"            grad_x = grad * {bx_out[0]}")
@@ -234,11 +264,32 @@ def render_module(candidate: Candidate, class_name: str) -> str:
     w(f"class {class_name}(torch.nn.Module):")
     w(f'    """{_doc(candidate.text)}, with its exported parameter values as defaults."""\n')
     init_params = "".join(f", {p}: float = {values[n]!r}" for p, n in zip(pnames, names))
-    w(f"    def __init__(self{init_params}, trainable: bool | None = None) -> None:")
+    if per_channel:
+        init_args = [*init_params.split(", ")[1:], "channels: int | None = None"]
+        init_args += ["site: int | None = None", "trainable: bool | None = None"]
+        w("    def __init__(")
+        w("        self,")
+        out.extend(f"        {a}," for a in init_args)
+        w("    ) -> None:")
+    else:
+        w(f"    def __init__(self{init_params}, trainable: bool | None = None) -> None:")
     w("        super().__init__()")
+    if per_channel:
+        w("        if site is not None:")
+        w("            if not isinstance(site, int) or not 0 <= site < len(SITES):")
+        w("                raise ValueError(")
+        w("                    f'site must be an activation site of the trial, 0 to '")
+        w("                    f'{len(SITES) - 1}, got {site!r}.'")
+        w("                )")
+        w(f"            channels = len(SITES[site][{per_channel[0]!r}])")
     for p, n in zip(pnames, names):
         w(f"        train = {n in trainable!r} if trainable is None else trainable")
         w(f"        value = torch.tensor(float({p}))")
+        if n in per_channel:
+            w("        if site is not None:")
+            w(f"            value = torch.tensor(SITES[site][{n!r}])")
+            w("        elif channels is not None:")
+            w("            value = value.repeat(channels)")
         w("        if train:")
         w(f"            self.{p} = torch.nn.Parameter(value)")
         w("        else:")
@@ -262,12 +313,65 @@ def render_module(candidate: Candidate, class_name: str) -> str:
     w("")
     w("    def forward(self, x: torch.Tensor) -> torch.Tensor:")
     call_params = "".join(f", self.{p}" for p in pnames)
+    if per_channel:
+        call_params = "".join(f", _per_channel(self.{p}, x)" for p in pnames)
     if direct:
         w("        if self._at_exported_values:")
         w(f"            return _{fn_name}_at_exported_values(x)")
     w(f"        return _{class_name}Function.apply(x{call_params})")
     w("")
     w("    def extra_repr(self) -> str:")
-    w("        return ', '.join(f'{k}={float(getattr(self, \"p_\" + k)):.6g}' for k in PARAMS)")
+    if per_channel:
+        w("        # A per-channel parameter shows its mean over the channels.")
+        w("        means = {k: getattr(self, 'p_' + k).detach().mean() for k in PARAMS}")
+        w("        return ', '.join(f'{k}={float(v):.6g}' for k, v in means.items())")
+        w("")
+        w("")
+        w("def _per_channel(p: torch.Tensor, x: torch.Tensor) -> torch.Tensor:")
+        w('    """A per-channel parameter shaped (C, 1, ...) to broadcast over dim 1 of x."""')
+        w("    if p.dim() == 0:")
+        w("        return p")
+        w("    if x.dim() < 2 or x.shape[1] != p.shape[0]:")
+        w("        raise ValueError(")
+        w("            f'a per-channel activation with {p.shape[0]} channels takes inputs of '")
+        w("            f'shape (N, {p.shape[0]}, ...), got {tuple(x.shape)}.'")
+        w("        )")
+        w("    return p.view((-1,) + (1,) * (x.dim() - 2))")
+    else:
+        w("        return ', '.join(f'{k}={float(getattr(self, \"p_\" + k)):.6g}' for k in PARAMS)")
     w("")
     return "\n".join(out)
+
+
+def _check_sites(
+    sites: Sequence[Mapping[str, Sequence[float]]], per_channel: tuple[str, ...]
+) -> list[dict[str, list[float]]]:
+    """``sites`` as lists of finite floats, one per channel of each per-channel parameter."""
+    if sites and not per_channel:
+        raise AfsearchError(
+            "Per-site channel values were given for an activation that is not per-channel; "
+            "give them only with per_channel candidates."
+        )
+    out = []
+    for k, site in enumerate(sites):
+        lengths = set()
+        values = {}
+        for n in per_channel:
+            vector = site.get(n) if isinstance(site, Mapping) else None
+            if not isinstance(vector, Sequence) or not vector:
+                raise AfsearchError(
+                    f"Site {k} of the per-channel values has no values of {n!r}; each site must "
+                    f"give every per-channel parameter ({', '.join(per_channel)}) a list."
+                )
+            floats = [float(v) for v in vector]
+            if not all(math.isfinite(v) for v in floats):
+                raise AfsearchError(f"Site {k} gives {n!r} a value that is not finite.")
+            values[n] = floats
+            lengths.add(len(floats))
+        if len(lengths) > 1:
+            raise AfsearchError(
+                f"Site {k} of the per-channel values gives its parameters different channel "
+                f"counts ({sorted(lengths)}); each site has one count."
+            )
+        out.append(values)
+    return out

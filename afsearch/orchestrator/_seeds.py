@@ -87,7 +87,11 @@ def train_seed(
     t = get_task(task, settings)
     start = time.perf_counter()
     last = None
-    for result in t.fit(lambda: CompiledActivation(candidate), seed=seed, device=device):
+    def make_activation(channels: int | None = None) -> CompiledActivation:
+        # A per-channel candidate holds one value per channel of each site.
+        return CompiledActivation(candidate, channels=channels)
+
+    for result in t.fit(make_activation, seed=seed, device=device):
         last = result
     if last is None:
         raise AfsearchError(f"Task {task!r} trained no epoch; its settings need epochs >= 1.")

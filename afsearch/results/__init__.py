@@ -17,7 +17,7 @@ from afsearch.results._study_analysis import (
     importances,
     plot_study,
 )
-from afsearch.results._trial import trial_candidate
+from afsearch.results._trial import channel_summary, trial_candidate, trial_channel_values
 
 if TYPE_CHECKING:
     from afsearch.orchestrator import FRESH_SEED_BASE, SeedRun, fresh_seeds, welch
@@ -43,6 +43,7 @@ __all__ = [
     "SeedRun",
     "StudyBest",
     "best_so_far",
+    "channel_summary",
     "compare",
     "compare_studies",
     "export_activation",
@@ -53,5 +54,6 @@ __all__ = [
     "plot_trial",
     "rerun",
     "trial_candidate",
+    "trial_channel_values",
     "welch",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 from afsearch.compiler import candidate_record, check_class_name, render_module, snake_case
 from afsearch.exceptions import AfsearchError
 from afsearch.expr import Candidate, Param
-from afsearch.results._trial import trial_candidate
+from afsearch.results._trial import trial_candidate, trial_channel_values
 
 #: Where exports go when no folder is named.
 EXPORT_DIR = "exported"
@@ -38,15 +38,19 @@ def export_activation(
     *,
     family: str = "expression",
     extra: Mapping[str, Any] | None = None,
+    per_channel: bool = False,
+    sites: Sequence[Mapping[str, Sequence[float]]] = (),
 ) -> Exported:
     """Write ``<out_dir>/<name>.py`` and ``<out_dir>/<name>.json`` for an expression.
 
     ``params`` maps each parameter to a value or a :class:`Param` (value and trainability).
+    With ``per_channel`` the module takes ``channels=C`` or ``site=k``, ``sites`` giving each
+    activation site's learned value per channel (see :func:`afsearch.compiler.render_module`).
     """
     norm = {n: p if isinstance(p, Param) else Param(p, False) for n, p in params.items()}
-    candidate = Candidate(expr, norm, family)
+    candidate = Candidate(expr, norm, family, per_channel=per_channel)
     check_class_name(name)
-    source = render_module(candidate, name)
+    source = render_module(candidate, name, sites)
     record = candidate_record(candidate, with_fingerprint=True)
     out = Path(out_dir)
     try:
@@ -61,6 +65,7 @@ def export_activation(
             "latex": record["latex"],
             "params": {n: {"value": p.value, "trainable": p.trainable} for n, p in norm.items()},
             "family": family,
+            **({"per_channel": True} if candidate.per_channel else {}),
             "activation_id": record["id"],
             "fingerprint": record["fingerprint"],
             **dict(extra or {}),
@@ -116,5 +121,12 @@ def export_trial(
         "activation_config": (t.config or {}).get("activation"),
     }
     return export_activation(
-        candidate.expr, candidate.params, cls, out_dir, family=candidate.family, extra=extra
+        candidate.expr,
+        candidate.params,
+        cls,
+        out_dir,
+        family=candidate.family,
+        extra=extra,
+        per_channel=candidate.per_channel,
+        sites=trial_channel_values(t) if candidate.per_channel else (),
     )

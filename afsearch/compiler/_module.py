@@ -14,9 +14,11 @@ from afsearch.compiler._program import Program, Slot, fold_value, run_program
 from afsearch.exceptions import AfsearchError
 from afsearch.expr import Candidate, Param, symbol
 
-#: The fused path (``fused=None``) runs on inputs of at least this many elements. Below it each
-#: op's dispatch costs more than its arithmetic, and autograd through PyTorch's ops is quicker
-#: than the SymPy-derived backward, which has more ops (benchmarks/bench_speed.py).
+#: The fused path (``fused=None``) runs on CUDA inputs of at least this many elements: it keeps
+#: no intermediate for backward (a degree-6 SLAF under autograd keeps 15 tensors the size of its
+#: input), which is what a GPU runs short of. Its SymPy-derived backward has more ops than
+#: autograd's, and on a CPU (memory to spare, every op's dispatch paid) it measured 1.2x to 2x
+#: slower at 16K to 4M elements (benchmarks/bench_speed.py), so a CPU keeps autograd.
 FUSED_MIN_NUMEL = 1 << 18
 
 
@@ -68,7 +70,7 @@ class CompiledActivation(nn.Module):
         fixed ``beta = 1`` is then one SiLU); their buffers stay, unused, for ``state_dict``.
         ``fused``: run the program without autograd and its SymPy-derived backward
         (:class:`afsearch.compiler._fused.FusedFunction`, saving only x and the parameters);
-        ``None`` decides per call: fused for inputs of at least :data:`FUSED_MIN_NUMEL`
+        ``None`` decides per call: fused for CUDA inputs of at least :data:`FUSED_MIN_NUMEL`
         elements when autograd would record more than one op on them. :meth:`use_compiled`
         runs the program under ``torch.compile`` instead.
         ``channels``: the number of channels of the site's input; a per-channel candidate
@@ -146,7 +148,9 @@ class CompiledActivation(nn.Module):
             params = [self._broadcast(p, x) for p in params]
         if self.compiled:
             out = _compiled(self.programs)(x, *params)
-        elif self.fused and x.numel() >= self.fused_min_numel:
+        elif self.fused and (
+            not self.fused_min_numel or (x.is_cuda and x.numel() >= self.fused_min_numel)
+        ):
             return FusedFunction.apply(self.programs, x, *params)
         else:
             out = run_program(self.program, [x, *params])[0]

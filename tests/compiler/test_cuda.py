@@ -75,3 +75,11 @@ def test_activation_cost_on_cuda() -> None:
     cost = measure_cost(relu, "cuda", numel=1 << 20, repeats=5)
     assert cost.memory == pytest.approx(1.0)
     assert 0.1 < cost.time < 10.0
+
+
+def test_auto_fuses_large_cuda_inputs() -> None:
+    module = CompiledActivation(build(CONFIGS[3]), fused=None).cuda()
+    large = torch.randn(module.fused_min_numel, device="cuda", requires_grad=True)
+    assert module(large).grad_fn.name() == "FusedFunctionBackward"
+    small = torch.randn(64, device="cuda", requires_grad=True)
+    assert module(small).grad_fn.name() != "FusedFunctionBackward"

@@ -27,6 +27,7 @@ from afsearch.activations._registry import (
     register_family,
     sample_family,
 )
+from afsearch.activations._sites import build_activation, is_per_site, per_site_config, site_configs
 from afsearch.activations._slaf import BASES
 
 __all__ = [
@@ -37,14 +38,18 @@ __all__ = [
     "BaseFamily",
     "ParamSpec",
     "build",
+    "build_activation",
     "family_grid",
     "get_family",
+    "is_per_site",
     "label",
     "list_families",
     "mutate_family",
     "mutate_value",
     "parse_family_space",
+    "per_site_config",
     "random_suggester",
     "register_family",
     "sample_family",
+    "site_configs",
 ]

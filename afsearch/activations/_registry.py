@@ -314,6 +314,9 @@ def family_grid(space: FamilySpace) -> Iterator[dict[str, Any]]:
 
 def label(config: Mapping[str, Any], expression: str | None = None, width: int = 48) -> str:
     """A short name for an activation config, by its family (``-`` for an unknown one)."""
+    if config.get("family") == "per_site" and isinstance(config.get("sites"), list):
+        sites = [label(c, width=1000) for c in config["sites"] if isinstance(c, Mapping)]
+        return shorten("sites[" + "; ".join(sites) + "]", width)
     family = _FAMILIES.get(str(config.get("family")))
     text = family.label(config, expression) if family else str(config.get("family", "-"))
     return shorten(text, width)

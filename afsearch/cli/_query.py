@@ -152,6 +152,8 @@ def show(
         )
         out.print(f"activation {t.activation_id}: {cfg.get('expression', '-')}")
         out.print(f"config: {json.dumps(cfg.get('activation', {}))}")
+        for line in site_lines(cfg):
+            out.print(line, markup=False)
         if t.learned_params:
             out.print(f"learned: {json.dumps(t.learned_params.get('mean', t.learned_params))}")
             for line in channel_lines(t.learned_params):
@@ -187,3 +189,17 @@ def channel_lines(learned_params: Any) -> list[str]:
         f"mean {s['mean']:.4g}, min {s['min']:.4g}, max {s['max']:.4g}"
         for name, s in channel_summary(learned_params).items()
     ]
+
+
+def site_lines(config: Any) -> list[str]:
+    """A per-site trial's activation at each site of the network, one line each."""
+    activation = config.get("activation") if isinstance(config, dict) else None
+    if not isinstance(activation, dict) or activation.get("family") != "per_site":
+        return []
+    sites = activation.get("sites")
+    if not isinstance(sites, list):
+        return []
+    texts = str(config.get("expression", "")).split("; ")
+    if len(texts) != len(sites):
+        texts = ["-"] * len(sites)
+    return [f"  site {k}: {text}" for k, text in enumerate(texts)]

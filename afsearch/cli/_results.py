@@ -47,7 +47,14 @@ def export(
         raise AfsearchError("Name a trial (STUDY/N, or N with --study), or pass --best.")
     else:
         exported = export_trial(trial_ref(trial, study, db), db, out_dir=out_dir, name=name)
-    out.print(f"wrote {exported.module_path} and {exported.json_path}")
+    if exported.site_modules:
+        modules = ", ".join(str(p) for p in exported.site_modules)
+        out.print(
+            f"wrote one module per activation site ({modules}) and the index {exported.json_path}",
+            markup=False,
+        )
+    else:
+        out.print(f"wrote {exported.module_path} and {exported.json_path}")
 
 
 @app.command()

@@ -22,7 +22,7 @@ import torch
 
 from afsearch.compiler._module import CompiledActivation
 from afsearch.compiler._program import run_program
-from afsearch.expr import Candidate, symbol, to_elementary
+from afsearch.expr import PER_SITE, Candidate, SiteCandidates, symbol, to_elementary
 
 #: Where fingerprints are taken: dense on [-6, 6], a few points further out, none on the
 #: integers (kinks of max/abs-based activations sit there) except 0 itself.
@@ -100,10 +100,18 @@ def canonical_form(candidate: Candidate) -> Any:
     return sympy.nsimplify(expr, rational=False, tolerance=1e-10) if expr.is_number else expr
 
 
-def candidate_record(candidate: Candidate, *, with_fingerprint: bool = False) -> dict[str, Any]:
+def candidate_record(
+    candidate: Candidate | SiteCandidates, *, with_fingerprint: bool = False
+) -> dict[str, Any]:
     """The candidate as data (:meth:`Candidate.to_dict`) with what is derived from it: its id,
     ``srepr`` and LaTeX (and the fingerprint itself, if asked). Trials carry and store this
-    record; exports write it beside the module."""
+    record; exports write it beside the module.
+
+    A per-site activation's record holds each site's record under ``sites`` and its id is that
+    of the ordered tuple of its sites' ids, so two trials with the same function at every site
+    are the same candidate, and the same functions in another order are not."""
+    if isinstance(candidate, SiteCandidates):
+        return _sites_record(candidate, with_fingerprint)
     fp = fingerprint(candidate)
     record = {
         **candidate.to_dict(),
@@ -114,3 +122,20 @@ def candidate_record(candidate: Candidate, *, with_fingerprint: bool = False) ->
     if with_fingerprint:
         record["fingerprint"] = fp
     return record
+
+
+def _sites_record(sites: SiteCandidates, with_fingerprint: bool) -> dict[str, Any]:
+    records = [candidate_record(c, with_fingerprint=with_fingerprint) for c in sites.sites]
+    ids = [r["id"] for r in records]
+    blob = "sites|" + "|".join(ids)
+    # The params column keeps its form {name: {value, trainable}}, names as site<k>.<name>.
+    params = {f"site{k}.{n}": p for k, r in enumerate(records) for n, p in r["params"].items()}
+    return {
+        "expression": sites.text,
+        "params": params,
+        "family": PER_SITE,
+        "sites": records,
+        "id": "af-" + hashlib.sha256(blob.encode()).hexdigest()[:16],
+        "srepr": " ; ".join(r["srepr"] for r in records),
+        "latex": r" \;;\; ".join(r["latex"] for r in records),
+    }

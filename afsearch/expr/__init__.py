@@ -24,15 +24,18 @@ from afsearch.expr._functions import (
 )
 from afsearch.expr._known import KNOWN, SELU_ALPHA, SELU_SCALE, known
 from afsearch.expr._parse import parse_expression
+from afsearch.expr._sites import PER_SITE, SiteCandidates
 from afsearch.expr._symbols import X, symbol, to_text
 
 __all__ = [
     "KNOWN",
+    "PER_SITE",
     "SELU_ALPHA",
     "SELU_SCALE",
     "SERIES",
     "Candidate",
     "Param",
+    "SiteCandidates",
     "X",
     "chebyshev_series",
     "expand_series",

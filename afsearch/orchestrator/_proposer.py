@@ -9,13 +9,14 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
-from afsearch.activations import build
+from afsearch.activations import build_activation, is_per_site, per_site_config
 from afsearch.compiler import candidate_record
 from afsearch.domains import suggest
 from afsearch.orchestrator._drafts import Draft, commit
 from afsearch.orchestrator._evolution import Evolution
 from afsearch.orchestrator._history import scored_trials
 from afsearch.orchestrator._prescreen import Prescreen
+from afsearch.orchestrator._site_evolution import SiteEvolution
 from afsearch.orchestrator._spec import CONFIG_KEY, Checkpoint, Reuse, TrialSpec
 from afsearch.space import (
     EvolutionOptions,
@@ -75,11 +76,13 @@ class TrialProposer:
         self.reuse = reuse
         self._store: Any = None
         self._grid = list(grid_configs(space)) if space.sampler == "grid" else None
-        self._evolution = (
+        self._evolution: Evolution | SiteEvolution | None = (
             Evolution(space.families, EvolutionOptions.parse(space.sampler_options))
             if space.sampler == "evolution"
             else None
         )
+        if self._evolution is not None and space.per_site:
+            self._evolution = SiteEvolution(self._evolution, space.sites)
         self._prescreen = Prescreen(space, seed) if space.prescreen else None
         # What this driver proposed: trials in flight are not rows in the database yet.
         self._proposed: list[dict[str, Any]] = []
@@ -100,6 +103,9 @@ class TrialProposer:
         if isinstance(enqueued, dict):
             # A warm start from the space's enqueue list; the sampler draws the task values.
             activation = dict(enqueued)
+            if self.space.per_site and not is_per_site(activation):
+                # An enqueued activation stands at every site.
+                activation = per_site_config([activation] * self.space.sites)
             task_values = {
                 k: suggest(trial, f"task.{k}", v) for k, v in self.space.task_values.items()
             }
@@ -124,7 +130,7 @@ class TrialProposer:
         else:
             activation, task_values = sample_config(trial, self.space)
         settings = task_settings(self.space, task_values)
-        record = candidate_record(build(activation))
+        record = candidate_record(build_activation(activation))
         key = dedup_key(record["id"], self.space.task, settings, self.space.seeds, self.seed)
         replaces = (getattr(trial, "user_attrs", None) or {}).get(REPLACES)
         spec = TrialSpec(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from afsearch.exceptions import AfsearchError
-from afsearch.expr import Candidate
+from afsearch.expr import PER_SITE, Candidate, SiteCandidates
 
 #: Where fresh seeds start: searches seed their trainings from the study's seed upwards.
 FRESH_SEED_BASE = 10_000
@@ -60,19 +60,24 @@ def fresh_seeds(n: int, base: int = FRESH_SEED_BASE, avoid: Collection[int] = ()
     return seeds
 
 
-def candidate_of(activation: Candidate | Mapping[str, Any]) -> Candidate:
-    """The candidate an activation's data names: a candidate's data, or a family config."""
-    from afsearch.activations import build
+def candidate_of(
+    activation: Candidate | SiteCandidates | Mapping[str, Any],
+) -> Candidate | SiteCandidates:
+    """The candidate an activation's data names: a candidate's data, or a family config (one
+    per site for a per-site config)."""
+    from afsearch.activations import build_activation
 
-    if isinstance(activation, Candidate):
+    if isinstance(activation, (Candidate, SiteCandidates)):
         return activation
     if isinstance(activation, Mapping) and "expression" in activation:
+        if activation.get("family") == PER_SITE:
+            return SiteCandidates.from_dict(activation)
         return Candidate.from_dict(activation)
-    return build(activation)
+    return build_activation(activation)
 
 
 def train_seed(
-    activation: Candidate | Mapping[str, Any],
+    activation: Candidate | SiteCandidates | Mapping[str, Any],
     task: str,
     seed: int,
     *,
@@ -87,9 +92,18 @@ def train_seed(
     t = get_task(task, settings)
     start = time.perf_counter()
     last = None
+
+    built: list[CompiledActivation] = []
+
     def make_activation(channels: int | None = None) -> CompiledActivation:
-        # A per-channel candidate holds one value per channel of each site.
-        return CompiledActivation(candidate, channels=channels)
+        # A per-channel candidate holds one value per channel of each site; a per-site one
+        # gives the network's n-th site its n-th candidate.
+        if isinstance(candidate, SiteCandidates):
+            site = candidate.sites[len(built) % len(candidate.sites)]
+        else:
+            site = candidate
+        built.append(CompiledActivation(site, channels=channels))
+        return built[-1]
 
     for result in t.fit(make_activation, seed=seed, device=device):
         last = result

@@ -32,18 +32,20 @@ from afsearch.orchestrator._speed import TrialActivations
 STATE_FILE = "state.pt"
 
 
-def _learned(modules: list[Any]) -> dict[str, Any]:
+def _learned(modules: list[Any], per_site: bool = False) -> dict[str, Any]:
     """The learned values: mean over sites, each site's value (a per-channel parameter's mean
-    over its channels) and, for per-channel parameters, each site's vector."""
+    over its channels) and, for per-channel parameters, each site's vector. In a per-site
+    trial, site k's parameters are named ``site<k>.<name>``."""
     values: dict[str, list[float]] = {}
     channels: dict[str, list[list[float]]] = {}
-    for m in modules:
+    for k, m in enumerate(modules):
+        prefix = f"site{k}." if per_site else ""
         vectors = m.channel_values()
         for name, v in m.param_values().items():
             if name in m.candidate.trainable:
-                values.setdefault(name, []).append(v)
+                values.setdefault(prefix + name, []).append(v)
                 if name in vectors:
-                    channels.setdefault(name, []).append(vectors[name])
+                    channels.setdefault(prefix + name, []).append(vectors[name])
     out: dict[str, Any] = {
         "mean": {k: sum(v) / len(v) for k, v in values.items()},
         "per_site": values,
@@ -59,7 +61,9 @@ def train_candidate(config: dict[str, Any]) -> None:
     import torch
     from ray import tune
 
-    from afsearch.activations import build
+    from afsearch.activations import build_activation
+    from afsearch.expr import SiteCandidates
+    from afsearch.orchestrator._site_activations import SiteActivations
     from afsearch.tasks import get_task
 
     spec = TrialSpec.of_config(config)
@@ -74,22 +78,33 @@ def train_candidate(config: dict[str, Any]) -> None:
     torch.set_num_threads(cpus)
     gpu = bool(ray.get_gpu_ids()) and torch.cuda.is_available()
     device = "cuda" if gpu else "cpu"
-    candidate = build(spec.activation)
+    candidate = build_activation(spec.activation)
+    per_site = isinstance(candidate, SiteCandidates)
     settings = spec.settings
     task = get_task(spec.task, settings)
-    refused = _refusal(task, candidate)
+    refused = next(
+        (r for c in getattr(candidate, "sites", [candidate]) if (r := _refusal(task, c))), None
+    )
     if refused is not None:
         _report_refused(refused, metric, mode, node)
         return
     seeds = spec.training_seeds
     sites: list[list[Any]] = [[] for _ in seeds]
-    activations = TrialActivations(
-        candidate, spec.activation_id, spec.compile, task.derivatives, device
-    )
+    activations: Any
+    if isinstance(candidate, SiteCandidates):
+        site_keys = [str(r["id"]) for r in spec.candidate["sites"]]
+        activations = SiteActivations(candidate, site_keys, spec.compile, task.derivatives, device)
+    else:
+        activations = TrialActivations(
+            candidate, spec.activation_id, spec.compile, task.derivatives, device
+        )
 
     def maker(k: int) -> Any:
         def make_activation(channels: int | None = None) -> Any:
-            module = activations.make(channels)
+            if per_site:  # the network's n-th call is site n
+                module = activations.make_at(len(sites[k]), channels)
+            else:
+                module = activations.make(channels)
             sites[k].append(module)
             return module
 
@@ -140,7 +155,7 @@ def train_candidate(config: dict[str, Any]) -> None:
             REUSED_FROM: -1,
             NODE: node,
             # Every epoch, so a trial stopped early by the scheduler keeps its learned values.
-            LEARNED: json.dumps(_learned(sites[0])),
+            LEARNED: json.dumps(_learned(sites[0], per_site)),
             RESUMED_AT: done,
         }
         if why:

@@ -15,7 +15,7 @@ from typing import Any
 
 from afsearch.compiler import candidate_record, check_class_name, render_module, snake_case
 from afsearch.exceptions import AfsearchError
-from afsearch.expr import Candidate, Param
+from afsearch.expr import Candidate, Param, SiteCandidates
 from afsearch.results._trial import trial_candidate, trial_channel_values
 
 #: Where exports go when no folder is named.
@@ -28,6 +28,9 @@ class Exported:
     json_path: Path
     class_name: str
     function_name: str
+    #: A per-site trial's modules, one per activation site in the network's order (class
+    #: ``<class_name>Site<k>``); ``json_path`` then indexes them.
+    site_modules: tuple[Path, ...] = ()
 
 
 def export_activation(
@@ -109,6 +112,8 @@ def export_trial(
         t = trial(ref, url)
     candidate = trial_candidate(t)
     cls = name or _class_name(t.study, t.number)
+    if isinstance(candidate, SiteCandidates):
+        return _export_sites(t, candidate, cls, out_dir)
     extra = {
         "trial": {
             "study": t.study,
@@ -129,4 +134,68 @@ def export_trial(
         extra=extra,
         per_channel=candidate.per_channel,
         sites=trial_channel_values(t) if candidate.per_channel else (),
+    )
+
+
+def _export_sites(t: Any, sites: SiteCandidates, cls: str, out_dir: str | Path) -> Exported:
+    """One module per activation site (``<cls>Site<k>.py`` and ``.json``, each with that
+    site's learned values) and ``<cls>.json``, which lists them in the network's order."""
+    check_class_name(cls)
+    names = [check_class_name(f"{cls}Site{k}"[:64]) for k in range(len(sites.sites))]
+    if len(set(names)) != len(names):
+        raise AfsearchError(
+            f"The class name {cls!r} is too long to number {len(names)} sites; use a shorter "
+            "--name."
+        )
+    learned = t.learned_params or {}
+    per_channel = learned.get("per_channel") or {}
+    written = []
+    for k, (site, site_name) in enumerate(zip(sites.sites, names)):
+        prefix = f"site{k}."
+        vectors = {n[len(prefix) :]: v for n, v in per_channel.items() if n.startswith(prefix)}
+        written.append(
+            export_activation(
+                site.expr,
+                site.params,
+                site_name,
+                out_dir,
+                family=site.family,
+                extra={"site": k, "trial": {"study": t.study, "number": t.number, "id": t.id}},
+                per_channel=site.per_channel,
+                # A per-site module has one site: its vector is that site's.
+                sites=[{n: v[0] for n, v in vectors.items()}] if site.per_channel else (),
+            )
+        )
+    index = {
+        "name": cls,
+        "per_site": True,
+        "expression": sites.text,
+        "activation_id": t.activation_id,
+        "sites": [
+            {"site": k, "class": e.class_name, "module": e.module_path.name, "expression": c.text}
+            for k, (e, c) in enumerate(zip(written, sites.sites))
+        ],
+        "trial": {
+            "study": t.study,
+            "number": t.number,
+            "id": t.id,
+            "metric_value": t.metric_value,
+            "status": t.status.value,
+        },
+        "learned_params": t.learned_params,
+        "activation_config": (t.config or {}).get("activation"),
+    }
+    json_path = Path(out_dir) / f"{cls}.json"
+    try:
+        json_path.write_text(json.dumps(index, indent=2) + "\n")
+    except OSError as exc:
+        raise AfsearchError(
+            f"Could not write the export to {str(out_dir)!r}: {exc.strerror}."
+        ) from None
+    return Exported(
+        written[0].module_path,
+        json_path,
+        cls,
+        snake_case(cls),
+        tuple(e.module_path for e in written),
     )

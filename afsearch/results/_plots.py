@@ -26,19 +26,21 @@ def plot_trial(trial: Any, epochs: Sequence[Any], path: str | Path) -> Path:
     from afsearch.results._trial import trial_candidate
 
     candidate = trial_candidate(trial)
-    module = CompiledActivation(candidate, dtype=torch.float64)
     x = torch.linspace(-4, 4, 401, dtype=torch.float64, requires_grad=True)
+    # A per-site trial draws each site's activation.
+    sites = getattr(candidate, "sites", None) or (candidate,)
     curves: dict[str, Any] = {
-        "this trial": module,
-        "ReLU": torch.relu,
-        "GELU": torch.nn.functional.gelu,
+        "this trial" if len(sites) == 1 else f"site {k}": CompiledActivation(c, torch.float64)
+        for k, c in enumerate(sites)
     }
+    curves.update({"ReLU": torch.relu, "GELU": torch.nn.functional.gelu})
     fig, axes = plt.subplots(1, 4, figsize=(18, 4.4))
     for name, fn in curves.items():
         xi = x.detach().clone().requires_grad_(True)
         y = fn(xi)
         (dy,) = torch.autograd.grad(y.sum(), xi)
-        style = {"linewidth": 2.2} if name == "this trial" else {"linestyle": "--", "alpha": 0.7}
+        ours = name not in ("ReLU", "GELU")
+        style = {"linewidth": 2.2} if ours else {"linestyle": "--", "alpha": 0.7}
         axes[0].plot(xi.detach(), y.detach(), label=name, **style)
         axes[1].plot(xi.detach(), dy.detach(), label=name, **style)
     axes[0].set_title("activation f(x)")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from afsearch.expr import Candidate
+from afsearch.expr import Candidate, SiteCandidates
 
 if TYPE_CHECKING:
     from afsearch.orchestrator import SeedRun
@@ -64,7 +64,7 @@ class Comparison:
 
 
 def rerun(
-    activation: Candidate | Mapping[str, Any],
+    activation: Candidate | SiteCandidates | Mapping[str, Any],
     task: str,
     *,
     seeds: Sequence[int],
@@ -87,7 +87,7 @@ def rerun(
 
 
 def compare(
-    named: Iterable[tuple[str, Candidate | Mapping[str, Any]]],
+    named: Iterable[tuple[str, Candidate | SiteCandidates | Mapping[str, Any]]],
     task: str,
     *,
     seeds: Sequence[int],
@@ -112,7 +112,12 @@ def compare(
     _check_smooth([act for _, act in named], task, settings)
     if parallel:
         jobs = [
-            SeedJob(name, act.to_dict() if isinstance(act, Candidate) else act, seed, settings)
+            SeedJob(
+                name,
+                act.to_dict() if isinstance(act, (Candidate, SiteCandidates)) else act,
+                seed,
+                settings,
+            )
             for name, act in named
             for seed in seeds
         ]
@@ -139,7 +144,7 @@ def compare(
 
 
 def _check_smooth(
-    activations: Iterable[Candidate | Mapping[str, Any]], task: str, settings: Any
+    activations: Iterable[Candidate | SiteCandidates | Mapping[str, Any]], task: str, settings: Any
 ) -> None:
     """Refuse, before any training, an activation without the derivatives ``task`` takes."""
     from afsearch.orchestrator._seeds import candidate_of
@@ -148,4 +153,6 @@ def _check_smooth(
     t = get_task(task, settings)
     if t.derivatives:
         for activation in activations:
-            t.check_candidate(candidate_of(activation))
+            candidate = candidate_of(activation)
+            for site in getattr(candidate, "sites", [candidate]):
+                t.check_candidate(site)

@@ -222,6 +222,7 @@ def _plot_shapes(ax: Any, rows: Sequence[Any], mode: str, top: int) -> None:
     import torch
 
     from afsearch.compiler import CompiledActivation
+    from afsearch.expr import Candidate
     from afsearch.results._trial import trial_candidate
     from afsearch.store import BEST_STATUSES
 
@@ -234,10 +235,12 @@ def _plot_shapes(ax: Any, rows: Sequence[Any], mode: str, top: int) -> None:
     for t in ranked:
         if len(seen) >= top:
             break
-        if t.activation is None or t.activation_id in seen:
-            continue
+        if t.activation is None or t.activation_id in seen or t.activation.family == "per_site":
+            continue  # a per-site trial has no one shape
         seen.add(str(t.activation_id))
         candidate = trial_candidate(t)
+        if not isinstance(candidate, Candidate):
+            continue
         with torch.no_grad():
             y = CompiledActivation(candidate, dtype=torch.float64)(x)
         values = ", ".join(f"{k}={v:.3g}" for k, v in candidate.values.items())

@@ -5,36 +5,65 @@ from __future__ import annotations
 from typing import Any
 
 from afsearch.exceptions import AfsearchError
-from afsearch.expr import Candidate
+from afsearch.expr import PER_SITE, Candidate, SiteCandidates
 
 
-def trial_candidate(trial: Any, learned: bool = True) -> Candidate:
+def trial_candidate(trial: Any, learned: bool = True) -> Candidate | SiteCandidates:
     """The candidate a stored trial trained, re-parsed through the allow-list parser.
 
     With ``learned``, trainable parameters take their learned values (the mean over the
     network's activation sites, and over the channels of a per-channel parameter; per-site
-    values and per-channel vectors stay in the trial's ``learned_params``).
+    values and per-channel vectors stay in the trial's ``learned_params``). A per-site trial
+    gives a :class:`~afsearch.expr.SiteCandidates`, each site with its own learned values.
     """
     record = trial.activation
     if record is None:
         raise AfsearchError(f"Trial {trial.study}/{trial.number} has no activation recorded.")
     activation = (trial.config or {}).get("activation") or {}
-    candidate = Candidate.from_dict(
-        {
-            "expression": record.expression,
-            "params": record.params,
-            "family": record.family,
-            # The family config says per_channel; a candidate without trainable parameters
-            # was built as the plain function (activations.BaseFamily.build).
-            "per_channel": activation.get("per_channel") is True
-            and any(p.get("trainable") for p in (record.params or {}).values()),
-        }
-    )
+    candidate: Candidate | SiteCandidates
+    if record.family == PER_SITE:
+        candidate = _sites_of(record, activation)
+    else:
+        candidate = _candidate(record.expression, record.params, record.family, activation)
     if learned and trial.learned_params:
         mean = trial.learned_params.get("mean", {})
         values = {k: float(v) for k, v in mean.items() if isinstance(v, (int, float))}
         candidate = candidate.with_values(values)
     return candidate
+
+
+def _candidate(expression: str, params: Any, family: str, config: Any) -> Candidate:
+    return Candidate.from_dict(
+        {
+            "expression": expression,
+            "params": params,
+            "family": family,
+            # The family config says per_channel; a candidate without trainable parameters
+            # was built as the plain function (activations.BaseFamily.build).
+            "per_channel": isinstance(config, dict)
+            and config.get("per_channel") is True
+            and any(p.get("trainable") for p in (params or {}).values()),
+        }
+    )
+
+
+def _sites_of(record: Any, config: Any) -> SiteCandidates:
+    """A per-site record: its expression is the sites' texts joined by ``"; "`` and its params
+    are named ``site<k>.<name>`` (compiler.candidate_record)."""
+    texts = str(record.expression).split("; ")
+    configs = config.get("sites") if isinstance(config, dict) else None
+    if not isinstance(configs, list) or len(configs) != len(texts):
+        configs = [{}] * len(texts)
+    sites = []
+    for k, (text, site_config) in enumerate(zip(texts, configs)):
+        prefix = f"site{k}."
+        params = {
+            n[len(prefix) :]: p for n, p in (record.params or {}).items() if n.startswith(prefix)
+        }
+        sites.append(
+            _candidate(text, params, str(site_config.get("family", "expression")), site_config)
+        )
+    return SiteCandidates(tuple(sites))
 
 
 def trial_channel_values(trial: Any) -> list[dict[str, list[float]]]:

@@ -18,6 +18,7 @@ from afsearch.exceptions import AfsearchError, choices
 from afsearch.space._confirm_options import ConfirmOptions
 from afsearch.space._enqueue import parse_enqueue
 from afsearch.space._evolution_options import EvolutionOptions
+from afsearch.space._per_site import check_per_site
 from afsearch.space._prescreen_options import PrescreenOptions, check_prescreen
 from afsearch.space._sample import grid_configs, probe
 from afsearch.space._sampler_options import check_sampler_options
@@ -201,6 +202,7 @@ def parse_space(data: Any, source: str = "<space>", default_name: str = "study")
         compile=_enum(where, "compile", data.get("compile", "auto"), COMPILE_MODES),
     )
     probe(where, space)
+    check_per_site(where, data, space)
     if prescreen is not None:
         try:
             check_prescreen(space, data["prescreen"])

@@ -13,7 +13,13 @@ from afsearch.space._space import SearchSpace
 
 
 def sample_config(trial: Suggester, space: SearchSpace) -> tuple[dict[str, Any], dict[str, Any]]:
-    """One activation config and the task settings for it, chosen through ``trial``."""
+    """One activation config and the task settings for it, chosen through ``trial``; with
+    ``per_site``, one config per site of the task's network (space._per_site)."""
+    if space.per_site:
+        from afsearch.space._per_site import sample_sites
+
+        task = {k: suggest(trial, f"task.{k}", v) for k, v in space.task_values.items()}
+        return sample_sites(trial, space), task
     labels = [f.label for f in space.families]
     label = trial.suggest_categorical("family", labels) if len(labels) > 1 else labels[0]
     fs = space.families[labels.index(label)]

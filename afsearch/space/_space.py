@@ -37,6 +37,7 @@ TOP_KEYS = {
     "confirm",
     "enqueue",
     "compile",
+    "per_site",
 }
 TASK_KEYS = {"name", "epochs", "batch_size", "lr", "weight_decay", "optimizer", "options"}
 
@@ -77,6 +78,10 @@ class SearchSpace:
     enqueue: tuple[dict[str, Any], ...] = ()
     #: When trials run the activation under torch.compile: auto (when it pays), always, never.
     compile: str = "auto"
+    #: Each activation site of the task's network gets its own candidate (space._per_site).
+    per_site: bool = False
+    #: The number of activation sites of the task's network (counted when ``per_site``).
+    sites: int = 0
 
     @property
     def folder(self) -> str | None:

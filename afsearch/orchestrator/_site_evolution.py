@@ -1,0 +1,51 @@
+"""``sampler: evolution`` with ``per_site``: a child is its parent with one site mutated.
+
+The population, tournament and fresh draws are :class:`~afsearch.orchestrator._evolution.
+Evolution`'s, over per-site configs; the chosen parent's site k (drawn at random) changes as
+the family of that site mutates it, the other sites stay (PANGAEA changes one layer's
+activation at a time). The ``initial`` named activations stand at every site at once.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from afsearch.activations import is_per_site, per_site_config
+from afsearch.orchestrator._evolution import Evolution
+from afsearch.orchestrator._history import Scored
+
+
+class SiteEvolution:
+    """Proposes per-site configs of ``sites`` sites with ``evolution``'s options."""
+
+    def __init__(self, evolution: Evolution, sites: int) -> None:
+        self.evolution = evolution
+        self.sites = sites
+
+    def propose(
+        self, rng: random.Random, started: int, history: Sequence[Scored]
+    ) -> dict[str, Any]:
+        opts = self.evolution.options
+        if started < len(opts.initial):
+            named = {"family": "standard", "name": opts.initial[started]}
+            return per_site_config([named] * self.sites)
+        valid = [
+            h
+            for h in history
+            if is_per_site(h.activation) and len(h.activation["sites"]) == self.sites
+        ]
+        after = max(started, opts.population, len(opts.initial))
+        if started < opts.population or not valid or rng.random() < opts.fresh:
+            # An empty history past the initial ones: a fresh draw at every site.
+            return per_site_config(
+                [self.evolution.propose(rng, after, ()) for _ in range(self.sites)]
+            )
+        population = valid[-opts.population :]
+        contenders = rng.sample(population, min(opts.tournament, len(population)))
+        parent = max(contenders, key=lambda m: m.score)
+        sites = [dict(c) for c in parent.activation["sites"]]
+        k = rng.randrange(self.sites)
+        sites[k] = self.evolution.propose(rng, after, [Scored(sites[k], parent.score)])
+        return per_site_config(sites)

@@ -16,6 +16,7 @@ from typing import Any
 import sympy
 import torch
 
+from afsearch.compiler._native import native_form
 from afsearch.compiler._program import Program, Slot, build_program, run_program
 from afsearch.expr import X
 
@@ -42,7 +43,12 @@ class FusedPrograms:
         key = tuple(bool(n) for n in needs)
         found = self._backward.get(key)
         if found is None:
-            exprs = [sympy.diff(self.expr, X)]
+            # With parameter gradients, every derivative of the expression itself: they share
+            # subexpressions (sigmoid(b*x) for Swish), and d/db of the native f(b*u)/b cancels
+            # badly for a small b. With the input's alone, d/dx of the native form: SiLU's and
+            # GELU's derivatives are one PyTorch kernel each.
+            base = native_form(self.expr) if self.native and not any(key) else self.expr
+            exprs = [sympy.diff(base, X)]
             exprs += [sympy.diff(self.expr, s) for s, n in zip(self.symbols, key) if n]
             found = build_program(exprs, [X, *self.symbols], native=self.native)
             self._backward[key] = found

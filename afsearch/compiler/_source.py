@@ -23,6 +23,7 @@ import sympy
 
 from afsearch.compiler import _runtime
 from afsearch.compiler._fused import autograd_ops
+from afsearch.compiler._native import native_form
 from afsearch.compiler._program import (
     Program,
     Slot,
@@ -149,11 +150,14 @@ def render_module(
 
     forward = build_program([candidate.expr], inputs)
     f_lines, f_out = program_source(forward, ["x", *pnames], indent="    ")
-    dx = sympy.diff(candidate.expr, X)
+    # d/dx of the native form: SiLU's and GELU's derivatives are one PyTorch kernel each.
+    native = native_form(candidate.expr)
+    dx = sympy.diff(native, X)
     back_x = build_program([dx], inputs)
     bx_lines, bx_out = program_source(back_x, ["x", *pnames], indent="        ")
+    # With parameter gradients, every derivative of the expression itself (as FusedPrograms).
     dps = [sympy.diff(candidate.expr, s) for s in syms]
-    back_all = build_program([dx, *dps], inputs) if syms else None
+    back_all = build_program([sympy.diff(candidate.expr, X), *dps], inputs) if syms else None
     values = {n: p.value for n, p in candidate.params.items()}
     trainable = candidate.trainable
     # The expression at the exported values: where that is one PyTorch op (SiLU for a Swish

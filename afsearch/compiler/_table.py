@@ -67,7 +67,9 @@ FUNCTIONS: dict[type, Kernel] = {
     legendre_series: _call("clenshaw_legendre", rt.clenshaw_legendre),
     # PyTorch's fused ops, for the subexpressions _native.native_form recognises.
     N.silu: _call("torch.nn.functional.silu", F.silu),
+    N.silu_grad: _call("silu_grad", rt.silu_grad),
     N.gelu: _call("torch.nn.functional.gelu", F.gelu),
+    N.gelu_grad: _call("gelu_grad", rt.gelu_grad),
     N.gelu_tanh: Kernel(
         "torch.nn.functional.gelu({0}, approximate='tanh')",
         lambda u: F.gelu(u, approximate="tanh"),

@@ -1,0 +1,631 @@
+"""Does the search beat the best standard activation where it matters? Search, confirm, transfer.
+
+Per task, one ``afsearch launch`` of a space built for the task (below) with ``sampler:
+evolution``, ``prescreen:`` and ``confirm: {top: K, seeds: S, against: [...]}``: after the
+search the K best distinct candidates and the baselines are trained again on S fresh seeds
+(10000 upwards) as Ray tasks, and each candidate is compared with the best baseline (Welch's t,
+Holm over the K, the difference of means with its 95% interval). The study's confirmed best
+(``afsearch.store.study_best``) is the winner.
+
+Baselines are what a researcher in the field would pick:
+
+- everywhere the six standard activations (relu, gelu, silu, mish, elu, tanh) through
+  ``confirm.against``; the PINNs refuse relu and elu (their second derivatives jump), and the
+  confirm stage trains whatever ``against`` names, so they are left out of ``against`` there;
+- ``inr-image``: also ``sin`` with SIREN's initialisation at the published omega0 = 30 and at
+  the best omega0 of {5, 10, 30}. ``against`` names standard activations only (no task
+  options), so these runs are trained here, in this process, on the same fresh seeds with the
+  task's same training function (``afsearch.results.compare``) and the verdicts are recomputed
+  with ``afsearch.orchestrator.judge`` over all baselines (the best of all is the bar);
+- the PINNs: also ``sin`` (``tanh`` is one of the six).
+
+The spaces (the search trains with the task's default settings, so the baselines the confirm
+stage trains with the winner's settings are trained as a researcher would):
+
+- ``inr-image``: sine at several frequencies (``sin(w x)``, w in 3..30: a parametric sine; the
+  task's ``omega0``/``init`` stay at their defaults so the confirm stage's baselines are plain
+  MLPs), grammar trees over periodic and smooth operators with PANGAEA's leaf scalars, and swish
+  and GELU with a searched beta;
+- the PINNs: smooth families only (swish, GELU, mish and softplus with a searched beta, TAAF on
+  tanh, Jagtap's adaptive activation a tanh(b x + c) + d, and grammar trees over smooth
+  operators); candidates with kinks are refused by the task and never train.
+
+Sampler: ``evolution`` with ``prescreen`` (features ``outputs``) on every task: the spaces are
+mostly grammar trees, where evolution mutates the best of a tournament (a tree gets a new
+operator, grows or loses a node) rather than drawing afresh, and the prescreen ranks
+``proposals`` children by a Gaussian process on their outputs and slopes and passes over those
+that cannot train (docs/RESULTS.md §3b). The population starts from the task's usual
+activations (``initial``) so the tournaments mutate good ones first.
+
+Then a transfer matrix: each task's confirmed winner trained on every other task of the run
+with that task's default settings on 3 fresh seeds (in this process; a PINN refuses a winner
+that is not smooth enough, shown as such).
+
+``--quick`` (2 shared cores): inr-image and pinn-poisson with 100 trials each, pinn-burgers
+with as many trials as the time left allows (``--minutes``, 65 by default; none below 30),
+top 5 confirmed on 10 seeds. ``--full`` (a Ray cluster, ``--address``): inr-image, pinn-poisson,
+pinn-burgers, digits-mlp, mnist1d-mlp and mnist1d-cnn, 200 trials, top 5 on 10 seeds.
+
+Writes ``benchmarks/results/bench_prove.json`` (``_full``) after every task, and with ``--plot``
+``docs/prove_winners.png`` and ``docs/prove_transfer.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    DOCS,
+    Stopwatch,
+    add_launch_options,
+    arguments,
+    fmt_p,
+    launch_kwargs,
+    log,
+    numpy_fn,
+    run_info,
+    save,
+    set_threads,
+    table,
+)
+
+from afsearch.exceptions import AfsearchError, shorten
+from afsearch.orchestrator import init_ray, judge, launch
+from afsearch.results import compare, trial_candidate
+from afsearch.space import parse_space
+from afsearch.store import confirm_runs, confirmation, trials
+from afsearch.tasks import get_task
+
+SEARCH_SEED = 1
+SIX = ["relu", "gelu", "silu", "mish", "elu", "tanh"]
+SMOOTH_UNARY = ["x", "neg", "square", "sin", "cos", "tanh", "atan", "sigmoid", "softplus"]
+SMOOTH_UNARY += ["gauss", "erf", "scale", "exp"]
+SMOOTH_BINARY = ["add", "mul", "sub", "sigmoid_mul"]
+
+
+def _beta(family: str, low: float = 0.25, high: float = 8.0) -> dict[str, Any]:
+    return {
+        "family": family,
+        "beta": {"low": low, "high": high, "log": True},
+        "trainable": [False, True],
+    }
+
+
+INR_FAMILIES: list[dict[str, Any]] = [
+    {"family": "standard", "name": ["sin", "tanh", "gelu", "relu"]},
+    # sin(w x) in a network with omega0 = 10: the hidden layers at omega0 = 10 w.
+    *(
+        {"family": "expression", "label": f"sin{w}", "expression": f"sin({w}*x)"}
+        for w in ("0.5", "2", "3")
+    ),
+    {
+        "family": "grammar",
+        "depth": [1, 2],
+        "unary": ["x", "sin", "cos", "sinc", "gauss", "tanh", "square", "scale", "erf", "relu"],
+        "binary": ["add", "mul", "sub", "max", "sigmoid_mul"],
+        "trainable": [False, True],
+        "leaf_scalars": [False, True],
+    },
+]
+PINN_FAMILIES: list[dict[str, Any]] = [
+    _beta("swish"),
+    _beta("gelu", 0.5, 8.0),
+    _beta("mish", 0.5, 8.0),
+    _beta("softplus", 0.5, 10.0),
+    {"family": "taaf", "base": ["tanh", "silu", "gelu", "sin"]},
+    {
+        "family": "grammar",
+        "depth": [1, 2],
+        "unary": SMOOTH_UNARY,
+        "binary": SMOOTH_BINARY,
+        "trainable": [False, True],
+        "leaf_scalars": [False, True],
+    },
+]
+CLASSIFY_FAMILIES: list[dict[str, Any]] = [
+    _beta("swish"),
+    _beta("gelu", 0.5, 8.0),
+    {"family": "elu", "alpha": {"low": 0.1, "high": 3.0}},
+    {"family": "rational", "m": [3, 5], "n": [2, 4], "init": ["leaky_relu", "gelu"]},
+    {
+        "family": "grammar",
+        "depth": [1, 2],
+        "unary": ["x", "neg", "abs", "square", "exp", "sin", "tanh", "relu", "sigmoid", "erf"],
+        "binary": ["add", "mul", "sub", "max", "min", "sigmoid_mul"],
+        "trainable": [False, True],
+    },
+]
+
+#: Per task: families, evolution's initial population, prescreen anchors, the confirm stage's
+#: baselines, the ASHA grace period.
+PLANS: dict[str, dict[str, Any]] = {
+    "inr-image": {
+        "families": INR_FAMILIES,
+        "options": {"omega0": 10.0, "init": "siren"},
+        "initial": ["sin", "relu", "tanh", "gelu"],
+        "anchors": ["sin", "relu", "tanh"],
+        # In this study's network (SIREN at omega0 = 10) sin is SIREN at omega0 = 10; the six
+        # standard activations and SIREN at 5 and 30 are trained with their own settings here.
+        "against": ["sin"],
+        "grace": 3,
+    },
+    "pinn-poisson": {
+        "families": PINN_FAMILIES,
+        "initial": ["gelu", "mish", "tanh", "sin", "silu"],
+        "anchors": ["gelu", "tanh", "sin"],
+        "against": ["gelu", "silu", "mish", "tanh", "sin"],
+        "grace": 3,
+    },
+    "pinn-burgers": {
+        "families": PINN_FAMILIES,
+        "initial": ["gelu", "mish", "tanh", "sin", "silu"],
+        "anchors": ["gelu", "tanh", "sin"],
+        "against": ["gelu", "silu", "mish", "tanh", "sin"],
+        "grace": 3,
+    },
+    **{
+        task: {
+            "families": CLASSIFY_FAMILIES,
+            "initial": ["relu", "gelu", "silu"],
+            "anchors": ["relu", "gelu", "silu"],
+            "against": SIX,
+            "grace": 5,
+        }
+        for task in ("digits-mlp", "mnist1d-mlp", "mnist1d-cnn")
+    },
+}
+QUICK = ["inr-image", "pinn-poisson", "pinn-burgers"]
+FULL = [*QUICK, "digits-mlp", "mnist1d-mlp", "mnist1d-cnn"]
+#: SIREN's frequencies: the published one and the candidates for the best.
+SIREN_OMEGAS = (5.0, 10.0, 30.0)
+#: Seconds a burgers trial takes relative to a poisson one (docs/RESULTS.md §4b, about 1.6).
+BURGERS_COST = 1.6
+
+
+def make_space(task: str, trials_n: int, top: int, seeds: int) -> Any:
+    plan = PLANS[task]
+    raw = {
+        "name": f"prove-{task}",
+        "task": {"name": task, "options": dict(plan.get("options", {}))},
+        "sampler": "evolution",
+        "sampler_options": {
+            "population": 16,
+            "tournament": 4,
+            "initial": plan["initial"],
+            "fresh": 0.15,
+        },
+        "prescreen": {"features": ["outputs"], "proposals": 8, "anchors": plan["anchors"]},
+        "scheduler": "asha",
+        "grace_period": plan["grace"],
+        "seeds": 1,
+        "num_samples": trials_n,
+        "max_concurrent": 2,
+        "confirm": {"top": top, "seeds": seeds, "against": plan["against"]},
+        "families": json.loads(json.dumps(plan["families"])),
+    }
+    return parse_space(raw, source=f"bench_prove:{task}", default_name=f"prove-{task}")
+
+
+def siren_settings(task: str, omega0: float) -> Any:
+    base = type(get_task(task)).default_settings
+    return dataclasses.replace(base, options={**base.options, "omega0": omega0, "init": "siren"})
+
+
+def run_task(
+    task: str, trials_n: int, args: argparse.Namespace, url: str, runs: Path
+) -> dict[str, Any]:
+    study = f"prove-{task}"
+    space = make_space(task, trials_n, args.top, args.seeds)
+    clock = Stopwatch()
+    launch(space, study=study, url=url, runs_dir=runs, seed=SEARCH_SEED, **launch_kwargs(args))
+    wall = clock.seconds
+    rows = trials(study, url)
+    counts: dict[str, int] = {}
+    for t in rows:
+        counts[t.status.value] = counts.get(t.status.value, 0) + 1
+    by_id = {t.id: t for t in rows}
+    verdicts = confirmation(study, url)
+    seeds = sorted({r.seed for r in confirm_runs(study, url)})
+    values: dict[tuple[str, str], list[float]] = {}
+    for r in confirm_runs(study, url):
+        if r.metric_value is not None:
+            values.setdefault((r.kind, r.arm), []).append(r.metric_value)
+    mode = get_task(task).mode
+    metric = get_task(task).metric
+    candidates = []
+    for v in verdicts:
+        if v.kind != "candidate":
+            continue
+        t = by_id[v.trial_id]
+        cand = trial_candidate(t, learned=False)
+        candidates.append(
+            {
+                "arm": v.arm,
+                "trial_id": v.trial_id,
+                "number": t.number,
+                "search_value": t.metric_value,
+                "expression": cand.text,
+                "family": t.activation.family if t.activation else None,
+                "candidate": cand.to_dict(),
+                "config": (t.config or {}).get("activation"),
+                "values": values.get(("candidate", v.arm), []),
+                "confirm_stage": {
+                    "mean": v.mean,
+                    "baseline": v.baseline,
+                    "delta": v.delta,
+                    "ci": [v.ci_low, v.ci_high],
+                    "p": v.p_value,
+                    "p_holm": v.p_holm,
+                    "verdict": v.verdict,
+                    "rank": v.rank,
+                },
+            }
+        )
+    baselines = {
+        v.arm: values.get(("baseline", v.arm), []) for v in verdicts if v.kind == "baseline"
+    }
+    confirm_wall = wall  # launch includes the confirm stage; split below from the runs
+    extra: dict[str, list[float]] = {}
+    if task == "inr-image":
+        # The study's network is SIREN at omega0 = 10, so its confirm stage's `sin` is SIREN at
+        # omega0 = 10. The six standard activations in the task's plain MLP (its defaults) and
+        # SIREN at omega0 = 5 and 30: the same fresh seeds, the same training function.
+        baselines["sin SIREN omega0=10"] = baselines.pop("sin")
+        clock2 = Stopwatch()
+        jobs: list[tuple[str, Any, Any]] = [(n, n, None) for n in SIX]
+        jobs += [(f"sin SIREN omega0={w:g}", "sin", siren_settings(task, w)) for w in (5.0, 30.0)]
+        for label, name, settings in jobs:
+            log(f"[{task}] baseline {label} on seeds {seeds}")
+            comp = compare(
+                [(label, {"family": "standard", "name": name})],
+                task,
+                seeds=seeds,
+                settings=settings,
+                parallel=True,
+                device=None,
+            )[0]
+            extra[label] = list(comp.values)
+        log(f"  baselines trained in {clock2.seconds:.0f} s")
+        baselines.update(extra)
+    all_base = [(name, vals) for name, vals in baselines.items()]
+    rejudged = judge([(c["arm"], c["trial_id"], c["values"]) for c in candidates], all_base, mode)
+    for c, row in zip(candidates, [r for r in rejudged if r["kind"] == "candidate"], strict=True):
+        c["verdict"] = {
+            k: row.get(k)
+            for k in ("mean", "std", "n", "baseline", "delta", "ci_low", "ci_high", "t")
+        } | {"p": row["p_value"], "p_holm": row["p_holm"], "verdict": row["verdict"]}
+        c["rank"] = row.get("rank")
+    ranked = sorted((c for c in candidates if c.get("rank")), key=lambda c: c["rank"])
+    winner = ranked[0] if ranked else None
+    sign = 1.0 if mode == "max" else -1.0
+    best_base = max(baselines, key=lambda n: sign * _mean(baselines[n]) if baselines[n] else -1e9)
+    per_trial = [t.duration_s for t in rows if getattr(t, "duration_s", None)]
+    runs_s = [r.duration_s or 0.0 for r in confirm_runs(study, url)]
+    return {
+        "study": study,
+        "metric": metric,
+        "mode": mode,
+        "trials": len(rows),
+        "status": counts,
+        "launch_wall_s": wall,
+        "confirm_train_s": sum(runs_s),
+        "confirm_runs": len(runs_s),
+        "confirm_wall_s_upper": confirm_wall,
+        "trial_s_mean": sum(per_trial) / len(per_trial) if per_trial else None,
+        "seeds": seeds,
+        "against": PLANS[task]["against"],
+        "extra_baselines": sorted(extra),
+        "baselines": {n: {"values": v, "mean": _mean(v)} for n, v in baselines.items()},
+        "best_baseline": best_base,
+        "candidates": candidates,
+        "winner": winner,
+        "space": PLANS[task],
+    }
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else math.nan
+
+
+def transfer(data: dict[str, Any]) -> dict[str, Any]:
+    """Each task's winner on every other task (3 fresh seeds, that task's defaults)."""
+    tasks = [t for t, d in data["tasks"].items() if d.get("winner")]
+    seeds = list(range(10_000, 10_003))
+    matrix: dict[str, dict[str, Any]] = {}
+    for src in tasks:
+        win = data["tasks"][src]["winner"]
+        matrix[src] = {}
+        for dst in data["tasks"]:
+            if dst == src:
+                v = win["values"]
+                matrix[src][dst] = {"values": v, "mean": _mean(v), "note": "confirmed"}
+                continue
+            try:
+                comp = compare(
+                    [(src, win["config"] or win["candidate"])],
+                    dst,
+                    seeds=seeds,
+                    settings=None,
+                    parallel=True,
+                    device=None,
+                )[0]
+            except AfsearchError as exc:
+                matrix[src][dst] = {"values": [], "mean": None, "note": f"refused: {exc}"}
+                log(f"  transfer {src} -> {dst}: refused")
+                continue
+            vals = list(comp.values)
+            div = sum(r.diverged for r in comp.runs)
+            matrix[src][dst] = {"values": vals, "mean": _mean(vals), "diverged": div}
+            log(f"  transfer {src} -> {dst}: {_mean(vals):.4g}")
+    return {"seeds": seeds, "matrix": matrix}
+
+
+def _fmt(v: float | None, metric: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    return f"{v:.2f}" if "psnr" in metric else f"{v:.4g}"
+
+
+def report(data: dict[str, Any]) -> str:
+    rows = []
+    for task, d in data["tasks"].items():
+        w = d.get("winner")
+        m = d["metric"]
+        b = d["best_baseline"]
+        bv = d["baselines"][b]["values"]
+        if not w:
+            rows.append([task, d["trials"], f"{b} {_fmt(_mean(bv), m)}", "-", "", "", "", ""])
+            continue
+        v = w["verdict"]
+        rows.append(
+            [
+                task,
+                d["trials"],
+                f"{b} {_fmt(_mean(bv), m)}",
+                f"#{w['number']} {_fmt(v['mean'], m)} (n={v['n']})",
+                f"{_fmt(v['delta'], m)} [{_fmt(v['ci_low'], m)}, {_fmt(v['ci_high'], m)}]",
+                fmt_p(v["p_holm"]),
+                v["verdict"],
+                shorten(w["expression"], 70),
+            ]
+        )
+    head = [
+        "task",
+        "trials",
+        "best baseline (mean)",
+        "confirmed winner (mean)",
+        "Δ [95% CI]",
+        "Holm p",
+        "verdict",
+        "winner",
+    ]
+    parts = [table(head, rows)]
+    for task, d in data["tasks"].items():
+        m = d["metric"]
+        brow = [
+            [n, _fmt(x["mean"], m), len(x["values"])]
+            for n, x in sorted(
+                d["baselines"].items(),
+                key=lambda kv: -kv[1]["mean"] if d["mode"] == "max" else kv[1]["mean"],
+            )
+        ]
+        crow = [
+            [
+                f"#{c['number']} {shorten(c['expression'], 50)}",
+                _fmt(c["verdict"]["mean"], m),
+                c["verdict"]["n"],
+                _fmt(c["search_value"], m),
+                fmt_p(c["verdict"]["p_holm"]),
+                c["verdict"]["verdict"],
+            ]
+            for c in d["candidates"]
+        ]
+        parts.append(f"{task} ({m}, {d['mode']}); baselines on seeds {d['seeds']}:")
+        parts.append(table(["baseline", "mean", "n"], brow, "lrr"))
+        parts.append(
+            table(
+                ["candidate", "confirmed mean", "n", "search value", "Holm p", "verdict"],
+                crow,
+                "lrrrrl",
+            )
+        )
+    tr = data.get("transfer")
+    if tr:
+        tasks = list(data["tasks"])
+        rows = []
+        for src, row in tr["matrix"].items():
+            cells = [src]
+            for dst in tasks:
+                c = row.get(dst, {})
+                if c.get("mean") is None:
+                    cells.append("refused" if "refused" in c.get("note", "") else "-")
+                else:
+                    cells.append(_fmt(c["mean"], data["tasks"][dst]["metric"]))
+            rows.append(cells)
+        best = ["best baseline"] + [
+            f"{d['best_baseline']} {_fmt(d['baselines'][d['best_baseline']]['mean'], d['metric'])}"
+            for d in data["tasks"].values()
+        ]
+        parts.append("Transfer (rows: whose winner; columns: trained on):")
+        parts.append(table(["winner of", *tasks], [*rows, best]))
+    return "\n\n".join(parts)
+
+
+def plot(data: dict[str, Any]) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from afsearch.activations import build
+    from afsearch.expr import Candidate
+
+    tasks = [t for t, d in data["tasks"].items() if d.get("winner")]
+    out = []
+    fig, axes = plt.subplots(2, len(tasks), figsize=(4.6 * len(tasks), 7.5), squeeze=False)
+    x = np.linspace(-3, 3, 601)
+    for j, task in enumerate(tasks):
+        d = data["tasks"][task]
+        w = d["winner"]
+        b = d["best_baseline"]
+        ax = axes[0][j]
+        fw = numpy_fn(Candidate.from_dict(w["candidate"]))
+        ax.plot(x, fw(x), label=f"winner #{w['number']}", lw=2)
+        name = "sin" if b.startswith("sin") else b
+        fb = numpy_fn(build({"family": "standard", "name": name}))
+        ax.plot(x, fb(x), "--", label=f"best baseline: {b}", lw=1.5)
+        ax.set_title(f"{task}\n{shorten(w['expression'], 48)}", fontsize=8)
+        ax.axhline(0, color="grey", lw=0.5)
+        ax.legend(fontsize=7)
+        ax.set_xlabel("x")
+        ax = axes[1][j]
+        names = sorted(
+            d["baselines"], key=lambda n: _mean(d["baselines"][n]["values"]), reverse=True
+        )
+        groups = [("winner", w["values"])] + [(n, d["baselines"][n]["values"]) for n in names]
+        for k, (_, vals) in enumerate(groups):
+            ax.scatter([k] * len(vals), vals, s=12, color="C0" if k == 0 else "C1")
+            if vals:
+                ax.hlines(_mean(vals), k - 0.3, k + 0.3, color="k")
+        ax.set_xticks(range(len(groups)))
+        ax.set_xticklabels(
+            [n.replace("sin SIREN ", "SIREN ") for n, _ in groups],
+            rotation=60,
+            fontsize=7,
+            ha="right",
+        )
+        ax.set_ylabel(f"{d['metric']} (fresh seeds)")
+        if d["mode"] == "min":
+            ax.set_yscale("log")
+    fig.tight_layout()
+    path = DOCS / "prove_winners.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    out.append(path)
+    tr = data.get("transfer")
+    if tr:
+        all_tasks = list(data["tasks"])
+        srcs = list(tr["matrix"])
+        grid = np.full((len(srcs), len(all_tasks)), np.nan)
+        for i, src in enumerate(srcs):
+            for j2, dst in enumerate(all_tasks):
+                c = tr["matrix"][src].get(dst, {})
+                dd = data["tasks"][dst]
+                base = dd["baselines"][dd["best_baseline"]]["mean"]
+                if c.get("mean") is not None and base:
+                    # Relative to the best baseline: PSNR difference in dB, error ratio in log10.
+                    grid[i, j2] = (
+                        c["mean"] - base
+                        if dd["mode"] == "max"
+                        else -math.log10(max(c["mean"], 1e-12) / base)
+                    )
+        fig, ax = plt.subplots(figsize=(1.9 * len(all_tasks) + 2, 1.2 * len(srcs) + 1.5))
+        lim = np.nanmax(np.abs(grid)) if np.isfinite(grid).any() else 1.0
+        im = ax.imshow(grid, cmap="RdBu", vmin=-lim, vmax=lim)
+        for i in range(len(srcs)):
+            for j2 in range(len(all_tasks)):
+                txt = "refused" if np.isnan(grid[i, j2]) else f"{grid[i, j2]:+.2f}"
+                ax.text(j2, i, txt, ha="center", va="center", fontsize=8)
+        ax.set_xticks(range(len(all_tasks)))
+        ax.set_xticklabels(all_tasks)
+        ax.set_yticks(range(len(srcs)))
+        ax.set_yticklabels([f"winner of {s}" for s in srcs])
+        ax.set_title(
+            "Winner trained on each task against its best baseline\n"
+            "(PSNR: dB above; error: -log10 of the ratio, above 0 is better)",
+            fontsize=9,
+        )
+        fig.colorbar(im, ax=ax)
+        fig.tight_layout()
+        path = DOCS / "prove_transfer.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        out.append(path)
+    return out
+
+
+def main() -> None:
+    parser = arguments(
+        __doc__,
+        quick="inr-image, pinn-poisson (100 trials), pinn-burgers as time allows",
+        full="six tasks, 200 trials each, on a cluster",
+        json="output file (default benchmarks/results/)",
+    )
+    parser.add_argument("--tasks", nargs="+", choices=FULL, help="a subset of the tasks")
+    parser.add_argument("--trials", type=int, help="search trials per task (100 quick, 200 full)")
+    parser.add_argument("--top", type=int, default=5, help="candidates confirmed")
+    parser.add_argument("--seeds", type=int, default=10, help="fresh seeds of the confirmation")
+    parser.add_argument("--minutes", type=float, default=65.0, help="wall budget of --quick")
+    parser.add_argument("--plot", action="store_true", help="draw docs/prove_*.png")
+    parser.add_argument("--report", type=Path, metavar="JSON", help="print the tables of a file")
+    add_launch_options(parser)
+    args = parser.parse_args()
+    if args.report:
+        data = json.loads(args.report.read_text())
+        if args.plot:
+            for p in plot(data):
+                log(f"wrote {p}")
+        print(report(data))
+        return
+    set_threads(1)
+    full = bool(args.full)
+    tasks = args.tasks or (FULL if full else QUICK)
+    n_trials = args.trials or (200 if full else 100)
+    clock = Stopwatch()
+    data: dict[str, Any] = {
+        **run_info("bench_prove", full),
+        "trials": n_trials,
+        "top": args.top,
+        "seeds": args.seeds,
+        "search_seed": SEARCH_SEED,
+        "tasks": {},
+    }
+    from _common import workdir
+
+    # One Ray instance for every launch, confirmation and re-training of the run.
+    init_ray(args.address, None if args.address else args.cpus, None)
+    with workdir(args.workdir) as wd:
+        url = f"sqlite:///{wd / 'bench_prove.db'}"
+        poisson_trial_s = None
+        for task in tasks:
+            budget = n_trials
+            if not full and task == "pinn-burgers" and poisson_trial_s:
+                # Poisson's launch (search and confirm) scaled by a burgers trial's cost; 300 s
+                # kept for the transfer matrix.
+                left = args.minutes * 60 - clock.seconds - 300
+                budget = min(n_trials, int(n_trials * left / (BURGERS_COST * poisson_trial_s)))
+                if budget < 30:
+                    log(f"[{task}] skipped: {left:.0f} s left, {budget} trials would fit")
+                    data["skipped"] = {task: f"{budget} trials would fit in the time left"}
+                    continue
+            log(f"[{task}] {budget} trials, confirm top {args.top} on {args.seeds} seeds")
+            t0 = clock.seconds
+            data["tasks"][task] = run_task(task, budget, args, url, wd / "runs")
+            d = data["tasks"][task]
+            d["wall_s"] = clock.seconds - t0
+            d["budget"] = budget
+            if task == "pinn-poisson":
+                poisson_trial_s = d["launch_wall_s"]
+            w = d.get("winner") or {}
+            log(f"  {d['wall_s']:.0f} s; winner {w.get('expression')}: {w.get('verdict')}")
+            data["wall_s"] = clock.seconds
+            save(data, "bench_prove", args.json, full)
+        log("transfer matrix")
+        data["transfer"] = transfer(data)
+        data["wall_s"] = clock.seconds
+        path = save(data, "bench_prove", args.json, full)
+        log(f"wrote {path}; {clock.seconds:.0f} s in all")
+    if args.plot:
+        for p in plot(data):
+            log(f"wrote {p}")
+    print(report(data))
+
+
+if __name__ == "__main__":
+    main()

@@ -10,8 +10,8 @@ Holm over the K, the difference of means with its 95% interval). The study's con
 Baselines are what a researcher in the field would pick:
 
 - everywhere the six standard activations (relu, gelu, silu, mish, elu, tanh) through
-  ``confirm.against``; the PINNs refuse relu and elu (their second derivatives jump), and the
-  confirm stage trains whatever ``against`` names, so they are left out of ``against`` there;
+  ``confirm.against``; the PINNs refuse relu and elu (their second derivatives jump), which
+  the confirm stage leaves out, storing why (``refused`` of its options);
 - ``inr-image``: also ``sin`` with SIREN's initialisation at the published omega0 = 30 and at
   the best omega0 of {5, 10, 30}. ``against`` names standard activations only (no task
   options), so these runs are trained here, in this process, on the same fresh seeds with the
@@ -158,14 +158,14 @@ PLANS: dict[str, dict[str, Any]] = {
         "families": PINN_FAMILIES,
         "initial": ["gelu", "mish", "tanh", "sin", "silu"],
         "anchors": ["gelu", "tanh", "sin"],
-        "against": ["gelu", "silu", "mish", "tanh", "sin"],
+        "against": [*SIX, "sin"],
         "grace": 3,
     },
     "pinn-burgers": {
         "families": PINN_FAMILIES,
         "initial": ["gelu", "mish", "tanh", "sin", "silu"],
         "anchors": ["gelu", "tanh", "sin"],
-        "against": ["gelu", "silu", "mish", "tanh", "sin"],
+        "against": [*SIX, "sin"],
         "grace": 3,
     },
     **{
@@ -237,11 +237,11 @@ def run_task(
             values.setdefault((r.kind, r.arm), []).append(r.metric_value)
     mode = get_task(task).mode
     metric = get_task(task).metric
-    candidates = []
+    candidates: list[dict[str, Any]] = []
     for v in verdicts:
         if v.kind != "candidate":
             continue
-        t = by_id[v.trial_id]
+        t = by_id[int(v.trial_id or 0)]
         cand = trial_candidate(t, learned=False)
         candidates.append(
             {
@@ -269,6 +269,8 @@ def run_task(
     baselines = {
         v.arm: values.get(("baseline", v.arm), []) for v in verdicts if v.kind == "baseline"
     }
+    # Baselines the task refuses (relu and elu on a PINN): left out by the confirm stage.
+    refused = dict((verdicts[0].options or {}).get("refused", {})) if verdicts else {}
     confirm_wall = wall  # launch includes the confirm stage; split below from the runs
     extra: dict[str, list[float]] = {}
     if task == "inr-image":
@@ -304,7 +306,7 @@ def run_task(
     winner = ranked[0] if ranked else None
     sign = 1.0 if mode == "max" else -1.0
     best_base = max(baselines, key=lambda n: sign * _mean(baselines[n]) if baselines[n] else -1e9)
-    per_trial = [t.duration_s for t in rows if getattr(t, "duration_s", None)]
+    per_trial = [float(t.duration_s or 0.0) for t in rows if getattr(t, "duration_s", None)]
     runs_s = [r.duration_s or 0.0 for r in confirm_runs(study, url)]
     return {
         "study": study,
@@ -320,6 +322,7 @@ def run_task(
         "seeds": seeds,
         "against": PLANS[task]["against"],
         "extra_baselines": sorted(extra),
+        "refused_baselines": refused,
         "baselines": {n: {"values": v, "mean": _mean(v)} for n, v in baselines.items()},
         "best_baseline": best_base,
         "candidates": candidates,
@@ -567,11 +570,11 @@ def main() -> None:
     add_launch_options(parser)
     args = parser.parse_args()
     if args.report:
-        data = json.loads(args.report.read_text())
+        saved = json.loads(args.report.read_text())
         if args.plot:
-            for p in plot(data):
+            for p in plot(saved):
                 log(f"wrote {p}")
-        print(report(data))
+        print(report(saved))
         return
     set_threads(1)
     full = bool(args.full)

@@ -111,7 +111,11 @@ def confirm_study(
         [(a.arm, values[(a.kind, a.arm)]) for a in arms if a.kind == BASELINE],
         info.mode,
     )
-    store.record_verdicts(study, verdicts, {**options.to_dict(), "fresh_seeds": seeds})
+    refused = refused_baselines(info.task, arms[0].settings, options.against)
+    stored_options = {**options.to_dict(), "fresh_seeds": seeds}
+    if refused:
+        stored_options["refused"] = refused
+    store.record_verdicts(study, verdicts, stored_options)
     store.set_study_status(study, StudyStatus.COMPLETED, finished=True)
     total = len(arms) * len(seeds)
     return ConfirmResult(confirmation(study, store), seeds, len(jobs), total - len(jobs))
@@ -179,11 +183,32 @@ def plan(store: TrialStore, study: str, options: ConfirmOptions) -> tuple[list[A
     chosen = top_distinct(store, study, options.top, "top of confirm")
     arms = [_candidate_arm(t) for t in chosen]
     used = {seed for t in chosen for seed in _spec(t).training_seeds}
+    task = store.get_study(study).task
+    left_out = refused_baselines(task, arms[0].settings, options.against)
     arms += [
         Arm(BASELINE, name, {"family": "standard", "name": name}, arms[0].settings)
         for name in options.against
+        if name not in left_out
     ]
     return arms, fresh_seeds(options.seeds, avoid=used)
+
+
+def refused_baselines(task: str, settings: Any, names: Sequence[str]) -> dict[str, str]:
+    """The baselines of ``names`` that ``task`` refuses (a PINN refuses ReLU and ELU: their
+    second derivatives jump), each with the task's sentence. The confirm stage leaves them out
+    rather than fail on them, and stores the reasons with its options (``refused``)."""
+    from afsearch.activations import build
+    from afsearch.tasks import get_task
+
+    t = get_task(task, settings)
+    refused: dict[str, str] = {}
+    if t.derivatives:
+        for name in names:
+            try:
+                t.check_candidate(build({"family": "standard", "name": name}))
+            except AfsearchError as exc:
+                refused[name] = str(exc)
+    return refused
 
 
 def top_distinct(

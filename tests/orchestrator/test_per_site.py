@@ -79,3 +79,15 @@ def test_fresh_seed_training_gives_each_site_its_candidate():
     tanh = per_site_config([{"family": "standard", "name": "tanh"}] * 2)
     assert train_seed(tanh, "digits-mlp", 0, settings=settings).metric != run.metric
     assert train_seed(config, "digits-mlp", 0, settings=settings).metric == run.metric
+
+
+def test_a_network_with_more_sites_than_counted_gets_a_sentence():
+    from afsearch.exceptions import AfsearchError
+    from afsearch.orchestrator._site_activations import SiteActivations
+
+    built = build_activation(per_site_config([{"family": "standard", "name": "tanh"}] * 2))
+    assert isinstance(built, SiteCandidates)
+    sites = SiteActivations(built, ["a", "b"])
+    assert sites.make_at(1, 4).candidate.text == "tanh(x)"
+    with pytest.raises(AfsearchError, match="asked for activation site 3, and this per-site"):
+        sites.make_at(2)

@@ -62,14 +62,19 @@ SUMMARY = {
 
 
 def compare_signals(
-    space: Any, pool: PrescreenPool, kept: list[int], x: np.ndarray, y: np.ndarray
+    space: Any,
+    pool: PrescreenPool,
+    kept: list[int],
+    x: np.ndarray,
+    y: np.ndarray,
+    only: list[str] | None = None,
 ) -> dict[str, Any]:
     """Each signal at initialisation: its rank correlation alone and added to the outputs."""
     from scipy.stats import spearmanr
 
     probe = InitProbe(space.task, task_settings(space, {}))
     out: dict[str, Any] = {}
-    for signal in SIGNALS:
+    for signal in only or SIGNALS:
         clock = Stopwatch()
         got = [probe.measure(pool.configs[i], (signal,)) for i in kept]
         ms = 1000 * clock.seconds / max(1, len(kept))
@@ -89,10 +94,11 @@ def compare_signals(
             "ms_per_candidate": ms,
         }
         log(f"  {signal}: {out[signal]}")
-    clock = Stopwatch()
-    for i in kept:
-        probe.measure(pool.configs[i])
-    out["all"] = {"ms_per_candidate": 1000 * clock.seconds / max(1, len(kept))}
+    if not only:
+        clock = Stopwatch()
+        for i in kept:
+            probe.measure(pool.configs[i])
+        out["all"] = {"ms_per_candidate": 1000 * clock.seconds / max(1, len(kept))}
     return out
 
 
@@ -105,6 +111,9 @@ def main() -> None:
     parser.add_argument("--task", default="digits-mlp")
     parser.add_argument("--batch-size", type=int, help="batch size of the task")
     parser.add_argument("--signals", action="store_true", help="compare signals at init")
+    parser.add_argument(
+        "--only", nargs="+", choices=SIGNALS, help="with --signals: these signals only"
+    )
     args = parser.parse_args()
     set_threads(2)
     from scipy.stats import spearmanr
@@ -138,7 +147,7 @@ def main() -> None:
         log(f"  [{n + 1}/{len(picks)}] {run.metric}")
     x = np.stack([pool.vectors[i] for i in kept])
     y = np.array(values)
-    signals = compare_signals(space, pool, kept, x, y) if args.signals else {}
+    signals = compare_signals(space, pool, kept, x, y, args.only) if args.signals else {}
     gp = leave_one_out(x, y, lambda a, b, c: fit_predict(a, b, c)[0])
     near = leave_one_out(x, y, knn)
     rho_gp, p_gp = spearmanr(gp, y)

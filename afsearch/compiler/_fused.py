@@ -37,7 +37,11 @@ class FusedPrograms:
     _backward: dict[tuple[bool, ...], Program] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.forward = build_program([self.expr], [X, *self.symbols], native=self.native)
+        # Run under autograd too (small inputs): u*g(b*u) with a parameter b stays as written
+        # there (see native_form); the x-only backward uses the full native form.
+        self.forward = build_program(
+            [self.expr], [X, *self.symbols], native=self.native, symbolic_scale=False
+        )
 
     def backward(self, needs: Sequence[bool]) -> Program:
         key = tuple(bool(n) for n in needs)

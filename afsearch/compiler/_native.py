@@ -16,6 +16,7 @@ the fused path and exported modules take that derivative from the expression its
 
 from __future__ import annotations
 
+import contextvars
 import math
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,7 @@ from sympy import Function
 from afsearch.expr import X, sigmoid, softplus
 from afsearch.expr._known import SELU_ALPHA, SELU_SCALE
 
+_SYMBOLIC_SCALE = contextvars.ContextVar("symbolic_scale", default=True)
 # The tanh approximation of GELU, as torch writes it: sqrt(2/pi) * (u + 0.044715 u**3).
 GELU_TANH_CUBIC = 0.044715
 
@@ -235,12 +237,14 @@ def _scaled(fn: type, arg: Any, ratio: Any) -> Any:
     """``ratio * fn(arg)`` where ``fn(v) = v*g(v)``; a symbolic ``ratio = 1/b`` goes through
     :class:`nonzero`, see the module docstring."""
     if ratio.is_Number:
-        return ratio * fn(native_form(arg))
+        return ratio * fn(_rewrite(arg))
+    if not _SYMBOLIC_SCALE.get():
+        return None
     b = 1 / ratio
     if b.is_Symbol or (b.is_Mul and all(f.is_Symbol or f.is_Number for f in b.args)):
         safe = nonzero(b)
         u = sympy.cancel(arg / b)
-        return fn(native_form(safe * u)) / safe
+        return fn(_rewrite(safe * u)) / safe
     return None
 
 
@@ -267,14 +271,14 @@ def _gate(f: Any, rest: Any) -> Any:
             a = 2 * rest
             inner = sympy.sqrt(2 / sympy.pi) * (a + sympy.Float(GELU_TANH_CUBIC) * a**3)
             if _same(sympy.expand(g.args[0]), sympy.expand(inner)):
-                return gelu_tanh(native_form(a))
+                return gelu_tanh(_rewrite(a))
     v = _clamp06(f)
     if v is not None:
         u = v - 3
         if _same(sympy.expand(6 * rest), sympy.expand(u)):
-            return hardswish(native_form(u))
+            return hardswish(_rewrite(u))
         if _same(6 * rest, sympy.S.One):
-            return hardsigmoid(native_form(u))
+            return hardsigmoid(_rewrite(u))
     return None
 
 
@@ -312,13 +316,13 @@ def _mul(e: Any) -> Any:
     coeff, rest = e.as_coeff_Mul()
     found = _elu_arg(rest)
     if found is not None and _close(coeff, SELU_SCALE) and _close(found[1], SELU_ALPHA):
-        return selu(native_form(found[0]))
+        return selu(_rewrite(found[0]))
     # softplus(b*u)/b with a number b.
     if isinstance(rest, softplus) and coeff.is_Number and coeff not in (0, 1):
         b = 1 / coeff
         u = rest.args[0] / b
         if _has_x(u) and sympy.expand(rest.args[0] - b * u) == 0:
-            return softplus_beta(native_form(u), b)
+            return softplus_beta(_rewrite(u), b)
     for i, f in enumerate(factors):
         if not _has_x(f):
             continue
@@ -343,16 +347,29 @@ def _add(e: Any) -> Any:
             if not s.is_Number and not s.is_Symbol:
                 continue
             kind = leaky_relu if s.is_Number else prelu
-            others = [native_form(t2) for k, t2 in enumerate(terms) if k not in (i, j)]
-            return sympy.Add(kind(native_form(u), s), *others)
+            others = [_rewrite(t2) for k, t2 in enumerate(terms) if k not in (i, j)]
+            return sympy.Add(kind(_rewrite(u), s), *others)
     return None
 
 
 _MATCHERS: dict[type, Callable[[Any], Any]] = {sympy.Mul: _mul, sympy.Add: _add}
 
 
-def native_form(e: Any) -> Any:
-    """``e`` with every subexpression PyTorch computes natively replaced by its op."""
+def native_form(e: Any, *, symbolic_scale: bool = True) -> Any:
+    """``e`` with every subexpression PyTorch computes natively replaced by its op.
+
+    ``symbolic_scale=False`` leaves ``u*g(b*u)`` with a parameter ``b`` as written: under
+    autograd, ``f(b*u)/b`` records more ops than the expression (``nonzero`` and the division)
+    and keeps more tensors, and its ``b`` derivative cancels for a small ``b``.
+    """
+    token = _SYMBOLIC_SCALE.set(symbolic_scale)
+    try:
+        return _rewrite(e)
+    finally:
+        _SYMBOLIC_SCALE.reset(token)
+
+
+def _rewrite(e: Any) -> Any:
     if not isinstance(e, sympy.Basic) or e.is_Atom or not _has_x(e):
         return e
     matcher = _MATCHERS.get(type(e))
@@ -363,14 +380,14 @@ def native_form(e: Any) -> Any:
     found = _elu_arg(e)
     if found is not None and found[1].is_Number:
         if found[1] == 1:
-            return elu(native_form(found[0]), sympy.S.One)
-        return elu(native_form(found[0]), found[1])
+            return elu(_rewrite(found[0]), sympy.S.One)
+        return elu(_rewrite(found[0]), found[1])
     if isinstance(e, sympy.Max) and len(e.args) == 2 and sympy.S.Zero in e.args:
-        return relu(native_form(e.args[0] if e.args[1] == 0 else e.args[1]))
+        return relu(_rewrite(e.args[0] if e.args[1] == 0 else e.args[1]))
     if isinstance(e, sympy.Piecewise):
-        pieces = [(native_form(p), c) for p, c in e.args]
+        pieces = [(_rewrite(p), c) for p, c in e.args]
         return sympy.Piecewise(*pieces, evaluate=False)
-    args = [native_form(a) for a in e.args]
+    args = [_rewrite(a) for a in e.args]
     if all(a is b for a, b in zip(args, e.args)):
         return e
     return e.func(*args)

@@ -243,17 +243,22 @@ def fold_value(value: float) -> Any:
 
 
 def build_program(
-    exprs: Sequence[Any], inputs: Sequence[sympy.Symbol], *, native: bool = True
+    exprs: Sequence[Any],
+    inputs: Sequence[sympy.Symbol],
+    *,
+    native: bool = True,
+    symbolic_scale: bool = True,
 ) -> Program:
     """Compile one or more expressions over ``inputs`` into one program sharing subtrees.
 
     ``native``: subexpressions PyTorch computes in one fused kernel (SiLU, GELU, ELU, ...)
-    become that kernel (:func:`afsearch.compiler._native.native_form`).
+    become that kernel (:func:`afsearch.compiler._native.native_form`; ``symbolic_scale``
+    is passed on).
     """
     b = _Builder(inputs)
     trees = [sympy.sympify(e) for e in exprs]
     if native:
-        trees = [native_form(t) for t in trees]
+        trees = [native_form(t, symbolic_scale=symbolic_scale) for t in trees]
     b.program.outputs = [b.build(t) for t in trees]
     return b.program
 

@@ -1,6 +1,6 @@
 """Speed of activations in trials and in exported code, before and after, side by side.
 
-    python benchmarks/bench_speed.py --before /tmp/afsearch-before        # about 20 minutes
+    python benchmarks/bench_speed.py --before /tmp/afsearch-before        # about 10 minutes
     python benchmarks/bench_speed.py --quick --before /tmp/afsearch-before
     python benchmarks/bench_speed.py --json benchmarks/results/bench_speed.json
 
@@ -285,7 +285,12 @@ def run_side(side: str, before: Path | None, args: argparse.Namespace) -> dict[s
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{side} side failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    # An installed afsearch could shadow the checkout; then nothing was compared.
+    imported = Path(result["afsearch"]).resolve()
+    if side == "before" and before is not None and not imported.is_relative_to(before.resolve()):
+        raise SystemExit(f"The before side imported afsearch from {imported}.")
+    return result
 
 
 def _target(key: str) -> float | None:

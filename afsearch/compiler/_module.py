@@ -41,6 +41,10 @@ def _compiled(programs: FusedPrograms) -> Any:
     return torch.compile(forward, dynamic=None)
 
 
+def _call_on_input(fn: Any, constants: tuple[Any, ...], x: torch.Tensor) -> torch.Tensor:
+    return fn(x, *constants)  # type: ignore[no-any-return]
+
+
 class CompiledActivation(nn.Module):
     """An activation computed by interpreting the candidate's program on tensors.
 
@@ -138,6 +142,17 @@ class CompiledActivation(nn.Module):
         out = self.program.outputs[0]
         if isinstance(out, Slot) and out.index == 0:
             return lambda x: x
+        # One PyTorch op on the input (SiLU, GELU, ELU with a number alpha, ...): call it as
+        # nn.SiLU would, without the interpreter's per-call work.
+        instrs = self.program.instrs
+        if (
+            len(instrs) == 1
+            and isinstance(out, Slot)
+            and out.index == instrs[0].out
+            and instrs[0].args[:1] == (Slot(0),)
+            and not any(isinstance(a, Slot) for a in instrs[0].args[1:])
+        ):
+            return functools.partial(_call_on_input, instrs[0].kernel.fn, instrs[0].args[1:])
         return None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

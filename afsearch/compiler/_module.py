@@ -42,7 +42,7 @@ def _compiled(programs: FusedPrograms) -> Any:
 
 
 def _call_on_input(fn: Any, constants: tuple[Any, ...], x: torch.Tensor) -> torch.Tensor:
-    return fn(x, *constants)  # type: ignore[no-any-return]
+    return fn(x, *constants)
 
 
 class CompiledActivation(nn.Module):

@@ -377,9 +377,11 @@ def _tuner(
 
     metric, mode = space.objective_metric, space.objective_mode
     writer = StoreCallback(store.url, name, metric, mode)
-    # The observer's callback runs after the writer: every trial it names has its number.
-    total, done = progress
-    callbacks: list[Any] = [writer, ObserverCallback(observer, writer, metric, mode, total, done)]
+    callbacks: list[Any] = [writer]
+    if type(observer) is not LaunchObserver:  # the default hears nothing: no callback, no reads
+        # After the writer: every trial the observer's callback names has its number.
+        total, done = progress
+        callbacks.append(ObserverCallback(observer, writer, metric, mode, total, done))
     trainable = tune.with_resources(
         train_candidate, {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial}
     )

@@ -25,14 +25,14 @@ task than digits-mlp).
 from __future__ import annotations
 
 import random
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 from _common import Stopwatch, arguments, log, run_info, save, set_threads, table
-from bench_samplers import STRUCTURAL
+from bench_samplers import STRUCTURAL, train_here
 
 from afsearch.orchestrator import SIGNALS, InitProbe, PrescreenPool, fit_predict
-from afsearch.results import rerun
 from afsearch.space import parse_space, task_settings
 from afsearch.tasks import get_task
 
@@ -138,13 +138,21 @@ def main() -> None:
     higher = get_task(args.task).mode == "max"
     values, kept = [], []
     train_clock = Stopwatch()
+    tasks: dict[str, Any] = {}
     for n, i in enumerate(picks):
-        (run,) = rerun(pool.configs[i], args.task, seeds=[args.seed], settings=settings)
-        if run.metric is not None and np.isfinite(run.metric):
+        # The task (its data) built once, as a Ray worker keeps it; the same training as rerun.
+        spec = SimpleNamespace(
+            activation=pool.configs[i],
+            task=args.task,
+            settings=settings,
+            training_seeds=[args.seed],
+        )
+        metric = train_here(spec, tasks)
+        if metric is not None and np.isfinite(metric):
             # Higher is better for every task here: a loss is negated.
-            values.append(run.metric if higher else -run.metric)
+            values.append(metric if higher else -metric)
             kept.append(i)
-        log(f"  [{n + 1}/{len(picks)}] {run.metric}")
+        log(f"  [{n + 1}/{len(picks)}] {metric}")
     x = np.stack([pool.vectors[i] for i in kept])
     y = np.array(values)
     signals = compare_signals(space, pool, kept, x, y, args.only) if args.signals else {}

@@ -365,6 +365,15 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="epochs per trial")
     parser.add_argument("--batch-size", type=int, help="batch size of the task (fixed)")
     parser.add_argument(
+        "--first-repeat",
+        type=int,
+        default=0,
+        help="seed of the first repeat (run repeats in parallel processes, then --merge)",
+    )
+    parser.add_argument(
+        "--merge", type=Path, nargs="+", metavar="JSON", help="join results of the same plan"
+    )
+    parser.add_argument(
         "--in-process",
         action="store_true",
         help="drive each study's proposer without Ray, training in this process (the same "
@@ -379,6 +388,28 @@ def main() -> None:
         args.plot = DOCS / (f"{name.removeprefix('bench_')}.png")
     if structural and "cmaes" in args.samplers and not args.report:
         parser.error("CMA-ES samples choices at random; leave it out of --space structural.")
+    if args.merge:
+        parts = [json.loads(p.read_text()) for p in args.merge]
+        data = parts[0]
+        for part in parts[1:]:
+            for sampler, d in part["samplers"].items():
+                into = data["samplers"][sampler]
+                for key in ("curves", "values", "skipped"):
+                    into.setdefault(key, []).extend(d.get(key, []))
+                into["wall_s"] += d["wall_s"]
+            data["seconds"] = max(data["seconds"], part["seconds"])
+        data["plan"]["repeats"] = len(data["samplers"]["random"]["curves"])
+        mode_ = "max" if "accuracy" in data["metric"] else "min"
+        randoms = data["samplers"]["random"]["curves"]
+        for d in data["samplers"].values():
+            d["trials_to_reach_random_best"] = [
+                trials_to_reach(c, rc[-1], mode_) if rc and rc[-1] is not None else None
+                for c, rc in zip(d["curves"], randoms, strict=True)
+            ]
+        path = save(data, name, args.json, False)
+        print(report(data))
+        print(f"\nmerged {len(parts)} results into {path}")
+        return
     if args.report:
         results = [json.loads(p.read_text()) for p in args.report]
         plot(results, args.plot)
@@ -432,7 +463,8 @@ def main() -> None:
             logging_level="ERROR",
         )
     with workdir(args.workdir) as wd:
-        for r in range(plan["repeats"]):
+        first = args.first_repeat
+        for r in range(first, first + plan["repeats"]):
             for sampler in args.samplers:
                 space = make_space(sampler, plan, structural)
                 mode_ = str(space.mode)

@@ -257,6 +257,8 @@ def test_a_real_launch_records_failures_and_completes(
         data["sampler_options"] = {"population": 2, "tournament": 1}
     if case.endswith("+prescreen"):
         data["prescreen"] = {"pool": 10, "anchors": ["relu"], "proposals": 3}
+        # Six expressions are fewer than a pool; Swish-beta makes the space uncountable.
+        data["families"].append({"family": "swish", "beta": {"low": 0.5, "high": 2.0}})
     space = tmp_path / "s.yaml"
     space.write_text(yaml.safe_dump(data))
     url = f"sqlite:///{tmp_path / 'c.db'}"

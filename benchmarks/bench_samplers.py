@@ -261,7 +261,9 @@ def _axes(ax: Any, data: dict[str, Any], title: bool = True) -> None:
         ax.fill_between(n, lo, hi, color=line.get_color(), alpha=0.12)
     plan = data["plan"]
     ax.set_xlabel("trial number")
-    unit = " (%)" if k == 100.0 else ""
+    unit = " (%)" if k == 100.0 else " (log scale)"
+    if k != 100.0:
+        ax.set_yscale("log")
     ax.set_ylabel(f"best {data['metric']} so far{unit}")
     searched = (
         "grammar trees, swish, elu"

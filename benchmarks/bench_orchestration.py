@@ -20,6 +20,16 @@ By default trials save their training state after every epoch (``checkpoint_ever
 defaults saves no more than once per 30 s, so these trials would save nothing.
 ``--checkpoint-every 0`` measures the same studies without checkpoints.
 
+``--vs-optuna`` measures ``launch`` against a plain Optuna loop instead: ``study.optimize`` with
+``n_jobs=2`` on the same task, the same candidates (``sample_config`` of the same space) and the
+same TPE sampler, each trial training in the loop's own threads. Two studies of 20 trials: the
+quickstart space (digits-mlp, trials of about 0.3 s) and mnist1d-mlp (about 2 s), both without
+a scheduler and without replaying repeats, so both sides train the same 20 trials. Every run is
+a fresh process (Ray's start-up counts); with ``--before DIR`` (a ``git worktree`` of earlier
+code, imported through ``PYTHONPATH``; ``--after DIR`` likewise for the launch measured) the
+earlier launch runs too, the three taking turns
+round by round (``--rounds``), and the table gives medians and the ratios of medians.
+
 The space names its task ``bench_orchestration:TimedTask``: the driver imports this file as
 ``bench_orchestration`` (its folder is on ``sys.path``), and the Ray instance started here ships
 it and ``_common.py`` to the workers as ``py_modules``, as ``launch`` does for a task module
@@ -28,6 +38,7 @@ beside a space file. ``--json PATH`` also writes the results to a file.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -71,6 +82,12 @@ class TimedTask(BaseTask):
             make_activation(),
             nn.Linear(256, 1),
         )
+
+
+def argparse_hidden() -> str:
+    import argparse
+
+    return argparse.SUPPRESS
 
 
 def calibrate(target_epoch_s: float) -> int:
@@ -127,6 +144,7 @@ def run_study(
     shares, train_total = [], 0.0
     for t in rows:
         train = sum(e.metrics.get("epoch_seconds", 0.0) for e in epochs(t.id, url))
+        assert t.finished_at is not None
         trial_wall = (t.finished_at - t.started_at).total_seconds()
         train_total += train
         shares.append(1 - train / trial_wall)
@@ -143,12 +161,178 @@ def run_study(
     }
 
 
+#: The studies of ``--vs-optuna``: the space's changes to the quickstart space.
+VS_OPTUNA: dict[str, dict[str, Any]] = {
+    "quickstart": {},
+    "mnist1d-mlp": {"task": {"name": "mnist1d-mlp"}},
+}
+
+
+def vs_space(case: str, n: int) -> Any:
+    """The quickstart space with ``case``'s changes, ``n`` trials, no scheduler."""
+    import yaml
+
+    from afsearch.space import parse_space
+
+    raw = yaml.safe_load((_common.ROOT / "search_spaces" / "quickstart.yaml").read_text())
+    raw.update(VS_OPTUNA[case], scheduler="none", num_samples=n, name=f"vs-{case}")
+    raw.pop("grace_period", None)
+    return parse_space(raw)
+
+
+def one_launch(case: str, n: int, tmp: Path) -> dict[str, Any]:
+    """Seconds of ``launch`` (Ray's start included) for the study ``case``."""
+    from afsearch.orchestrator import LaunchObserver
+
+    class Clock(LaunchObserver):
+        ray_s = 0.0
+
+        def ray_started(self, seconds: float) -> None:
+            Clock.ray_s = seconds
+
+    space = vs_space(case, n)
+    clock = Stopwatch()
+    launch(
+        space,
+        url=f"sqlite:///{tmp / 'vs.db'}",
+        runs_dir=tmp / "runs",
+        num_cpus=2,
+        max_concurrent=2,
+        reuse=False,
+        observer=Clock(),
+    )
+    wall = clock.seconds
+    return {
+        "wall_s": wall,
+        "ray_start_s": Clock.ray_s,
+        "trials": len(trials(space.name, f"sqlite:///{tmp / 'vs.db'}")),
+    }
+
+
+def one_optuna(case: str, n: int) -> dict[str, Any]:
+    """Seconds of a plain Optuna loop over the same space: ``optimize(n_jobs=2)``, TPE, each
+    trial building the candidate and training it with the task (data built once per settings
+    and thread)."""
+    import threading
+
+    import optuna
+
+    from afsearch.orchestrator._samplers import make_sampler
+    from afsearch.space import sample_config, task_settings
+    from afsearch.tasks import get_task
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    space = vs_space(case, n)
+    local = threading.local()
+
+    def objective(trial: Any) -> float:
+        torch.set_num_threads(1)
+        activation, values = sample_config(trial, space)
+        settings = task_settings(space, values)
+        tasks = local.__dict__.setdefault("tasks", {})
+        key = repr(settings)
+        task = tasks[key] = tasks.get(key) or get_task(space.task, settings)
+        candidate = build(activation)
+        last = None
+        for result in task.fit(lambda: CompiledActivation(candidate, fold=True), seed=0):
+            last = result
+        assert last is not None
+        return float(last.metrics[task.metric])
+
+    up = str(space.mode) == "max"
+    direction = optuna.study.StudyDirection.MAXIMIZE if up else optuna.study.StudyDirection.MINIMIZE
+    clock = Stopwatch()
+    study = optuna.create_study(direction=direction, sampler=make_sampler(space, 0))
+    study.optimize(objective, n_trials=n, n_jobs=2, catch=(Exception,))
+    return {"wall_s": clock.seconds, "trials": len(study.trials)}
+
+
+def vs_optuna(args: Any) -> None:
+    """Run the three sides in turns, each in a fresh process; print medians and ratios."""
+    import json
+    import statistics
+    import subprocess
+    import sys
+
+    here = Path(__file__).resolve()
+    after = str(Path(args.after).resolve()) if args.after else str(_common.ROOT)
+    sides: dict[str, str | None] = {"optuna": None}
+    if args.before:
+        sides["before"] = str(Path(args.before).resolve())
+    for named in args.side or []:
+        label, _, folder = named.partition("=")
+        sides[label] = str(Path(folder).resolve())
+    sides["launch"] = after
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for r in range(args.rounds):
+        for case in VS_OPTUNA:
+            for side, code in sides.items():
+                with workdir() as tmp:
+                    out = tmp / "one.json"
+                    kind = "optuna" if code is None else "launch"
+                    env = {**os.environ, "PYTHONPATH": code or after}
+                    subprocess.run(
+                        [sys.executable, str(here), "--one", kind, "--case", case,
+                         "--trials", str(args.trials), "--out", str(out)],
+                        env=env, cwd=tmp, check=True,
+                    )  # fmt: skip
+                    result = json.loads(out.read_text())
+                runs.setdefault(case, {}).setdefault(side, []).append(result)
+                _common.log(f"round {r + 1} {case} {side}: {result['wall_s']:.1f} s")
+    rows, summary = [], {}
+    for case, by_side in runs.items():
+        med = {s: statistics.median(x["wall_s"] for x in v) for s, v in by_side.items()}
+        # Ratios round by round (the sides of one round ran back to back), then their median.
+        per_round = {
+            s: [a["wall_s"] / b["wall_s"] for a, b in zip(v, by_side["optuna"], strict=True)]
+            for s, v in by_side.items()
+            if s != "optuna"
+        }
+        summary[case] = {"median_s": med, "ratio_per_round": per_round, "runs": by_side}
+        for s in per_round:
+            ray_s = statistics.median(x["ray_start_s"] for x in by_side[s])
+            rr = per_round[s]
+            rows.append(
+                [case, s, f"{med[s]:.1f}", f"{med['optuna']:.1f}",
+                 f"{med[s] / med['optuna']:.2f}", f"{min(rr):.2f}-{max(rr):.2f}", f"{ray_s:.1f}"]
+            )  # fmt: skip
+    headers = ["study", "side", "launch s", "optuna s", "ratio", "per round", "ray start s"]
+    print(f"{args.trials} trials, {args.rounds} rounds, medians; {os.cpu_count()} CPUs")
+    print(table(headers, rows, align="llrrrrr"))
+    if args.json:
+        write_json(args.json, {"trials": args.trials, "rounds": args.rounds, "studies": summary})
+
+
 def main() -> None:
     parser = arguments(__doc__, quick="1 s trials only", json="also write the results to this file")
     parser.add_argument(
         "--checkpoint-every", type=int, default=1, help="epochs between checkpoints (0: none)"
     )
+    parser.add_argument("--vs-optuna", action="store_true", help="launch against plain Optuna")
+    parser.add_argument("--before", help="a worktree of earlier code, measured too (--vs-optuna)")
+    parser.add_argument(
+        "--side", action="append", metavar="NAME=DIR", help="more code to launch (--vs-optuna)"
+    )
+    parser.add_argument("--after", help="the code measured as launch (default: this checkout)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --vs-optuna")
+    parser.add_argument("--trials", type=int, default=20, help="trials of each --vs-optuna study")
+    parser.add_argument("--one", choices=["launch", "optuna"], help=argparse_hidden())
+    parser.add_argument("--case", choices=list(VS_OPTUNA), help=argparse_hidden())
+    parser.add_argument("--out", type=Path, help=argparse_hidden())
     args = parser.parse_args()
+    if args.one:
+        set_threads(1)
+        with workdir() as tmp:
+            result = (
+                one_launch(args.case, args.trials, tmp)
+                if args.one == "launch"
+                else one_optuna(args.case, args.trials)
+            )
+        write_json(args.out, result)
+        return
+    if args.vs_optuna:
+        vs_optuna(args)
+        return
     cases = (
         [(1.0, 1, 8), (1.0, 2, 8)]
         if args.quick
@@ -163,7 +347,7 @@ def main() -> None:
         num_cpus=2,
         include_dashboard=False,
         log_to_driver=False,
-        logging_level="ERROR",
+        logging_level=logging.ERROR,
         # The workers import the task from this file, which imports _common.
         runtime_env={"py_modules": [str(Path(__file__).resolve()), str(_common.__file__)]},
     )

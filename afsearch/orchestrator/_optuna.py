@@ -23,6 +23,9 @@ from afsearch.orchestrator._spec import TrialSpec
 from afsearch.orchestrator._stop import StopRequest
 from afsearch.store import TrialRecord, TrialStatus
 
+#: How long an Optuna connection waits for a lock another process holds (the store's value).
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
 #: User attributes of each Optuna trial: what optuna-dashboard shows of the activation.
 EXPRESSION_ATTR = "expression"
 ACTIVATION_ID_ATTR = "activation_id"
@@ -281,6 +284,29 @@ def enqueue_activations(study: Any, configs: Sequence[Mapping[str, Any]]) -> Non
         )
 
 
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")  # as the store's connections
+        cursor.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cursor.close()
+
+
+def quick_sqlite_commits(engine: Any) -> None:
+    """Optuna's SQLite connections commit as the store's do: ``synchronous = NORMAL`` in WAL
+    mode, which survives a killed process and makes a commit
+    about 6 ms faster here (no fsync); the driver commits a few times per trial (ask, the
+    activation's attributes, each epoch's intermediate value, tell), between one trial's end and
+    the next one's start. Also waits for a lock as the store does."""
+    from sqlalchemy import event
+
+    event.listen(engine, "connect", _sqlite_pragmas)
+    # Connections RDBStorage opened while it set up come back with the settings.
+    engine.dispose()
+
+
 def open_optuna_study(url: str, optuna_name: str, goals: list[tuple[str, str]]) -> tuple[Any, Any]:
     """The Optuna study ``optuna_name`` at ``url`` and its storage, created or loaded, with one
     direction per ``(metric, mode)`` goal."""
@@ -292,6 +318,8 @@ def open_optuna_study(url: str, optuna_name: str, goals: list[tuple[str, str]]) 
         url,
         engine_kwargs={} if url.startswith("sqlite") else {"pool_pre_ping": True},
     )
+    if url.startswith("sqlite"):
+        quick_sqlite_commits(optuna_storage.engine)
     directions = ["maximize" if mode == "max" else "minimize" for _, mode in goals]
     ot_study = retry_optuna(
         optuna.create_study,

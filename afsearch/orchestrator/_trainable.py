@@ -30,6 +30,26 @@ from afsearch.orchestrator._speed import TrialActivations
 
 #: File of a trial checkpoint that holds the training state of each seed.
 STATE_FILE = "state.pt"
+#: Tasks a worker keeps between its trials (the newest first), each with the data it built:
+#: a study's trials share their task's settings, so every trial after a worker's first trains
+#: on data built once. A few, since a task's data can be large (CIFAR-10 about 180 MB).
+TASKS_KEPT = 2
+_TASKS: dict[tuple[str, str], Any] = {}
+
+
+def worker_task(name: str, settings: Any) -> Any:
+    """The task ``name`` with ``settings`` for a trial on this worker: the one an earlier trial
+    of the same task and settings built (its data built once per seed and device), else new."""
+    from afsearch.tasks import get_task
+
+    key = (name, repr(settings))
+    task = _TASKS.pop(key, None)
+    if task is None:
+        task = get_task(name, settings)
+    _TASKS[key] = task  # the newest last
+    while len(_TASKS) > TASKS_KEPT:
+        del _TASKS[next(iter(_TASKS))]
+    return task
 
 
 def _learned(modules: list[Any], per_site: bool = False) -> dict[str, Any]:
@@ -64,7 +84,6 @@ def train_candidate(config: dict[str, Any]) -> None:
     from afsearch.activations import build_activation
     from afsearch.expr import SiteCandidates
     from afsearch.orchestrator._site_activations import SiteActivations
-    from afsearch.tasks import get_task
 
     spec = TrialSpec.of_config(config)
     metric, mode = spec.metric, spec.mode
@@ -81,7 +100,7 @@ def train_candidate(config: dict[str, Any]) -> None:
     candidate = build_activation(spec.activation)
     per_site = isinstance(candidate, SiteCandidates)
     settings = spec.settings
-    task = get_task(spec.task, settings)
+    task = worker_task(spec.task, settings)
     refused = next(
         (r for c in getattr(candidate, "sites", [candidate]) if (r := _refusal(task, c))), None
     )

@@ -30,7 +30,7 @@ from afsearch.orchestrator._speed import TrialActivations
 
 #: File of a trial checkpoint that holds the training state of each seed.
 STATE_FILE = "state.pt"
-#: Tasks a worker keeps between its trials (the newest first), each with the data it built:
+#: Tasks a worker keeps between its trials (the newest last), each with the data it built:
 #: a study's trials share their task's settings, so every trial after a worker's first trains
 #: on data built once. A few, since a task's data can be large (CIFAR-10 about 180 MB).
 TASKS_KEPT = 2

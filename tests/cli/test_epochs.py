@@ -44,7 +44,18 @@ def test_show_prints_each_metric_once_and_flags_as_words(tmp_path: Path) -> None
     assert all(len(line) <= 80 for line in lines), table
     # The study's metric first, the others once as reported, the epoch's seconds last.
     words = " ".join(lines[:4]).split()
-    assert words == "epochs val train val epoch accuracy loss loss seconds notes".split()
+    assert words == [
+        "epochs",
+        "val",
+        "train",
+        "val",
+        "epoch",
+        "accuracy",
+        "loss",
+        "loss",
+        "seconds",
+        "notes",
+    ]
     for hidden in ("final", "diverged", "training", "time", "reused"):
         assert hidden not in table, hidden
     rows = [line.split() for line in lines if line.strip()[:1].isdigit()]

@@ -335,8 +335,9 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else math.nan
 
 
-def transfer(data: dict[str, Any]) -> dict[str, Any]:
-    """Each task's winner on every other task (3 fresh seeds, that task's defaults)."""
+def transfer(data: dict[str, Any], parallel: bool = True) -> dict[str, Any]:
+    """Each task's winner on every other task (3 fresh seeds, that task's defaults); on Ray
+    with ``parallel``, else one training at a time in this process (no Ray)."""
     tasks = [t for t, d in data["tasks"].items() if d.get("winner")]
     seeds = list(range(10_000, 10_003))
     matrix: dict[str, dict[str, Any]] = {}
@@ -354,8 +355,8 @@ def transfer(data: dict[str, Any]) -> dict[str, Any]:
                     dst,
                     seeds=seeds,
                     settings=None,
-                    parallel=True,
-                    device=None,
+                    parallel=parallel,
+                    device=None if parallel else "cpu",
                 )[0]
             except AfsearchError as exc:
                 matrix[src][dst] = {"values": [], "mean": None, "note": f"refused: {exc}"}
@@ -567,8 +568,32 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=65.0, help="wall budget of --quick")
     parser.add_argument("--plot", action="store_true", help="draw docs/prove_*.png")
     parser.add_argument("--report", type=Path, metavar="JSON", help="print the tables of a file")
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        metavar="JSON",
+        help="join the tasks of result files (runs of some tasks each), then the transfer matrix",
+    )
     add_launch_options(parser)
     args = parser.parse_args()
+    if args.merge:
+        parts = [json.loads(p.read_text()) for p in args.merge]
+        merged = {**parts[0], "tasks": {}, "merged_from": [str(p) for p in args.merge]}
+        for part in parts:
+            merged["tasks"].update(part["tasks"])
+        merged["wall_s"] = sum(part.get("wall_s", 0.0) for part in parts)
+        # A few trainings: one at a time here, without Ray's start.
+        set_threads(1)
+        clock = Stopwatch()
+        merged["transfer"] = transfer(merged, parallel=False)
+        merged["transfer_wall_s"] = clock.seconds
+        log(f"wrote {save(merged, 'bench_prove', args.json, bool(args.full))}")
+        if args.plot:
+            for p in plot(merged):
+                log(f"wrote {p}")
+        print(report(merged))
+        return
     if args.report:
         saved = json.loads(args.report.read_text())
         if args.plot:

@@ -2,6 +2,9 @@
 
 >>> from afsearch.results import export_trial
 >>> export_trial("quickstart/3", out_dir="exported")  # doctest: +SKIP
+
+The compiler (and with it torch) is imported by the functions that write files, so that
+``afsearch show`` and the other reading commands, which import this package, load no torch.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from afsearch.compiler import candidate_record, check_class_name, render_module, snake_case
 from afsearch.exceptions import AfsearchError
 from afsearch.expr import Candidate, Param, SiteCandidates
 from afsearch.results._trial import trial_candidate, trial_channel_values
@@ -52,6 +54,8 @@ def export_activation(
     """
     norm = {n: p if isinstance(p, Param) else Param(p, False) for n, p in params.items()}
     candidate = Candidate(expr, norm, family, per_channel=per_channel)
+    from afsearch.compiler import candidate_record, check_class_name, render_module, snake_case
+
     check_class_name(name)
     source = render_module(candidate, name, sites)
     record = candidate_record(candidate, with_fingerprint=True)
@@ -140,6 +144,8 @@ def export_trial(
 def _export_sites(t: Any, sites: SiteCandidates, cls: str, out_dir: str | Path) -> Exported:
     """One module per activation site (``<cls>Site<k>.py`` and ``.json``, each with that
     site's learned values) and ``<cls>.json``, which lists them in the network's order."""
+    from afsearch.compiler import check_class_name, snake_case
+
     check_class_name(cls)
     names = [check_class_name(f"{cls}Site{k}"[:64]) for k in range(len(sites.sites))]
     if len(set(names)) != len(names):

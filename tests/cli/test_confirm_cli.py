@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from afsearch.activations import build
 from afsearch.cli import app
-from afsearch.compiler import candidate_record
-from afsearch.orchestrator import TrialSpec, judge
+from afsearch.orchestrator import judge
 from afsearch.store import TrialStore, confirmation
 from afsearch.tasks import TaskSettings
+from tests.helpers import add_finished_trial, create_digits_study
 
 runner = CliRunner()
 
@@ -43,16 +42,7 @@ def confirmed_db(path: Path, *, confirm: bool = True) -> str:
     ``confirm``, a confirmation in which #1 beats ReLU and #0 loses to it."""
     url = f"sqlite:///{path}"
     with TrialStore(url) as store:
-        store.create_study(
-            "s",
-            space={},
-            task="digits-mlp",
-            metric="val_accuracy",
-            mode="max",
-            sampler="random",
-            scheduler="none",
-            num_samples=2,
-        )
+        create_digits_study(store, "s", sampler="random", num_samples=2)
         ids = {}
         for number, (name, activation, value) in enumerate(
             [
@@ -60,36 +50,14 @@ def confirmed_db(path: Path, *, confirm: bool = True) -> str:
                 ("steady", {"family": "prelu", "a": 0.1}, 0.95),
             ]
         ):
-            record = candidate_record(build(activation))
-            store.upsert_activation(
-                record["id"],
-                expression=record["expression"],
-                srepr=record["srepr"],
-                latex=record["latex"],
-                family=record["family"],
-                params=record["params"],
-            )
-            spec = TrialSpec(
-                activation=activation,
-                candidate=record,
-                task="digits-mlp",
-                settings=TaskSettings(epochs=1, batch_size=128, options={"width": 8}),
-                seeds=1,
-                seed=0,
-                metric="val_accuracy",
-                mode="max",
-                dedup_key=str(number) * 24,
-            )
-            tid = store.start_trial(
+            ids[name] = add_finished_trial(
+                store,
                 "s",
-                tune_trial_id=f"t{number}",
-                config=spec.stored(),
-                activation_id=record["id"],
+                activation,
+                value=value,
+                settings=TaskSettings(epochs=1, batch_size=128, options={"width": 8}),
                 number=number,
             )
-            store.record_epochs(tid, [(1, {"val_accuracy": value}, value)])
-            store.finish_trial(tid, status="completed", metric_value=value)
-            ids[name] = (record["id"], tid)
         if confirm:
             for name, values in VALUES.items():
                 kind = "candidate" if name in ids else "baseline"

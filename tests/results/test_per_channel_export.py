@@ -12,9 +12,8 @@ from typer.testing import CliRunner
 
 from afsearch.activations import build
 from afsearch.cli import app
-from afsearch.compiler import CompiledActivation, candidate_record
+from afsearch.compiler import CompiledActivation
 from afsearch.exceptions import AfsearchError
-from afsearch.orchestrator import TrialSpec
 from afsearch.results import (
     channel_summary,
     export_activation,
@@ -23,7 +22,7 @@ from afsearch.results import (
     trial_channel_values,
 )
 from afsearch.store import TrialStore, trial
-from afsearch.tasks import TaskSettings
+from tests.helpers import add_finished_trial, create_digits_study
 
 CONFIG = {"family": "rational", "trainable": True, "per_channel": True}
 
@@ -47,44 +46,9 @@ def _learned(sites: list[CompiledActivation]) -> dict:
 
 
 def _store(url: str, sites: list[CompiledActivation]) -> int:
-    record = candidate_record(build(CONFIG))
-    spec = TrialSpec(
-        activation=CONFIG,
-        candidate=record,
-        task="digits-mlp",
-        settings=TaskSettings(epochs=1),
-        seeds=1,
-        seed=0,
-        metric="val_accuracy",
-        mode="max",
-        dedup_key="1" * 24,
-    )
     with TrialStore(url) as store:
-        store.create_study(
-            "pc",
-            space={},
-            task="digits-mlp",
-            metric="val_accuracy",
-            mode="max",
-            sampler="tpe",
-            scheduler="none",
-            num_samples=1,
-        )
-        store.upsert_activation(
-            record["id"],
-            expression=record["expression"],
-            srepr=record["srepr"],
-            latex=record["latex"],
-            family=record["family"],
-            params=record["params"],
-        )
-        tid = store.start_trial(
-            "pc", tune_trial_id="t0", config=spec.stored(), activation_id=record["id"]
-        )
-        store.record_epochs(tid, [(1, {"val_accuracy": 0.5}, 0.5)])
-        store.finish_trial(
-            tid, status="completed", metric_value=0.5, learned_params=_learned(sites)
-        )
+        create_digits_study(store, "pc")
+        _, tid = add_finished_trial(store, "pc", CONFIG, value=0.5, learned_params=_learned(sites))
     return tid
 
 

@@ -12,12 +12,12 @@ from typer.testing import CliRunner
 
 from afsearch.activations import build_activation, per_site_config
 from afsearch.cli import app
-from afsearch.compiler import CompiledActivation, candidate_record
+from afsearch.compiler import CompiledActivation
 from afsearch.expr import SiteCandidates
-from afsearch.orchestrator import TrialSpec
 from afsearch.results import export_trial, rerun, trial_candidate
 from afsearch.store import TrialStore, trial
 from afsearch.tasks import TaskSettings
+from tests.helpers import add_finished_trial, create_digits_study
 
 CONFIG = per_site_config(
     [
@@ -36,42 +36,11 @@ SETTINGS = TaskSettings(epochs=1, batch_size=64, options={"width": 8, "depth": 3
 @pytest.fixture
 def url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'ps.db'}"
-    record = candidate_record(build_activation(CONFIG))
-    spec = TrialSpec(
-        activation=CONFIG,
-        candidate=record,
-        task="digits-mlp",
-        settings=SETTINGS,
-        seeds=1,
-        seed=0,
-        metric="val_accuracy",
-        mode="max",
-        dedup_key="2" * 24,
-    )
     with TrialStore(url) as store:
-        store.create_study(
-            "ps",
-            space={},
-            task="digits-mlp",
-            metric="val_accuracy",
-            mode="max",
-            sampler="random",
-            scheduler="none",
-            num_samples=1,
+        create_digits_study(store, "ps", sampler="random")
+        add_finished_trial(
+            store, "ps", CONFIG, value=0.5, settings=SETTINGS, learned_params=LEARNED
         )
-        store.upsert_activation(
-            record["id"],
-            expression=record["expression"],
-            srepr=record["srepr"],
-            latex=record["latex"],
-            family=record["family"],
-            params=record["params"],
-        )
-        tid = store.start_trial(
-            "ps", tune_trial_id="t0", config=spec.stored(), activation_id=record["id"]
-        )
-        store.record_epochs(tid, [(1, {"val_accuracy": 0.5}, 0.5)])
-        store.finish_trial(tid, status="completed", metric_value=0.5, learned_params=LEARNED)
     return url
 
 

@@ -10,7 +10,6 @@ status from what the database holds, and confirm its best on fresh seeds when th
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import time
 import warnings
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from afsearch.orchestrator._confirm import ConfirmResult, confirm_study
 from afsearch.orchestrator._events import LaunchObserver, StudyStarted
 from afsearch.orchestrator._optuna import open_optuna_study
 from afsearch.orchestrator._ray import default_runs_dir, init_ray, storage_path, task_runtime_env
-from afsearch.space import SearchSpace, grid_configs, load_space, parse_space
+from afsearch.space import SearchSpace, load_space, with_overrides
 from afsearch.store import (
     DRIVER_RETRIES,
     StudyRecord,
@@ -102,7 +101,7 @@ def launch(
     if cpus_per_trial <= 0 or gpus_per_trial < 0:
         raise AfsearchError("--cpus-per-trial must be above 0 and --gpus-per-trial at least 0.")
     resources = _Resources(cpus_per_trial, gpus_per_trial, max_concurrent or space.max_concurrent)
-    name = check_study_name(study or space.name)
+    name = check_launch_name(study or space.name)
     existing = _existing_study(store, name, resume)
     if existing is not None and num_samples is not None and num_samples > existing.num_samples:
         # Like Optuna's optimize called again: the study runs the extra trials.
@@ -201,47 +200,7 @@ def launch(
 
 
 # ---------------------------------------------------------------------------------------------
-# Stage 1: the space as this launch runs it, the study's name, the study it continues.
-
-
-def with_overrides(
-    space: SearchSpace,
-    *,
-    task: str | None = None,
-    num_samples: int | None = None,
-    max_failures: int | None = None,
-    trial_timeout_s: float | None = None,
-) -> SearchSpace:
-    """``space`` with the command line's values in place of its own, each one checked."""
-    if task is not None:
-        raw = dict(space.raw)
-        task_raw = raw.get("task", {})
-        task_raw = {"name": task_raw} if isinstance(task_raw, str) else dict(task_raw or {})
-        task_raw["name"] = task
-        raw["task"] = task_raw
-        space = parse_space(raw, source=space.source, default_name=space.name)
-    changes: dict[str, Any] = {}
-    if num_samples is not None:
-        if num_samples < 1:
-            raise AfsearchError(f"--num-samples must be at least 1, got {num_samples}.")
-        changes["num_samples"] = num_samples
-    if max_failures is not None:
-        if max_failures < 0:
-            raise AfsearchError(f"--max-failures must be at least 0, got {max_failures}.")
-        changes["max_failures"] = max_failures
-    if trial_timeout_s is not None:
-        if trial_timeout_s <= 0:
-            raise AfsearchError(f"--trial-timeout must be above 0 seconds, got {trial_timeout_s}.")
-        changes["trial_timeout_s"] = trial_timeout_s
-    space = dataclasses.replace(space, **changes) if changes else space
-    if space.sampler == "grid":
-        size = sum(1 for _ in grid_configs(space))
-        space = dataclasses.replace(space, num_samples=min(space.num_samples, size))
-    return space
-
-
-def check_study_name(name: str) -> str:
-    return check_launch_name(name)
+# Stage 1: the study it continues (the command line's values: space.with_overrides).
 
 
 def _existing_study(store: TrialStore, name: str, resume: bool) -> StudyRecord | None:

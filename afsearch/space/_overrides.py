@@ -1,0 +1,47 @@
+"""A space as one launch runs it: the command line's values in place of the file's."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from afsearch.exceptions import AfsearchError
+from afsearch.space._load import parse_space
+from afsearch.space._sample import grid_configs
+from afsearch.space._space import SearchSpace
+
+
+def with_overrides(
+    space: SearchSpace,
+    *,
+    task: str | None = None,
+    num_samples: int | None = None,
+    max_failures: int | None = None,
+    trial_timeout_s: float | None = None,
+) -> SearchSpace:
+    """``space`` with the command line's values in place of its own, each one checked."""
+    if task is not None:
+        raw = dict(space.raw)
+        task_raw = raw.get("task", {})
+        task_raw = {"name": task_raw} if isinstance(task_raw, str) else dict(task_raw or {})
+        task_raw["name"] = task
+        raw["task"] = task_raw
+        space = parse_space(raw, source=space.source, default_name=space.name)
+    changes: dict[str, Any] = {}
+    if num_samples is not None:
+        if num_samples < 1:
+            raise AfsearchError(f"--num-samples must be at least 1, got {num_samples}.")
+        changes["num_samples"] = num_samples
+    if max_failures is not None:
+        if max_failures < 0:
+            raise AfsearchError(f"--max-failures must be at least 0, got {max_failures}.")
+        changes["max_failures"] = max_failures
+    if trial_timeout_s is not None:
+        if trial_timeout_s <= 0:
+            raise AfsearchError(f"--trial-timeout must be above 0 seconds, got {trial_timeout_s}.")
+        changes["trial_timeout_s"] = trial_timeout_s
+    space = dataclasses.replace(space, **changes) if changes else space
+    if space.sampler == "grid":
+        size = sum(1 for _ in grid_configs(space))
+        space = dataclasses.replace(space, num_samples=min(space.num_samples, size))
+    return space

@@ -118,17 +118,7 @@ def export_trial(
     cls = name or _class_name(t.study, t.number)
     if isinstance(candidate, SiteCandidates):
         return _export_sites(t, candidate, cls, out_dir)
-    extra = {
-        "trial": {
-            "study": t.study,
-            "number": t.number,
-            "id": t.id,
-            "metric_value": t.metric_value,
-            "status": t.status.value,
-        },
-        "learned_params": t.learned_params,
-        "activation_config": (t.config or {}).get("activation"),
-    }
+    extra = _trial_fields(t)
     return export_activation(
         candidate.expr,
         candidate.params,
@@ -181,15 +171,7 @@ def _export_sites(t: Any, sites: SiteCandidates, cls: str, out_dir: str | Path) 
             {"site": k, "class": e.class_name, "module": e.module_path.name, "expression": c.text}
             for k, (e, c) in enumerate(zip(written, sites.sites))
         ],
-        "trial": {
-            "study": t.study,
-            "number": t.number,
-            "id": t.id,
-            "metric_value": t.metric_value,
-            "status": t.status.value,
-        },
-        "learned_params": t.learned_params,
-        "activation_config": (t.config or {}).get("activation"),
+        **_trial_fields(t),
     }
     json_path = Path(out_dir) / f"{cls}.json"
     try:
@@ -205,3 +187,18 @@ def _export_sites(t: Any, sites: SiteCandidates, cls: str, out_dir: str | Path) 
         snake_case(cls),
         tuple(e.module_path for e in written),
     )
+
+
+def _trial_fields(t: Any) -> dict[str, Any]:
+    """What an exported record says of the trial it came from."""
+    return {
+        "trial": {
+            "study": t.study,
+            "number": t.number,
+            "id": t.id,
+            "metric_value": t.metric_value,
+            "status": t.status.value,
+        },
+        "learned_params": t.learned_params,
+        "activation_config": (t.config or {}).get("activation"),
+    }

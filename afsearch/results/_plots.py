@@ -67,16 +67,7 @@ def plot_trial(trial: Any, epochs: Sequence[Any], path: str | Path) -> Path:
             ax.set_xticks(sorted(set(es)))
     fig.suptitle(title(trial, candidate), fontsize=10)
     fig.tight_layout()
-    out = Path(path)
-    if not out.suffix:  # matplotlib would add one; say the name of the file written
-        out = out.with_suffix(".png")
-    try:
-        fig.savefig(out, dpi=110)
-    except OSError as exc:
-        raise AfsearchError(f"Could not write the plot to {str(out)!r}: {exc.strerror}.") from None
-    finally:
-        plt.close(fig)
-    return out
+    return save_figure(fig, path)
 
 
 def _curves(trial: Any, epochs: Sequence[Any]) -> tuple[str | None, list[str]]:
@@ -106,3 +97,20 @@ def title(trial: Any, candidate: Any) -> str:
     values = {symbol(n): sympy.Float(float(f"{p.value:.4g}")) for n, p in candidate.params.items()}
     body = to_text(candidate.expr.xreplace(values))
     return f"{head}\nf(x) = {body[:140]}"
+
+
+def save_figure(fig: Any, path: str | Path) -> Path:
+    """Write ``fig`` to ``path`` (``.png`` when it has no suffix) and close it; returns the file
+    written. A path that cannot be written is one sentence."""
+    import matplotlib.pyplot as plt
+
+    out = Path(path)
+    if not out.suffix:  # matplotlib would add one; say the name of the file written
+        out = out.with_suffix(".png")
+    try:
+        fig.savefig(out, dpi=110)
+    except OSError as exc:
+        raise AfsearchError(f"Could not write the plot to {str(out)!r}: {exc.strerror}.") from None
+    finally:
+        plt.close(fig)
+    return out

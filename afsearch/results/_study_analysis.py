@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from afsearch.exceptions import AfsearchError
+from afsearch.results._plots import save_figure
 
 #: Completed trials Optuna's importance evaluators need at the least.
 MIN_IMPORTANCE_TRIALS = 2
@@ -188,16 +189,7 @@ def plot_study(study: str, url: str | None = None, *, path: str | Path, top: int
         _plot_pareto(axes[2], study, url, _objective_names(record))
     fig.suptitle(f"{study}: {record.task}, {record.sampler}, {len(rows)} trials", fontsize=10)
     fig.tight_layout()
-    out = Path(path)
-    if not out.suffix:  # matplotlib would add one; say the name of the file written
-        out = out.with_suffix(".png")
-    try:
-        fig.savefig(out, dpi=110)
-    except OSError as exc:
-        raise AfsearchError(f"Could not write the plot to {str(out)!r}: {exc.strerror}.") from None
-    finally:
-        plt.close(fig)
-    return out
+    return save_figure(fig, path)
 
 
 def _objectives(record: Any) -> int:

@@ -168,7 +168,7 @@ class AfsearchOptunaSearch(OptunaSearch):
 
     def _tell_known(self, ot_trial: Any, known: TrialRecord) -> None:
         """Tell Optuna that a proposal repeats the study's trial ``known``."""
-        retry_optuna(ot_trial.set_user_attr, REPEATS, known.id)
+        retry_optuna(ot_trial.set_user_attr, REPEATS, known.number)
         state = getattr(optuna.trial.TrialState, _OPTUNA_STATE[known.status])
         value = known.metric_value
         if state == optuna.trial.TrialState.COMPLETE and value is None:

@@ -28,7 +28,8 @@ from afsearch.space import (
 
 #: Optuna user attribute of an enqueued trial that runs an interrupted one again.
 REPLACES = "afsearch_replaces"
-#: Optuna user attribute of a proposal that repeated a trial of the study (its store id).
+#: Optuna user attribute of a proposal that repeated a trial of the study: that trial's number,
+#: the one afsearch and Optuna both show.
 REPEATS = "afsearch_repeats"
 #: Optuna user attribute holding the activation config ``sampler: evolution`` proposed.
 EVOLVED = "afsearch_activation"

@@ -139,9 +139,8 @@ def copy_study(name: str, new_name: str, url: str | TrialStore | None = None) ->
     """Copy study ``name`` as ``new_name``: every trial and epoch, and the Optuna study with
     the same trial numbers, in one transaction. The copy can be resumed like the original.
 
-    Values that hold database ids of the original's rows keep them (a replay's
-    ``duplicate_of`` inside the study is pointed at the copy's row; Optuna user attributes
-    such as ``afsearch_repeats`` still name the original's), and the copy's trials point at the
+    A replay's ``duplicate_of`` inside the study is pointed at the copy's row (Optuna user
+    attributes name trials by number, which the copy keeps), and the copy's trials point at the
     original's checkpoint files, which a resumed copy continues from.
     """
     new_name = check_launch_name(new_name)

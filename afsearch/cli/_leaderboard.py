@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich import box
 from rich.table import Table
 
 from afsearch.cli._common import fmt, out
@@ -67,12 +68,20 @@ def leaderboard(
         # Best first means the confirmed best first (store.study_best), not the luckiest seed.
         head = [t for t in trials(study, db, status=status) if t.id == best]
         rows = (head + [t for t in rows if t.id != best])[:top]
-    table = Table(title=f"{study}: {info.metric} ({info.mode})" + (f", top {top}" if top else ""))
+    # No vertical rules: at 80 columns (a pipe, a narrow terminal) the activation keeps its
+    # width instead of breaking inside "elu(alpha=1.682)".
+    table = Table(
+        title=f"{study}: {info.metric} ({info.mode})" + (f", top {top}" if top else ""),
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+        collapse_padding=True,
+    )
     table.add_column("trial", no_wrap=True)
     table.add_column("status", no_wrap=True)
     table.add_column(info.metric, no_wrap=True, justify="right")
-    table.add_column("best epoch", no_wrap=True, justify="right")
-    table.add_column("activation", overflow="fold")
+    table.add_column("epoch", no_wrap=True, justify="right")
+    table.add_column("activation", overflow="fold", min_width=16)
     table.add_column("learned", overflow="fold")
     if confirmed:
         table.add_column("confirmed", overflow="fold")

@@ -43,7 +43,8 @@ def test_launch_prints_plain_lines_when_stdout_is_not_a_terminal(tmp_path: Path)
         assert f"#{number:<3} start     {shown}" in lines
         ended = [ln for ln in lines if ln.startswith(f"#{number:<3} completed")]
         assert len(ended) == 1 and f"val_accuracy {t.metric_value:.4f} after 2 epochs" in ended[0]
-    finished = [ln for ln in lines if ln.startswith("#") and " completed " in ln]
+    # The progress lines (the leaderboard's rows after them start with "#" too).
+    finished = [ln for ln in lines if ln.startswith("#") and " completed " in ln and "| " in ln]
     assert [ln.split("| ")[1].split(",")[0] for ln in finished] == [
         "done 1/3",
         "done 2/3",

@@ -58,6 +58,14 @@ def _describe(config: dict[str, Any]) -> str:
 def leaderboard(
     study: str, db: str | TrialStore | None, top: int | None, status: list[str] | None
 ) -> None:
+    from afsearch.store import reader
+
+    # One connection for the study, its trials, their last epochs and the confirmation.
+    with reader(db) as store:
+        _leaderboard(study, store, top, status)
+
+
+def _leaderboard(study: str, db: TrialStore, top: int | None, status: list[str] | None) -> None:
     from afsearch.store import epochs, get_study, trials
 
     info = get_study(study, db)

@@ -11,7 +11,15 @@ from afsearch.store._confirm import ConfirmRunRecord, VerdictRecord
 from afsearch.store._confirm_query import confirm_runs, confirmation, study_best
 from afsearch.store._engine import DB_ENV, DEFAULT_FILE, first_line, mask_url, resolve_url
 from afsearch.store._models import BEST_STATUSES, StudyStatus, TrialStatus
-from afsearch.store._query import epochs, get_study, studies, trial, trials, trials_frame
+from afsearch.store._query import (
+    epochs,
+    get_study,
+    reader,
+    studies,
+    trial,
+    trials,
+    trials_frame,
+)
 from afsearch.store._records import (
     ActivationRecord,
     EpochRecord,
@@ -58,6 +66,7 @@ __all__ = [
     "is_transient",
     "mask_url",
     "optuna_study_name",
+    "reader",
     "rename_study",
     "request_stop",
     "resolve_url",

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from afsearch.store._confirm import ConfirmRunRecord, VerdictRecord, run_record, verdict_record
 from afsearch.store._models import BEST_STATUSES, ConfirmRunModel, ConfirmVerdictModel, TrialModel
-from afsearch.store._query import _reader, trial, trials
+from afsearch.store._query import reader, trial, trials
 from afsearch.store._records import TrialRecord
 from afsearch.store._rows import study_row, unknown_study
 from afsearch.store._trial_store import TrialStore
@@ -20,7 +20,7 @@ from afsearch.store._trial_store import TrialStore
 
 def confirm_runs(study: str, url: str | TrialStore | None = None) -> list[ConfirmRunRecord]:
     """The confirmation runs ``study`` holds, by kind, arm and seed."""
-    with _reader(url) as store:
+    with reader(url) as store:
         if not store._has_schema:
             raise unknown_study(study, [], store.url_masked)
 
@@ -39,7 +39,7 @@ def confirm_runs(study: str, url: str | TrialStore | None = None) -> list[Confir
 def confirmation(study: str, url: str | TrialStore | None = None) -> list[VerdictRecord]:
     """The verdicts of the study's confirmation (empty if it has none): the candidates by rank
     (the confirmed best first), then the baselines, best mean first."""
-    with _reader(url) as store:
+    with reader(url) as store:
         if not store._has_schema:
             raise unknown_study(study, [], store.url_masked)
 
@@ -69,7 +69,7 @@ def study_best(study: str, url: str | TrialStore | None = None) -> TrialRecord |
 
     The one rule for ``export --best``, the head of the leaderboard and ``afsearch studies``.
     """
-    with _reader(url) as store:
+    with reader(url) as store:
         confirmed = [v for v in confirmation(study, store) if v.is_best and v.trial_id is not None]
         if confirmed:
             return trial(int(confirmed[0].trial_id), store)  # type: ignore[arg-type]

@@ -83,7 +83,9 @@ FRAME_COLUMNS = (
 
 
 @contextlib.contextmanager
-def _reader(url: str | TrialStore | None) -> Iterator[TrialStore]:
+def reader(url: str | TrialStore | None) -> Iterator[TrialStore]:
+    """One read-only connection for several queries: pass what it yields as their ``url``
+    (a :class:`TrialStore` given here is used as it is and left open)."""
     if isinstance(url, TrialStore):
         url.engine  # noqa: B018 - connects a store that was unpickled or closed
         yield url
@@ -97,7 +99,7 @@ def _reader(url: str | TrialStore | None) -> Iterator[TrialStore]:
 
 def studies(url: str | TrialStore | None = None) -> list[StudySummary]:
     """Every study in the database, oldest first, with its trial counts and best value."""
-    with _reader(url) as store:
+    with reader(url) as store:
         if not store._has_schema:
             return []
         return store._run(_studies)
@@ -171,7 +173,7 @@ def _studies(session: Session) -> list[StudySummary]:
 
 def get_study(name: str, url: str | TrialStore | None = None) -> StudyRecord:
     """The study called ``name``: its space, task, objective, sampler and status."""
-    with _reader(url) as store:
+    with reader(url) as store:
         if not store._has_schema:
             raise unknown_study(name, [], store.url_masked)
         return store._run(lambda s: study_record(study_row(s, name, store.url_masked)))
@@ -190,7 +192,7 @@ def trials(
     if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
         raise AfsearchError(f"top must be a positive integer, got {top!r}.")
     statuses = _statuses(status)
-    with _reader(url) as store:
+    with reader(url) as store:
         if not store._has_schema:
             raise unknown_study(study, [], store.url_masked)
 
@@ -228,7 +230,7 @@ def _best_first(session: Session, mode: str) -> tuple[Any, ...]:
 def trial(ref: int | str, url: str | TrialStore | None = None) -> TrialRecord:
     """One trial, by its global id (``42``, ``"42"``) or as ``"study/number"``."""
     trial_id, study, number = _parse_ref(ref)
-    with _reader(url) as store:
+    with reader(url) as store:
         if not store._has_schema:
             if study is not None:
                 raise unknown_study(study, [], store.url_masked)
@@ -257,7 +259,7 @@ def epochs(trial_id: int, url: str | TrialStore | None = None) -> list[EpochReco
     """The per-epoch metrics of a trial, by epoch."""
     if isinstance(trial_id, bool) or not isinstance(trial_id, int):
         raise AfsearchError(f"trial_id must be an integer trial id, got {trial_id!r}.")
-    with _reader(url) as store:
+    with reader(url) as store:
         if not store._has_schema:
             raise _no_trial(trial_id, store.url_masked)
 

@@ -72,8 +72,7 @@ class InitProbe:
         batch: int = 64,
         search_path: Any = None,
     ) -> None:
-        from afsearch.tasks import get_task
-        from afsearch.tasks._training import make_optimizer
+        from afsearch.tasks import get_task, make_optimizer
 
         self.make_optimizer = make_optimizer
         try:

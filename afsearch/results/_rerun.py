@@ -147,7 +147,7 @@ def _check_smooth(
     activations: Iterable[Candidate | SiteCandidates | Mapping[str, Any]], task: str, settings: Any
 ) -> None:
     """Refuse, before any training, an activation without the derivatives ``task`` takes."""
-    from afsearch.orchestrator._seeds import candidate_of
+    from afsearch.orchestrator import candidate_of
     from afsearch.tasks import get_task
 
     t = get_task(task, settings)

@@ -37,8 +37,7 @@ def check_per_site(where: Where, data: Any, space: SearchSpace) -> None:
 
 def _count(where: Where, space: SearchSpace) -> int:
     from afsearch.space._sample import _Corner, task_settings
-    from afsearch.tasks import get_task
-    from afsearch.tasks._sites import count_sites
+    from afsearch.tasks import count_sites, get_task
 
     counts = set()
     for corner in (_Corner(False), _Corner(True)):

@@ -62,12 +62,13 @@ from afsearch.tasks._pinn_burgers import PINNBurgers
 from afsearch.tasks._pinn_poisson import PINNPoisson
 from afsearch.tasks._registry import get_task, list_tasks, register_task
 from afsearch.tasks._settings import COMMON_OPTIONS, TaskSettings
+from afsearch.tasks._sites import count_sites
 from afsearch.tasks._teacher_student import TeacherStudent
 
 if TYPE_CHECKING:
     from afsearch.tasks._data import TEACHER_ACTIVATIONS
     from afsearch.tasks._networks import MLP, ConvNet1d, ResNet20
-    from afsearch.tasks._training import EpochResult, seed_everything
+    from afsearch.tasks._training import EpochResult, make_optimizer, seed_everything
 
 #: Names whose modules need torch, imported on first use (PEP 562).
 _LAZY = {
@@ -77,6 +78,7 @@ _LAZY = {
     "ResNet20": "afsearch.tasks._networks",
     "EpochResult": "afsearch.tasks._training",
     "seed_everything": "afsearch.tasks._training",
+    "make_optimizer": "afsearch.tasks._training",
 }
 
 
@@ -106,8 +108,10 @@ __all__ = [
     "TaskData",
     "TaskSettings",
     "TeacherStudent",
+    "count_sites",
     "get_task",
     "list_tasks",
+    "make_optimizer",
     "register_task",
     "seed_everything",
 ]

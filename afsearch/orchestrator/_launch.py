@@ -173,9 +173,7 @@ def launch(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             grid = tuner.fit()
-        status, reason = _settle(
-            store, name, existing.num_samples if existing else space.num_samples
-        )
+        status, reason = _settle(store, name, total)
         confirmed = (
             _confirm(space, store, name, resources, observer) if status == "completed" else None
         )

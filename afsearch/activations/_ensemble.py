@@ -132,10 +132,15 @@ class Ensemble(BaseFamily):
         raise AfsearchError(_NO_GRID.format(family=self.name))
 
     def mutate(
-        self, config: Mapping[str, Any], space: FamilySpace, rng: random.Random
+        self,
+        config: Mapping[str, Any],
+        space: FamilySpace,
+        rng: random.Random,
+        weights: Mapping[str, float] | None = None,
     ) -> dict[str, Any]:
-        """One member mutated by its own family, or replaced by a fresh draw from the member
-        sub-spaces; the member count and other settings change as values of the sub-space."""
+        """One member mutated by its own family (with ``weights``, as a grammar member's tree
+        changes), or replaced by a fresh draw from the member sub-spaces; the member count and
+        other settings change as values of the sub-space."""
         members = [dict(m) for m in config.get("members", [])]
         if not members:
             return self.sample(space, random_suggester(rng), space.label)
@@ -143,7 +148,7 @@ class Ensemble(BaseFamily):
         by_family = {m.family: m for m in space.members}
         member_space = by_family.get(str(members[k].get("family")))
         if member_space is not None and rng.random() < 0.7:
-            members[k] = mutate_family(members[k], member_space, rng)
+            members[k] = mutate_family(members[k], member_space, rng, weights)
         else:
             pick = rng.choice(space.members)
             members[k] = sample_family(pick, random_suggester(rng), pick.label)

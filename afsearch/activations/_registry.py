@@ -168,11 +168,17 @@ class BaseFamily(abc.ABC):
             yield {"family": self.name, **combo}
 
     def mutate(
-        self, config: Mapping[str, Any], space: FamilySpace, rng: random.Random
+        self,
+        config: Mapping[str, Any],
+        space: FamilySpace,
+        rng: random.Random,
+        weights: Mapping[str, float] | None = None,
     ) -> dict[str, Any]:
         """A config near ``config`` in ``space``: one searched setting drawn anew (a range
         value moved by a Gaussian step of a fifth of its span, in log space for log ranges; a
-        choice changed to another option). With nothing to change, a fresh draw."""
+        choice changed to another option). With nothing to change, a fresh draw. ``weights``
+        weigh kinds of structural change (``sampler_options.mutations``); a family whose
+        configs have no structure, as here, has none to weigh."""
         mutable = [k for k, v in space.values.items() if _can_change(v)]
         if not mutable:
             return self.sample(space, _RandomSuggester(rng), space.label)
@@ -285,10 +291,14 @@ def random_suggester(rng: random.Random) -> Suggester:
 
 
 def mutate_family(
-    config: Mapping[str, Any], space: FamilySpace, rng: random.Random
+    config: Mapping[str, Any],
+    space: FamilySpace,
+    rng: random.Random,
+    weights: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
-    """A config near ``config`` in ``space``, mutated by its family."""
-    return get_family(space.family).mutate(config, space, rng)
+    """A config near ``config`` in ``space``, mutated by its family; ``weights`` weigh the kinds
+    of change to a grammar tree, also one inside an ensemble."""
+    return get_family(space.family).mutate(config, space, rng, weights)
 
 
 def parse_family_space(entry: Any, where: Where) -> FamilySpace:

@@ -9,7 +9,8 @@ after that each proposal is a tournament (``tournament`` members drawn at random
 the parent) and the parent's family mutates it (:meth:`BaseFamily.mutate`). With
 ``fresh`` > 0, that share of children is a fresh draw from the space instead, which keeps a
 population that has converged exploring. ``mutations`` weighs the kinds of change to a grammar
-tree (another binary or unary operator, a node inserted or removed, a subtree replaced).
+tree (another binary or unary operator, a node inserted or removed, a subtree replaced), also
+of a grammar member of an ensemble.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from afsearch.activations import get_family, mutate_family, random_suggester, sample_family
+from afsearch.activations import mutate_family, random_suggester, sample_family
 from afsearch.domains import FamilySpace
 from afsearch.orchestrator._history import Scored
 from afsearch.space import EvolutionOptions
@@ -47,10 +48,7 @@ class Evolution:
         space = self._space_of(parent.activation)
         if space is None:  # a named starting point: its family is not in the space
             return self._draw(rng)
-        if opts.mutations and space.family == "grammar":
-            grammar: Any = get_family("grammar")
-            return dict(grammar.mutate(parent.activation, space, rng, weights=opts.mutations))
-        return mutate_family(parent.activation, space, rng)
+        return mutate_family(parent.activation, space, rng, opts.mutations or None)
 
     def _draw(self, rng: random.Random) -> dict[str, Any]:
         space = rng.choice(self.families)

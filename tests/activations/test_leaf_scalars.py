@@ -81,7 +81,7 @@ def _kinds(weights: dict[str, float] | None) -> Counter[str]:
     parent = {"family": "grammar", "unit": {"binary": "add", "left": "x", "right": "tanh"}}
     seen: Counter[str] = Counter()
     for _ in range(400):
-        child = grammar.mutate(parent, space, rng, weights=weights)  # type: ignore[call-arg]
+        child = grammar.mutate(parent, space, rng, weights=weights)
         units, _ = _nodes(child["unit"])
         before = parent["unit"]
         if len(units) > 1:
@@ -123,3 +123,42 @@ def test_evolution_passes_its_weights_to_grammar_trees() -> None:
     for seed in range(10):
         child = evo.propose(random.Random(seed), 5, history)
         assert len(_nodes(child["unit"])[0]) == 2, child
+
+
+def _grown_members(mutations: dict[str, float]) -> int:
+    """Of 40 children of a two-member ensemble of depth-1 trees, how many have a member that
+    grew to exactly two units."""
+    from afsearch.orchestrator._evolution import Evolution
+    from afsearch.orchestrator._history import Scored
+
+    space = parse_family_space(
+        {
+            "family": "ensemble",
+            "members": [
+                {"family": "grammar", "depth": [1, 3], "unary": ["x", "tanh"], "binary": ["add"]}
+            ],
+            "size": [2],
+        },
+        Where("t.yaml"),
+    )
+    options = EvolutionOptions.parse(
+        {"population": 2, "tournament": 1, "fresh": 0, "mutations": mutations}
+    )
+    tree = {"family": "grammar", "unit": {"binary": "add", "left": "x", "right": "tanh"}}
+    parent = {"family": "ensemble", "members": [tree, tree]}
+    history = [Scored(parent, 1.0), Scored(parent, 0.5)]
+    evo = Evolution([space], options)
+    grown = 0
+    for seed in range(40):
+        child = evo.propose(random.Random(seed), 5, history)
+        grown += sorted(len(_nodes(m["unit"])[0]) for m in child["members"]) == [1, 2]
+    return grown
+
+
+def test_evolution_passes_its_weights_to_grammar_members_of_ensembles() -> None:
+    # A member is mutated 7 times in 10 (redrawn otherwise): with only inserts weighed, those
+    # all grow a node; with equal weights one change in four or five is an insert.
+    only_insert = _grown_members({"insert": 1, "binary": 0, "unary": 0, "replace": 0})
+    equal = _grown_members({})
+    assert only_insert >= 24, only_insert
+    assert equal <= 16, equal

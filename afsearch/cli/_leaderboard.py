@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from afsearch.cli._common import fmt, out
 from afsearch.cli._confirmed import print_confirmation, short, verdicts
@@ -106,7 +107,9 @@ def _leaderboard(study: str, db: TrialStore, top: int | None, status: list[str] 
             t.status.value,
             fmt(t.metric_value),
             fmt(t.best_epoch),
-            _describe(t.config or {}),
+            # Text, not markup: a per-site label reads sites[tanh; silu], which rich would take
+            # for a style tag and drop.
+            Text(_describe(t.config or {})),
             learned_text or "-",
             *([short(confirmed[t.id]) if t.id in confirmed else "-"] if confirmed else []),
             *([(costs[t.id] or "-").split(",")[0]] if any(costs.values()) else []),

@@ -247,7 +247,7 @@ class LiveView(LaunchObserver):
             for number in sorted(self.running):
                 row = self.running[number]
                 epoch = "replay" if row.replays is not None else f"{row.epoch}/{row.epochs}"
-                table.add_row(f"#{number}", row.activation, epoch, fmt(row.value))
+                table.add_row(f"#{number}", Text(row.activation), epoch, fmt(row.value))
             parts.append(table)
         parts.append(Text(best_text(self.best, self.metric), style="bold"))
         return Group(*parts)

@@ -182,6 +182,23 @@ def test_trials_prints_csv_json_or_a_table(tmp_path: Path) -> None:
     assert_one_line_error(run("trials", "--db", db, "-f", "xml"), "--format must be")
 
 
+def test_the_leaderboard_shows_a_per_site_activation_at_each_site(tmp_path: Path) -> None:
+    from afsearch.activations import per_site_config
+    from tests.helpers import add_finished_trial, create_digits_study
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    sites = [{"family": "standard", "name": "tanh"}, {"family": "standard", "name": "silu"}]
+    with TrialStore(url) as store:
+        create_digits_study(store, "p")
+        add_finished_trial(store, "p", per_site_config(sites), value=0.5)
+    result = run("trials", "--db", url)
+    assert result.exit_code == 0, result.output
+    # As rich markup, "[standard(...); ...]" would be a style tag and the row would read
+    # "sites". The column folds the label after the semicolon.
+    assert "sites[standard(name=tanh);" in result.output
+    assert "standard(name=silu)]" in result.output
+
+
 def test_studies_on_an_empty_database_says_so(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'e.db'}"
     TrialStore(url).close()

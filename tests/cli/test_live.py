@@ -101,3 +101,12 @@ def test_the_live_view_prints_each_finished_trial_above_itself() -> None:
     assert "#0   completed val_accuracy 0.9312 after 4 epochs  elu(alpha=1.33)" in text
     assert "#1   completed val_accuracy 0.9001" in text
     assert "2/4" in text
+
+
+def test_a_per_site_label_is_text_not_markup() -> None:
+    # rich reads "[tanh; silu]" as a style tag: as markup the sites would vanish.
+    view = LiveView(Console(file=io.StringIO(), force_terminal=True, width=120))
+    view.study_started(STUDY)
+    view.trial_started(TrialStarted(0, "sites[tanh; silu]", "tanh(x); silu(x)", 4))
+    rows = [line.split() for line in render(view).splitlines() if line.startswith("#")]
+    assert rows == [["#0", "sites[tanh;", "silu]", "0/4", "-"]]

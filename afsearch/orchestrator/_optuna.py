@@ -17,7 +17,7 @@ from ray.tune.search.optuna import OptunaSearch
 
 from afsearch.exceptions import AfsearchError
 from afsearch.orchestrator._budget import DistinctBudget
-from afsearch.orchestrator._proposer import ENQUEUED, REPEATS, REPLACES
+from afsearch.orchestrator._proposer import ENQUEUED, EVOLVED, REPEATS, REPLACES
 from afsearch.orchestrator._report import DIVERGED, EPOCH, LEARNED, classify
 from afsearch.orchestrator._spec import TrialSpec
 from afsearch.orchestrator._stop import StopRequest
@@ -247,7 +247,9 @@ def prepare_resume(study: Any, interrupted: list[Any]) -> None:
 
     Optuna's heartbeat does not cover ask/tell, so trials the dead driver left RUNNING stay so
     forever (optuna#3215): they are failed here. Each interrupted afsearch trial is enqueued
-    again with its parameters and the id of its row, so it runs again under the same number.
+    again with its parameters and the id of its row, so it runs again under the same number,
+    with the same activation: one that is no Optuna parameter (the enqueue list's, or what
+    evolution or the prescreen proposed) goes with it as its user attribute.
     """
     from optuna.trial import TrialState
 
@@ -266,9 +268,8 @@ def prepare_resume(study: Any, interrupted: list[Any]) -> None:
         retry_optuna(
             study.enqueue_trial,
             dict(source.params),
-            # A trial of the enqueue list runs its activation again.
             user_attrs={REPLACES: row.id}
-            | {k: v for k, v in source.user_attrs.items() if k == ENQUEUED},
+            | {k: v for k, v in source.user_attrs.items() if k in (ENQUEUED, EVOLVED)},
             skip_if_exists=False,
         )
 

@@ -100,8 +100,16 @@ class TrialProposer:
         return self._store
 
     def __call__(self, trial: Any) -> dict[str, Any]:
-        enqueued = (getattr(trial, "user_attrs", None) or {}).get(ENQUEUED)
-        if isinstance(enqueued, dict):
+        attrs = getattr(trial, "user_attrs", None) or {}
+        enqueued = attrs.get(ENQUEUED)
+        replaces = attrs.get(REPLACES)
+        evolved = attrs.get(EVOLVED) if replaces is not None else None
+        if isinstance(evolved, dict) and not isinstance(enqueued, dict):
+            # An interrupted trial runs again: the activation evolution or the prescreen
+            # proposed it (its checkpoint and epochs are that activation's), not a new one.
+            activation = dict(evolved)
+            task_values = self._task_values(trial)
+        elif isinstance(enqueued, dict):
             # A warm start from the space's enqueue list; the sampler draws the task values.
             activation = dict(enqueued)
             if self.space.per_site and not is_per_site(activation):
@@ -133,7 +141,6 @@ class TrialProposer:
         settings = task_settings(self.space, task_values)
         record = candidate_record(build_activation(activation))
         key = dedup_key(record["id"], self.space.task, settings, self.space.seeds, self.seed)
-        replaces = (getattr(trial, "user_attrs", None) or {}).get(REPLACES)
         spec = TrialSpec(
             activation=activation,
             candidate=record,

@@ -117,3 +117,37 @@ def test_an_evolution_launch_evolves_and_resumes_from_the_database(
     assert again.status == "completed" and again.num_trials == 2
     assert len(trials("evo", url)) == 6
     assert get_study("evo", url).num_samples == 6
+
+
+@pytest.mark.parametrize("per_site", [False, True])
+def test_an_interrupted_evolved_trial_runs_its_own_activation_again(per_site: bool) -> None:
+    # Its activation is no Optuna parameter: a resume that enqueued the parameters alone drew
+    # another one, and continued the old activation's checkpoint and epochs with it.
+    from types import SimpleNamespace
+
+    from afsearch.orchestrator._optuna import prepare_resume
+    from afsearch.orchestrator._proposer import TrialProposer
+    from afsearch.orchestrator._spec import TrialSpec
+    from afsearch.space import parse_space
+
+    space = parse_space(
+        {
+            "task": {"name": "digits-mlp", "epochs": 1, "lr": {"low": 1e-3, "high": 1e-2}},
+            "per_site": per_site,
+            "sampler": "evolution",
+            "sampler_options": {"population": 2, "tournament": 1},
+            "checkpoint_every": 0,
+            "families": [{"family": "swish", "beta": {"low": 0.5, "high": 4.0}}],
+        }
+    )
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize")
+    proposer = TrialProposer(space, "sqlite://", seed=0, cpus_per_trial=1, reuse=False)
+    cut = study.ask()
+    spec = TrialSpec.of_config(proposer(cut))
+    # The driver died with the trial running; its row (id 7) was marked interrupted.
+    prepare_resume(study, [SimpleNamespace(id=7, config={"optuna_trial": cut.number})])
+    again = TrialSpec.of_config(proposer(study.ask()))
+    assert again.replaces == 7
+    assert again.activation == spec.activation and again.dedup_key == spec.dedup_key
+    assert again.settings == spec.settings

@@ -2,17 +2,19 @@
 
 afsearch keeps its revision in ``afs_alembic_version``, beside (never in) Optuna's
 ``alembic_version``, so the two libraries migrate the same database independently.
+
+Opening a database that is already at :data:`HEAD_REVISION` costs one query and no Alembic
+import (Alembic takes longer to import than a reading command takes to run); Alembic is
+loaded only where there is something to migrate or to refuse.
 """
 
 from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from sqlalchemy import column, inspect, select, table
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -20,11 +22,20 @@ from afsearch.exceptions import AfsearchError
 from afsearch.store._engine import connect_error, mask_url
 from afsearch.store._models import VERSION_TABLE
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 _HERE = Path(__file__).resolve().parent
+
+#: The newest revision in ``migrations/versions``; a new migration updates it (a test checks
+#: that it is Alembic's head).
+HEAD_REVISION = "0006"
 
 
 def alembic_config() -> Config:
     """The Alembic configuration of afsearch's migrations (``afsearch/store/alembic.ini``)."""
+    from alembic.config import Config
+
     config = Config(str(_HERE / "alembic.ini"))
     # Set explicitly so an installed package finds its migrations wherever it lives.
     config.set_main_option("script_location", str(_HERE / "migrations"))
@@ -33,7 +44,9 @@ def alembic_config() -> Config:
 
 @functools.lru_cache(maxsize=1)
 def head_revision() -> str:
-    """The newest revision this version of afsearch knows."""
+    """The newest revision this version of afsearch knows, as Alembic reads the scripts."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:  # pragma: no cover - the package always ships revisions
         raise RuntimeError("afsearch's migrations directory has no revisions")
@@ -42,12 +55,16 @@ def head_revision() -> str:
 
 @functools.lru_cache(maxsize=1)
 def known_revisions() -> frozenset[str]:
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config())
     return frozenset(rev.revision for rev in script.walk_revisions())
 
 
 def current_revision(connection: Connection) -> str | None:
     """The afsearch revision of the database, ``None`` where afsearch never wrote to it."""
+    from alembic.runtime.migration import MigrationContext
+
     context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
     return context.get_current_revision()
 
@@ -62,6 +79,8 @@ def ensure_schema(engine: Engine, *, create: bool = True) -> bool:
     """
     try:
         with engine.connect() as connection:
+            if _at_head(connection):
+                return True
             revision = current_revision(connection)
         if revision == head_revision():
             return True
@@ -82,7 +101,17 @@ def ensure_schema(engine: Engine, *, create: bool = True) -> bool:
     return True
 
 
+def _at_head(connection: Connection) -> bool:
+    """Whether the database holds exactly :data:`HEAD_REVISION`, read without Alembic."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return False
+    versions = table(VERSION_TABLE, column("version_num"))
+    return connection.execute(select(versions.c.version_num)).scalars().all() == [HEAD_REVISION]
+
+
 def _upgrade(connection: Connection) -> None:
+    from alembic import command
+
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")

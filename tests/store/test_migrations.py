@@ -15,7 +15,7 @@ from sqlalchemy.pool import NullPool
 
 from afsearch.exceptions import AfsearchError
 from afsearch.store import TrialStore, studies, trials
-from afsearch.store._migrate import alembic_config, head_revision
+from afsearch.store._migrate import HEAD_REVISION, alembic_config, head_revision
 from afsearch.store._models import Base
 from tests.store.helpers import add_trial, make_study
 
@@ -51,6 +51,11 @@ def test_opening_creates_exactly_the_afs_tables(db_url: str, raw_engine: Engine)
     assert versions == [(head_revision(),)]
     TrialStore(db_url).close()  # a second open is a no-op
     assert _tables(raw_engine) == AFS_TABLES | {"afs_alembic_version"}
+
+
+def test_the_head_that_opening_checks_without_alembic_is_alembics_head() -> None:
+    # A new migration must move HEAD_REVISION too, or every open would run Alembic.
+    assert head_revision() == HEAD_REVISION
 
 
 def test_migrations_match_the_models(store: TrialStore) -> None:

@@ -1,18 +1,20 @@
 """Least-squares initialisation of SLAF and rational coefficients to a named activation.
 
 The target is the standard activation as the compiler computes it (torch, float64), so the
-coefficients are the ones training starts from; torch is imported when a fit runs, not when the
-families are, so listing and validating spaces without a fit never loads it.
+coefficients are the ones training starts from; torch and numpy are imported when a fit runs,
+not when the families are, so listing families and reading trials never load them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from afsearch.expr import Candidate, X, known
+
+if TYPE_CHECKING:
+    import numpy as np
 
 GRID_POINTS = 801
 
@@ -35,6 +37,8 @@ def fit_linear(
     residual_of_relu: float,
 ) -> list[float]:
     """Coefficients c minimising ||design(x) c - (f(x) - m*relu(x))|| on [-interval, interval]."""
+    import numpy as np
+
     xs = np.linspace(-interval, interval, GRID_POINTS)
     y = target_values(target, xs) - residual_of_relu * np.maximum(xs, 0.0)
     coef, *_ = np.linalg.lstsq(design(xs), y, rcond=None)
@@ -44,6 +48,7 @@ def fit_linear(
 @lru_cache(maxsize=256)
 def fit_rational(target: str, m: int, n: int, interval: float) -> tuple[list[float], list[float]]:
     """Numerator (m+1) and denominator (n) coefficients of a safe rational fitted to ``target``."""
+    import numpy as np
     from scipy.optimize import least_squares
 
     xs = np.linspace(-interval, interval, GRID_POINTS)

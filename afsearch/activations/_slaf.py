@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import sympy
 
 from afsearch.activations._fit import fit_linear
 from afsearch.activations._registry import BaseFamily, register_family
 from afsearch.exceptions import AfsearchError, choices
 from afsearch.expr import KNOWN, Param, X, chebyshev_series, legendre_series, power_series, symbol
+
+if TYPE_CHECKING:
+    import numpy as np
 
 BASES = ("power", "chebyshev", "legendre", "fourier", "rbf")
 NORMALIZE = ("scale", "none", "tanh")
@@ -158,6 +160,8 @@ class _Expansion:
         return X
 
     def u_numeric(self, xs: np.ndarray) -> np.ndarray:
+        import numpy as np
+
         if self.normalize == "scale":
             return xs / self.interval
         if self.normalize == "tanh":
@@ -165,6 +169,8 @@ class _Expansion:
         return xs
 
     def centres(self) -> tuple[np.ndarray, float]:
+        import numpy as np
+
         d = self.degree
         c = np.linspace(-self.h, self.h, d) if d > 1 else np.zeros(1)
         width = 2 * self.h / (d - 1) if d > 1 else self.h
@@ -193,6 +199,8 @@ class _Expansion:
         return sympy.Add(coeffs[0], coeffs[1] * u, *bumps)
 
     def design(self, xs: np.ndarray) -> np.ndarray:
+        import numpy as np
+
         u, d = self.u_numeric(xs), self.degree
         if self.basis == "power":
             return np.polynomial.polynomial.polyvander(u, d)

@@ -22,6 +22,7 @@ from afsearch.orchestrator._confirm import ConfirmResult, confirm_study
 from afsearch.orchestrator._events import LaunchObserver, StudyStarted
 from afsearch.orchestrator._optuna import open_optuna_study
 from afsearch.orchestrator._ray import default_runs_dir, init_ray, storage_path, task_runtime_env
+from afsearch.orchestrator._tuner import TrialResources, make_searcher, make_tuner
 from afsearch.space import SearchSpace, load_space, with_overrides
 from afsearch.store import (
     DRIVER_RETRIES,
@@ -48,15 +49,6 @@ class LaunchResult:
     stop_reason: str | None = None
     #: The confirm stage's result, when the space asks for one (``confirm:``).
     confirmation: ConfirmResult | None = None
-
-
-@dataclass(frozen=True)
-class _Resources:
-    """What each trial asks of Ray, and how many run at once."""
-
-    cpus_per_trial: float
-    gpus_per_trial: float
-    max_concurrent: int
 
 
 def launch(
@@ -100,7 +92,9 @@ def launch(
     )
     if cpus_per_trial <= 0 or gpus_per_trial < 0:
         raise AfsearchError("--cpus-per-trial must be above 0 and --gpus-per-trial at least 0.")
-    resources = _Resources(cpus_per_trial, gpus_per_trial, max_concurrent or space.max_concurrent)
+    resources = TrialResources(
+        cpus_per_trial, gpus_per_trial, max_concurrent or space.max_concurrent
+    )
     name = check_launch_name(study or space.name)
     existing = _existing_study(store, name, resume)
     if existing is not None and num_samples is not None and num_samples > existing.num_samples:
@@ -153,7 +147,7 @@ def launch(
             if reuse
             else None
         )
-        tuner = _tuner(
+        tuner = make_tuner(
             space,
             store,
             name,
@@ -162,7 +156,7 @@ def launch(
             resources=resources,
             # The budget ends the search itself: Tune draws until the searcher says so.
             remaining=-1 if budget else remaining,
-            searcher=_searcher(
+            searcher=make_searcher(
                 space, url, name, seed, ot_study, optuna_storage, resources, reuse, budget
             ),
             runs=runs,
@@ -263,108 +257,7 @@ def _open_study(
 
 
 # ---------------------------------------------------------------------------------------------
-# Stage 3: the searcher, the scheduler and the Tuner.
-
-
-def _searcher(
-    space: SearchSpace,
-    url: str,
-    name: str,
-    seed: int,
-    ot_study: Any,
-    optuna_storage: Any,
-    resources: _Resources,
-    reuse: bool,
-    budget: DistinctBudget | None,
-) -> Any:
-    from ray.tune.search import ConcurrencyLimiter
-
-    from afsearch.orchestrator._optuna import AfsearchOptunaSearch, retry_optuna
-    from afsearch.orchestrator._proposer import TrialProposer
-    from afsearch.orchestrator._samplers import make_sampler
-    from afsearch.orchestrator._stop import StopRequest
-
-    drawn = len(retry_optuna(ot_study.get_trials, deepcopy=False))
-    metrics = [metric for metric, _ in space.goals]
-    modes = [mode for _, mode in space.goals]
-    searcher = AfsearchOptunaSearch(
-        space=TrialProposer(
-            space,
-            url,
-            seed=seed,
-            cpus_per_trial=resources.cpus_per_trial,
-            reuse=reuse,
-            study=name,
-        ),
-        metric=metrics if space.objectives else metrics[0],
-        mode=modes if space.objectives else modes[0],
-        # A resumed study draws new numbers: the same seed would repeat the first draws.
-        sampler=make_sampler(space, seed + drawn),
-        study_name=optuna_study_name(name),
-        storage=optuna_storage,
-        seed=seed,
-        budget=budget,
-        stop=StopRequest(url, name),
-    )
-    return ConcurrencyLimiter(searcher, max_concurrent=resources.max_concurrent)
-
-
-def _tuner(
-    space: SearchSpace,
-    store: TrialStore,
-    name: str,
-    *,
-    seed: int,
-    existing: StudyRecord | None,
-    resources: _Resources,
-    remaining: int,
-    searcher: Any,
-    runs: str,
-    run_name: str,
-    observer: LaunchObserver,
-    progress: tuple[int, int],
-) -> Any:
-    from ray import tune
-
-    from afsearch.orchestrator._callback import StoreCallback
-    from afsearch.orchestrator._progress import ObserverCallback
-    from afsearch.orchestrator._scheduler import make_scheduler
-    from afsearch.orchestrator._stop import StopRequest
-    from afsearch.orchestrator._trainable import train_candidate
-
-    metric, mode = space.objective_metric, space.objective_mode
-    writer = StoreCallback(store.url, name, metric, mode)
-    callbacks: list[Any] = [writer]
-    if type(observer) is not LaunchObserver:  # the default hears nothing: no callback, no reads
-        # After the writer: every trial the observer's callback names has its number.
-        total, done = progress
-        callbacks.append(ObserverCallback(observer, writer, metric, mode, total, done))
-    trainable = tune.with_resources(
-        train_candidate, {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial}
-    )
-    return tune.Tuner(
-        trainable,
-        tune_config=tune.TuneConfig(
-            search_alg=searcher,
-            scheduler=make_scheduler(space, store, name, resumed=existing is not None),
-            num_samples=remaining,
-            reuse_actors=True,
-        ),
-        run_config=tune.RunConfig(
-            name=run_name,
-            storage_path=f"{runs}/{name}",
-            callbacks=callbacks,
-            # afsearch stop: each running trial ends at its epoch's end, marked interrupted.
-            stop=StopRequest(store.url, name),
-            verbose=0,
-            failure_config=tune.FailureConfig(max_failures=space.max_failures),
-            # The newest checkpoint of a trial is the one a retry or a resume continues from.
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-        ),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
+# Stage 3, the searcher, the scheduler and the Tuner: afsearch.orchestrator._tuner.
 # Stage 4: the study's status, from what the database holds.
 
 
@@ -393,7 +286,7 @@ def _confirm(
     space: SearchSpace,
     store: TrialStore,
     name: str,
-    resources: _Resources,
+    resources: TrialResources,
     observer: LaunchObserver,
 ) -> ConfirmResult | None:
     if space.confirm is None:

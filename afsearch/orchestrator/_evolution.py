@@ -41,18 +41,24 @@ class Evolution:
         if started < len(opts.initial):
             return {"family": "standard", "name": opts.initial[started]}
         if started < opts.population or not history or rng.random() < opts.fresh:
-            return self._draw(rng)
+            return self.draw(rng)
         population = list(history)[-opts.population :]
         contenders = rng.sample(population, min(opts.tournament, len(population)))
         parent = max(contenders, key=lambda m: m.score)
-        space = self._space_of(parent.activation)
-        if space is None:  # a named starting point: its family is not in the space
-            return self._draw(rng)
-        return mutate_family(parent.activation, space, rng, opts.mutations or None)
+        return self.mutate(rng, parent.activation)
 
-    def _draw(self, rng: random.Random) -> dict[str, Any]:
+    def draw(self, rng: random.Random) -> dict[str, Any]:
+        """A fresh config: a family sub-space of the space, then a draw from it."""
         space = rng.choice(self.families)
         return sample_family(space, random_suggester(rng), space.label)
+
+    def mutate(self, rng: random.Random, parent: Mapping[str, Any]) -> dict[str, Any]:
+        """A child of ``parent`` as its family mutates it; a draw when ``parent`` is a named
+        starting point, whose family is not in the space."""
+        space = self._space_of(parent)
+        if space is None:
+            return self.draw(rng)
+        return mutate_family(parent, space, rng, self.options.mutations or None)
 
     def _space_of(self, activation: Mapping[str, Any]) -> FamilySpace | None:
         family = activation.get("family")

@@ -36,16 +36,15 @@ class SiteEvolution:
             for h in history
             if is_per_site(h.activation) and len(h.activation["sites"]) == self.sites
         ]
-        after = max(started, opts.population, len(opts.initial))
         if started < opts.population or not valid or rng.random() < opts.fresh:
             # An empty history past the initial ones: a fresh draw at every site.
-            return per_site_config(
-                [self.evolution.propose(rng, after, ()) for _ in range(self.sites)]
-            )
+            return per_site_config([self.evolution.draw(rng) for _ in range(self.sites)])
         population = valid[-opts.population :]
         contenders = rng.sample(population, min(opts.tournament, len(population)))
         parent = max(contenders, key=lambda m: m.score)
         sites = [dict(c) for c in parent.activation["sites"]]
         k = rng.randrange(self.sites)
-        sites[k] = self.evolution.propose(rng, after, [Scored(sites[k], parent.score)])
+        # A mutation, not a second roll of ``fresh``: whether the child is a fresh draw was
+        # decided once, above.
+        sites[k] = self.evolution.mutate(rng, sites[k])
         return per_site_config(sites)

@@ -91,3 +91,23 @@ def test_a_network_with_more_sites_than_counted_gets_a_sentence():
     assert sites.make_at(1, 4).candidate.text == "tanh(x)"
     with pytest.raises(AfsearchError, match="asked for activation site 3, and this per-site"):
         sites.make_at(2)
+
+
+def test_fresh_is_rolled_once_per_child_not_again_at_its_site():
+    # A parent with tanh at every site, in a space of relu and tanh: a mutation of a site
+    # always gives relu, so a child equal to its parent can only be a whole fresh draw (half
+    # the children, each equal with chance 1/16). Rolling fresh again at the mutated site
+    # would redraw it instead of mutating it, tanh again half the time.
+    opts = EvolutionOptions.parse({"population": 2, "tournament": 1, "fresh": 0.5})
+    two = FamilySpace("standard", "standard", {"name": Choice(("relu", "tanh"))})
+    evo = SiteEvolution(Evolution([two], opts), sites=4)
+    parent = per_site_config([{"family": "standard", "name": "tanh"}] * 4)
+    history = [Scored(parent, 1.0)] * 2
+    children = [evo.propose(random.Random(seed), 10, history) for seed in range(400)]
+    same = sum(child == parent for child in children)
+    one_site = sum(
+        sum(a != b for a, b in zip(child["sites"], parent["sites"], strict=True)) == 1
+        for child in children
+    )
+    assert same < 30, same  # about 12 expected; about 62 with fresh rolled twice
+    assert one_site > 200, one_site

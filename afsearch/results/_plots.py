@@ -83,7 +83,8 @@ def _curves(trial: Any, epochs: Sequence[Any]) -> tuple[str | None, list[str]]:
 
 def title(trial: Any, candidate: Any) -> str:
     """``study #N  elu(alpha=1.33)`` over the function with its values (learned ones included):
-    ``f(x) = Piecewise((x, x > 0), (1.327*(exp(x) - 1), True))``."""
+    ``f(x) = Piecewise((x, x > 0), (1.327*(exp(x) - 1), True))``; a per-site trial's functions
+    in site order, separated by ``;``."""
     import sympy
 
     from afsearch.activations import label
@@ -94,9 +95,11 @@ def title(trial: Any, candidate: Any) -> str:
     learned = (trial.learned_params or {}).get("mean") or {}
     if learned:
         head += "  learned " + ", ".join(f"{k}={v:.4g}" for k, v in learned.items())
-    values = {symbol(n): sympy.Float(float(f"{p.value:.4g}")) for n, p in candidate.params.items()}
-    body = to_text(candidate.expr.xreplace(values))
-    return f"{head}\nf(x) = {body[:140]}"
+    texts = []
+    for site in getattr(candidate, "sites", None) or (candidate,):
+        values = {symbol(n): sympy.Float(float(f"{p.value:.4g}")) for n, p in site.params.items()}
+        texts.append(to_text(site.expr.xreplace(values)))
+    return f"{head}\nf(x) = {'; '.join(texts)[:140]}"
 
 
 def save_figure(fig: Any, path: str | Path) -> Path:

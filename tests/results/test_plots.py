@@ -137,3 +137,29 @@ def test_the_returned_path_is_the_file_written(
     _, t = stored
     written = plot_trial(t, [], tmp_path / "plot")
     assert written.is_file()
+
+
+def test_a_per_site_trial_plots_each_site_under_one_title(tmp_path: Path, figures: list[Any]):
+    from afsearch.activations import per_site_config
+    from afsearch.store import TrialStore
+    from tests.helpers import add_finished_trial, create_digits_study
+
+    url = f"sqlite:///{tmp_path / 'sites.db'}"
+    sites = [
+        {"family": "swish", "beta": 1.5, "trainable": True},
+        {"family": "standard", "name": "tanh"},
+    ]
+    with TrialStore(url) as store:
+        create_digits_study(store, "s")
+        add_finished_trial(
+            store,
+            "s",
+            per_site_config(sites),
+            value=0.8,
+            learned_params={"mean": {"site0.beta": 1.7}},
+        )
+    t = trial("s/0", url)
+    plot_trial(t, epochs(t.id, url), tmp_path / "sites.png")
+    (fig,) = figures
+    assert labels(fig.axes[0]) == ["site 0", "site 1", "ReLU", "GELU"]
+    assert fig._suptitle.get_text().endswith("\nf(x) = x*sigmoid(1.7*x); tanh(x)")

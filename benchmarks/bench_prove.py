@@ -467,28 +467,38 @@ def plot(data: dict[str, Any]) -> list[Path]:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from afsearch.activations import build
+    from afsearch.activations import build, label
     from afsearch.expr import Candidate
 
     tasks = [t for t, d in data["tasks"].items() if d.get("winner")]
     out = []
-    fig, axes = plt.subplots(2, len(tasks), figsize=(4.6 * len(tasks), 7.5), squeeze=False)
+    # Three tasks a row, each a column of two panels: the functions above, the seeds below.
+    cols = min(3, len(tasks))
+    groups_n = math.ceil(len(tasks) / cols)
+    fig, axes = plt.subplots(
+        2 * groups_n, cols, figsize=(4.6 * cols, 7.5 * groups_n), squeeze=False
+    )
+    for k in range(len(tasks), groups_n * cols):
+        axes[-2][k % cols].axis("off")
+        axes[-1][k % cols].axis("off")
     x = np.linspace(-3, 3, 601)
     for j, task in enumerate(tasks):
         d = data["tasks"][task]
         w = d["winner"]
         b = d["best_baseline"]
-        ax = axes[0][j]
+        top, col = 2 * (j // cols), j % cols
+        ax = axes[top][col]
         fw = numpy_fn(Candidate.from_dict(w["candidate"]))
         ax.plot(x, fw(x), label=f"winner #{w['number']}", lw=2)
         name = "sin" if b.startswith("sin") else b
         fb = numpy_fn(build({"family": "standard", "name": name}))
         ax.plot(x, fb(x), "--", label=f"best baseline: {b}", lw=1.5)
-        ax.set_title(f"{task}\n{shorten(w['expression'], 48)}", fontsize=8)
+        named = label(w["config"]) if w.get("config") and w["family"] != "grammar" else ""
+        ax.set_title(f"{task}: {named}\n{shorten(w['expression'], 48)}", fontsize=8)
         ax.axhline(0, color="grey", lw=0.5)
         ax.legend(fontsize=7)
         ax.set_xlabel("x")
-        ax = axes[1][j]
+        ax = axes[top + 1][col]
         names = sorted(
             d["baselines"], key=lambda n: _mean(d["baselines"][n]["values"]), reverse=True
         )
@@ -523,9 +533,11 @@ def plot(data: dict[str, Any]) -> list[Path]:
                 dd = data["tasks"][dst]
                 base = dd["baselines"][dd["best_baseline"]]["mean"]
                 if c.get("mean") is not None and base:
-                    # Relative to the best baseline: PSNR difference in dB, error ratio in log10.
+                    # Relative to the best baseline: PSNR difference in dB, accuracy in
+                    # points, error ratio in log10.
+                    points = 100.0 if "accuracy" in dd["metric"] else 1.0
                     grid[i, j2] = (
-                        c["mean"] - base
+                        points * (c["mean"] - base)
                         if dd["mode"] == "max"
                         else -math.log10(max(c["mean"], 1e-12) / base)
                     )
@@ -542,7 +554,8 @@ def plot(data: dict[str, Any]) -> list[Path]:
         ax.set_yticklabels([f"winner of {s}" for s in srcs])
         ax.set_title(
             "Winner trained on each task against its best baseline\n"
-            "(PSNR: dB above; error: -log10 of the ratio, above 0 is better)",
+            "(PSNR: dB above; accuracy: points above; error: -log10 of the ratio;\n"
+            "above 0 is better)",
             fontsize=9,
         )
         fig.colorbar(im, ax=ax)
@@ -583,10 +596,11 @@ def main() -> None:
         for part in parts:
             merged["tasks"].update(part["tasks"])
         merged["wall_s"] = sum(part.get("wall_s", 0.0) for part in parts)
-        # A few trainings: one at a time here, without Ray's start.
+        # Each winner on every other task: 3 seeds per pair, on Ray (two at a time here).
         set_threads(1)
         clock = Stopwatch()
-        merged["transfer"] = transfer(merged, parallel=False)
+        init_ray(args.address, None if args.address else args.cpus, None)
+        merged["transfer"] = transfer(merged)
         merged["transfer_wall_s"] = clock.seconds
         log(f"wrote {save(merged, 'bench_prove', args.json, bool(args.full))}")
         if args.plot:

@@ -1,8 +1,9 @@
 """Least-squares initialisation of SLAF and rational coefficients to a named activation.
 
-The target is the standard activation as the compiler computes it (torch, float64), so the
-coefficients are the ones training starts from; torch and numpy are imported when a fit runs,
-not when the families are, so listing families and reading trials never load them.
+The target is the standard activation evaluated in float64 by :func:`afsearch.expr.evaluate`
+(NumPy, the values the compiler computes to within rounding), so reading a space whose units are
+fitted loads no torch; numpy is imported when a fit runs, not when the families are, so listing
+families and reading trials never load it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from afsearch.expr import Candidate, X, known
+from afsearch.expr import X, evaluate, known
 
 if TYPE_CHECKING:
     import numpy as np
@@ -21,13 +22,7 @@ GRID_POINTS = 801
 
 def target_values(name: str, xs: np.ndarray) -> np.ndarray:
     """The standard activation ``name`` at ``xs``, in float64."""
-    import torch
-
-    from afsearch.compiler import CompiledActivation
-
-    module = CompiledActivation(Candidate(known(name, X), {}, "standard"), dtype=torch.float64)
-    with torch.no_grad():
-        return module(torch.from_numpy(xs)).numpy()
+    return evaluate(known(name, X), X, xs)
 
 
 def fit_linear(

@@ -23,6 +23,7 @@ from afsearch.expr._functions import (
     to_elementary,
 )
 from afsearch.expr._known import KNOWN, SELU_ALPHA, SELU_SCALE, known
+from afsearch.expr._numeric import evaluate
 from afsearch.expr._parse import parse_expression
 from afsearch.expr._sites import PER_SITE, SiteCandidates
 from afsearch.expr._symbols import X, symbol, to_text
@@ -38,6 +39,7 @@ __all__ = [
     "SiteCandidates",
     "X",
     "chebyshev_series",
+    "evaluate",
     "expand_series",
     "known",
     "legendre_series",

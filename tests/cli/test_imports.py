@@ -70,6 +70,12 @@ def place(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], Pat
     }
     (root / "space.yaml").write_text(yaml.safe_dump(space))
     (root / "typo.yaml").write_text(yaml.safe_dump({**space, "familes": []}))
+    # Units fitted to a standard activation as the space is read (the quickstart has one).
+    fitted = [
+        {"family": "slaf", "basis": "chebyshev", "degree": [4, 6], "init": ["gelu", "silu"]},
+        {"family": "rational", "m": [3], "n": [2], "init": ["leaky_relu", "gelu"]},
+    ]
+    (root / "fitted.yaml").write_text(yaml.safe_dump({**space, "families": fitted}))
     env = {**os.environ, DB_ENV: url, "PYTHONPATH": str(Path(__file__).parents[2])}
     return env, root
 
@@ -88,6 +94,7 @@ def place(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], Pat
         (["show", "s/0"], READING),
         (["show", "0", "--json"], READING),
         (["validate", "space.yaml"], NO_TRAINING),
+        (["validate", "fitted.yaml"], NO_TRAINING),
         (["tasks"], NO_TRAINING),
         (["tasks", "--json"], NO_TRAINING),
         # The fingerprint of an exported expression runs it: torch, but never Ray.

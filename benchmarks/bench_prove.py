@@ -222,7 +222,7 @@ def run_task(
     study = f"prove-{task}"
     space = make_space(task, trials_n, args.top, args.seeds)
     clock = Stopwatch()
-    launch(space, study=study, url=url, runs_dir=runs, seed=SEARCH_SEED, **launch_kwargs(args))
+    launch(space, study=study, url=url, runs_dir=runs, seed=args.search_seed, **launch_kwargs(args))
     wall = clock.seconds
     rows = trials(study, url)
     counts: dict[str, int] = {}
@@ -579,6 +579,12 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=5, help="candidates confirmed")
     parser.add_argument("--seeds", type=int, default=10, help="fresh seeds of the confirmation")
     parser.add_argument("--minutes", type=float, default=65.0, help="wall budget of --quick")
+    parser.add_argument(
+        "--search-seed",
+        type=int,
+        default=SEARCH_SEED,
+        help="seed of the searches (another seed: does a second search find as good a winner?)",
+    )
     parser.add_argument("--plot", action="store_true", help="draw docs/prove_*.png")
     parser.add_argument("--report", type=Path, metavar="JSON", help="print the tables of a file")
     parser.add_argument(
@@ -625,7 +631,7 @@ def main() -> None:
         "trials": n_trials,
         "top": args.top,
         "seeds": args.seeds,
-        "search_seed": SEARCH_SEED,
+        "search_seed": args.search_seed,
         "tasks": {},
     }
     from _common import workdir

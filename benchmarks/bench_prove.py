@@ -154,19 +154,15 @@ PLANS: dict[str, dict[str, Any]] = {
         "against": ["sin"],
         "grace": 3,
     },
-    "pinn-poisson": {
-        "families": PINN_FAMILIES,
-        "initial": ["gelu", "mish", "tanh", "sin", "silu"],
-        "anchors": ["gelu", "tanh", "sin"],
-        "against": [*SIX, "sin"],
-        "grace": 3,
-    },
-    "pinn-burgers": {
-        "families": PINN_FAMILIES,
-        "initial": ["gelu", "mish", "tanh", "sin", "silu"],
-        "anchors": ["gelu", "tanh", "sin"],
-        "against": [*SIX, "sin"],
-        "grace": 3,
+    **{
+        task: {
+            "families": PINN_FAMILIES,
+            "initial": ["gelu", "mish", "tanh", "sin", "silu"],
+            "anchors": ["gelu", "tanh", "sin"],
+            "against": [*SIX, "sin"],
+            "grace": 3,
+        }
+        for task in ("pinn-poisson", "pinn-burgers")
     },
     **{
         task: {

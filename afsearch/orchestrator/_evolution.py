@@ -42,10 +42,15 @@ class Evolution:
             return {"family": "standard", "name": opts.initial[started]}
         if started < opts.population or not history or rng.random() < opts.fresh:
             return self.draw(rng)
+        return self.mutate(rng, self.select(rng, history).activation)
+
+    def select(self, rng: random.Random, history: Sequence[Scored]) -> Scored:
+        """The parent: the best of ``tournament`` members drawn from the ``population`` most
+        recent of ``history`` (oldest first)."""
+        opts = self.options
         population = list(history)[-opts.population :]
         contenders = rng.sample(population, min(opts.tournament, len(population)))
-        parent = max(contenders, key=lambda m: m.score)
-        return self.mutate(rng, parent.activation)
+        return max(contenders, key=lambda m: m.score)
 
     def draw(self, rng: random.Random) -> dict[str, Any]:
         """A fresh config: a family sub-space of the space, then a draw from it."""

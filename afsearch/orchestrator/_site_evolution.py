@@ -39,9 +39,7 @@ class SiteEvolution:
         if started < opts.population or not valid or rng.random() < opts.fresh:
             # An empty history past the initial ones: a fresh draw at every site.
             return per_site_config([self.evolution.draw(rng) for _ in range(self.sites)])
-        population = valid[-opts.population :]
-        contenders = rng.sample(population, min(opts.tournament, len(population)))
-        parent = max(contenders, key=lambda m: m.score)
+        parent = self.evolution.select(rng, valid)
         sites = [dict(c) for c in parent.activation["sites"]]
         k = rng.randrange(self.sites)
         # A mutation, not a second roll of ``fresh``: whether the child is a fresh draw was

@@ -189,10 +189,12 @@ def test_init_features_count_their_filter_in_the_summary() -> None:
 def test_drafts_draw_from_the_sampler_and_commit_fixes_the_trial(sampler: str) -> None:
     space = _space(sampler)
     study = optuna.create_study(direction="maximize", sampler=make_sampler(space, 0))
+    # Seeded values: with some value sequences (2 in 30) TPE's six drafts all agree.
+    values = random.Random(0)
     for _ in range(12):  # past TPE's random start-up
         trial = study.ask()
         sample_config(trial, space)
-        study.tell(trial, random.random())
+        study.tell(trial, values.random())
     trial = study.ask()
     drafts = [Draft(trial) for _ in range(6)]
     proposed = [sample_config(d, space)[0] for d in drafts]
@@ -211,11 +213,12 @@ def test_the_proposer_asks_for_proposals_and_trains_the_one_the_prescreen_ranks(
     proposer = TrialProposer(space, "sqlite://", seed=0, cpus_per_trial=1)
     study = optuna.create_study(direction="maximize", sampler=make_sampler(space, 0))
     activations = []
+    values = random.Random(0)
     for _ in range(4):
         trial = study.ask()
         spec = proposer(trial)["afsearch"]
         activations.append(spec["activation"])
-        study.tell(trial, random.random())
+        study.tell(trial, values.random())
     assert activations[0] == {"family": "standard", "name": "relu"}
     assert study.trials[0].user_attrs[EVOLVED] == activations[0]
     assert proposer._prescreen is not None and proposer._prescreen.ranked == 12

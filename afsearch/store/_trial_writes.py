@@ -73,71 +73,17 @@ class TrialWrites(StoreConnection):
                 require_activation(session, activation_id)
             row = None
             if replaces is not None:
-                row = session.get(TrialModel, replaces)
-                if row is None or row.study_id != study_id:
-                    raise AfsearchError(
-                        f"Trial id {replaces} is not a trial of study '{study}' to run again."
-                    )
-                session.execute(
-                    delete(TrialEpochModel).where(
-                        TrialEpochModel.trial_id == row.id, TrialEpochModel.epoch > keep_epochs
-                    )
+                row = _rerun_row(
+                    session, study, study_id, replaces, tune_trial_id, config, keep_epochs
                 )
-                if not keep_epochs:
-                    row.checkpoint = row.checkpoint_epoch = None
-                row.tune_trial_id = tune_trial_id
-                row.started_at = utc_now()
-                row.metric_value = None
-                row.best_epoch = None
-                row.learned_params = None
-                row.config = jsonable(config)
             elif tune_trial_id is not None:
-                row = session.scalar(
-                    select(TrialModel).where(
-                        TrialModel.study_id == study_id,
-                        TrialModel.tune_trial_id == tune_trial_id,
-                    )
-                )
+                row = _trial_of_tune_id(session, study_id, tune_trial_id)
             if row is not None:
-                row.status = TrialStatus.RUNNING
-                row.finished_at = None
-                row.duration_s = None
-                row.error = None
-                if activation_id is not None:
-                    row.activation_id = activation_id
-                if dedup_key is not None:
-                    row.dedup_key = dedup_key
-                if node is not None:
-                    row.node = node
+                _mark_running(row, activation_id=activation_id, dedup_key=dedup_key, node=node)
                 return row.id
-            next_number = number
-            if next_number is None and preferred_number is not None:
-                taken = session.scalar(
-                    select(TrialModel.id).where(
-                        TrialModel.study_id == study_id, TrialModel.number == preferred_number
-                    )
-                )
-                next_number = None if taken is not None else int(preferred_number)
-            if next_number is None:
-                last = session.scalar(
-                    select(func.max(TrialModel.number)).where(TrialModel.study_id == study_id)
-                )
-                next_number = 0 if last is None else last + 1
-            elif (
-                session.scalar(
-                    select(TrialModel.id).where(
-                        TrialModel.study_id == study_id, TrialModel.number == next_number
-                    )
-                )
-                is not None
-            ):
-                raise AfsearchError(
-                    f"Study '{study}' already has a trial number {next_number}; pass another "
-                    "number or leave it out to take the next free one."
-                )
             row = TrialModel(
                 study_id=study_id,
-                number=next_number,
+                number=_trial_number(session, study, study_id, number, preferred_number),
                 tune_trial_id=tune_trial_id,
                 activation_id=activation_id,
                 config=jsonable(config),
@@ -343,6 +289,93 @@ class TrialWrites(StoreConnection):
             return None if row is None else trial_record(row[0], st.name, row[1])
 
         return self._run(work)
+
+
+def _rerun_row(
+    session: Session,
+    study: str,
+    study_id: int,
+    replaces: int,
+    tune_trial_id: str | None,
+    config: Mapping[str, Any] | None,
+    keep_epochs: int,
+) -> TrialModel:
+    """The row of interrupted trial ``replaces``, reset for its new run: the epochs after
+    ``keep_epochs`` and what the old run concluded are gone."""
+    row = session.get(TrialModel, replaces)
+    if row is None or row.study_id != study_id:
+        raise AfsearchError(f"Trial id {replaces} is not a trial of study '{study}' to run again.")
+    session.execute(
+        delete(TrialEpochModel).where(
+            TrialEpochModel.trial_id == row.id, TrialEpochModel.epoch > keep_epochs
+        )
+    )
+    if not keep_epochs:
+        row.checkpoint = row.checkpoint_epoch = None
+    row.tune_trial_id = tune_trial_id
+    row.started_at = utc_now()
+    row.metric_value = None
+    row.best_epoch = None
+    row.learned_params = None
+    row.config = jsonable(config)
+    return row
+
+
+def _trial_of_tune_id(session: Session, study_id: int, tune_trial_id: str) -> TrialModel | None:
+    return session.scalar(
+        select(TrialModel).where(
+            TrialModel.study_id == study_id,
+            TrialModel.tune_trial_id == tune_trial_id,
+        )
+    )
+
+
+def _mark_running(
+    row: TrialModel, *, activation_id: str | None, dedup_key: str | None, node: str | None
+) -> None:
+    """Mark an existing trial running again; what the caller leaves ``None`` is kept."""
+    row.status = TrialStatus.RUNNING
+    row.finished_at = None
+    row.duration_s = None
+    row.error = None
+    if activation_id is not None:
+        row.activation_id = activation_id
+    if dedup_key is not None:
+        row.dedup_key = dedup_key
+    if node is not None:
+        row.node = node
+
+
+def _trial_number(
+    session: Session,
+    study: str,
+    study_id: int,
+    number: int | None,
+    preferred_number: int | None,
+) -> int:
+    """A new trial's number: ``number``, which must be free, else ``preferred_number`` if it
+    is free, else the study's next."""
+    if number is None and preferred_number is not None:
+        taken = _number_taken(session, study_id, preferred_number)
+        number = None if taken else int(preferred_number)
+    if number is None:
+        last = session.scalar(
+            select(func.max(TrialModel.number)).where(TrialModel.study_id == study_id)
+        )
+        return 0 if last is None else last + 1
+    if _number_taken(session, study_id, number):
+        raise AfsearchError(
+            f"Study '{study}' already has a trial number {number}; pass another "
+            "number or leave it out to take the next free one."
+        )
+    return number
+
+
+def _number_taken(session: Session, study_id: int, number: int) -> bool:
+    taken = session.scalar(
+        select(TrialModel.id).where(TrialModel.study_id == study_id, TrialModel.number == number)
+    )
+    return taken is not None
 
 
 def _set_checkpoint(session: Session, trial_id: int, location: str, epoch: int, url: str) -> None:

@@ -30,7 +30,7 @@ from afsearch.tasks._settings import TaskSettings
 from afsearch.tasks._sites import site_activation
 
 if TYPE_CHECKING:
-    from afsearch.tasks._base import BaseTask
+    from afsearch.tasks._base import BaseTask, TaskData
 
 # Evaluation runs in chunks so a large validation set never needs one huge activation tensor.
 _EVAL_CHUNK = 1024
@@ -96,9 +96,176 @@ def train(
     The arguments are those :meth:`BaseTask.fit <afsearch.tasks.BaseTask.fit>` has checked;
     the model is left in ``task.last_model``.
     """
+    loop = _set_up(task, make_activation, seed, device)
+    first = 1 if resume is None else loop.restore(resume)
+    collapse = CollapseCheck.of(task, loop.data)
+    for epoch in range(first, task.settings.epochs + 1):
+        start = time.perf_counter()
+        train_loss = loop.train_epoch()
+        if train_loss is None:
+            yield _diverged(task.metric, epoch, start)
+            return
+        metrics = loop.evaluate_epoch(epoch, train_loss)
+        result = _report(loop, epoch, metrics, start, collapse)
+        yield result
+        if result.diverged:
+            return
+
+
+@dataclass
+class _Loop:
+    """One fit's model and what steps it: the state that :func:`train`'s stages share."""
+
+    task: BaseTask
+    data: TaskData
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    scaler: torch.amp.GradScaler
+    generator: torch.Generator
+    device: torch.device
+    use_amp: bool
+    amp_dtype: torch.dtype
+    grad_clip: float | None
+    #: Batches in one pass over the training set; an epoch may take more or fewer steps.
+    batches: int
+    steps_per_epoch: int
+    check_every: int
+
+    def train_epoch(self) -> float | None:
+        """One epoch of optimizer steps: the mean training loss, ``None`` once it is not
+        finite (the step on that batch is not taken)."""
+        task, data, batch_size = self.task, self.data, self.task.settings.batch_size
+        n_train = data.x_train.shape[0]
+        self.model.train()
+        loss_sum = torch.zeros((), device=self.device)
+        seen = 0
+        for step in range(self.steps_per_epoch):
+            batch = step % self.batches
+            if batch == 0:  # a fresh shuffle for each pass over the training set
+                perm = torch.randperm(n_train, generator=self.generator, device=self.device)
+            idx = perm[batch * batch_size : (batch + 1) * batch_size]
+            x = task.prepare_batch(data.x_train[idx], train=True, generator=self.generator)
+            with autocast(self.device, self.use_amp, self.amp_dtype):
+                loss = task.training_loss(self.model, x, data.y_train[idx])
+            loss_sum += loss.detach() * idx.shape[0]
+            seen += idx.shape[0]
+            last = step == self.steps_per_epoch - 1
+            if (step % self.check_every == 0 or last) and not torch.isfinite(loss_sum):
+                return None
+            self._step(loss)
+        return loss_sum.item() / seen
+
+    def _step(self, loss: torch.Tensor) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if self.grad_clip is not None:
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_(self.model.parameters(), float(self.grad_clip))
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+
+    def evaluate_epoch(self, epoch: int, train_loss: float) -> dict[str, float]:
+        """The epoch's metrics but its duration; the last epoch adds the test metrics."""
+        metrics = {"train_loss": train_loss}
+        data = self.data
+        metrics.update(
+            evaluate(
+                self.task,
+                self.model,
+                data.x_val,
+                data.y_val,
+                "val",
+                self.use_amp,
+                self.amp_dtype,
+                self.generator,
+            )
+        )
+        if epoch == self.task.settings.epochs and math.isfinite(metrics["val_loss"]):
+            metrics.update(self.task.evaluate_test(self.model, data, self.device))
+        return metrics
+
+    def state(self, epoch: int) -> dict[str, Any]:
+        """The checkpoint after ``epoch``, as :meth:`restore` takes it."""
+        # Python's and NumPy's generators are not used once the data is built; torch's are.
+        return {
+            "epoch": epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
+        }
+
+    def restore(self, resume: Mapping[str, Any]) -> int:
+        """Load a checkpoint of :meth:`state`; returns the epoch to continue with."""
+        try:
+            self.model.load_state_dict(resume["model"])
+            self.optimizer.load_state_dict(resume["optimizer"])
+            self.scheduler.load_state_dict(resume["scheduler"])
+            self.scaler.load_state_dict(resume["scaler"])
+            self.generator.set_state(resume["generator"])
+            torch.set_rng_state(resume["torch_rng"])
+            if self.device.type == "cuda" and resume["cuda_rng"]:
+                torch.cuda.set_rng_state_all(resume["cuda_rng"])
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            raise AfsearchError(
+                f"The saved training state does not fit this task's model: {exc}"
+            ) from exc
+        return int(resume["epoch"]) + 1
+
+
+def _set_up(
+    task: BaseTask, make_activation: Callable[[], nn.Module], seed: int, device: torch.device
+) -> _Loop:
+    """Seed, build the data and the model, and the optimizer, schedule and loss scaler."""
     settings = task.settings
     seed_everything(seed)
     data = task.data(seed, device)
+    model, sites = _build_model(task, make_activation, device)
+    optimizer = make_optimizer(
+        model,
+        settings,
+        activation_params=[p for site in sites for p in site.parameters()],
+        lr_factor=float(task.options["activation_lr_factor"]),
+        activation_weight_decay=float(task.options["activation_weight_decay"]),
+    )
+    n_train = data.x_train.shape[0]
+    steps_per_epoch = task.steps_per_epoch(n_train)
+    scheduler = make_scheduler(
+        optimizer, task.options["schedule"], settings.epochs * steps_per_epoch
+    )
+    use_amp, amp_dtype = amp_mode(task.options, device)
+    # bfloat16 has float32's range, so only float16 needs loss scaling.
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+    generator = torch.Generator(device=device)
+    generator.manual_seed(seed)
+    return _Loop(
+        task=task,
+        data=data,
+        model=model,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        scaler=scaler,
+        generator=generator,
+        device=device,
+        use_amp=use_amp,
+        amp_dtype=amp_dtype,
+        grad_clip=task.options["grad_clip"],
+        batches=math.ceil(n_train / settings.batch_size),
+        steps_per_epoch=steps_per_epoch,
+        check_every=_CUDA_CHECK_EVERY if device.type == "cuda" else 1,
+    )
+
+
+def _build_model(
+    task: BaseTask, make_activation: Callable[[], nn.Module], device: torch.device
+) -> tuple[nn.Module, list[nn.Module]]:
+    """The task's model on ``device`` (also left in ``task.last_model``), and its sites'
+    activations."""
     sites: list[nn.Module] = []
 
     def make_site(channels: int | None = None) -> nn.Module:
@@ -115,104 +282,23 @@ def train(
         for candidate in {id(c): c for s in sites if (c := getattr(s, "candidate", None))}.values():
             if isinstance(candidate, Candidate):
                 task.check_candidate(candidate)
-    optimizer = make_optimizer(
-        model,
-        settings,
-        activation_params=[p for site in sites for p in site.parameters()],
-        lr_factor=float(task.options["activation_lr_factor"]),
-        activation_weight_decay=float(task.options["activation_weight_decay"]),
+    return model, sites
+
+
+def _report(
+    loop: _Loop, epoch: int, metrics: dict[str, float], start: float, collapse: CollapseCheck
+) -> EpochResult:
+    """The epoch's result: its duration, and whether the training diverged or collapsed."""
+    metrics["epoch_seconds"] = time.perf_counter() - start
+    reason = collapse.update(metrics)
+    diverged = not math.isfinite(metrics["val_loss"]) or reason is not None
+    return EpochResult(
+        epoch=epoch,
+        metrics=metrics,
+        diverged=diverged,
+        reason=reason,
+        state=functools.partial(loop.state, epoch),
     )
-    n_train = data.x_train.shape[0]
-    batches = math.ceil(n_train / settings.batch_size)  # one pass over the training set
-    steps_per_epoch = task.steps_per_epoch(n_train)
-    scheduler = make_scheduler(
-        optimizer, task.options["schedule"], settings.epochs * steps_per_epoch
-    )
-    use_amp, amp_dtype = amp_mode(task.options, device)
-    # bfloat16 has float32's range, so only float16 needs loss scaling.
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
-    grad_clip = task.options["grad_clip"]
-    check_every = _CUDA_CHECK_EVERY if device.type == "cuda" else 1
-    generator = torch.Generator(device=device)
-    generator.manual_seed(seed)
-
-    def state(epoch: int) -> dict[str, Any]:
-        # Python's and NumPy's generators are not used once the data is built; torch's are.
-        return {
-            "epoch": epoch,
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "scaler": scaler.state_dict(),
-            "generator": generator.get_state(),
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else [],
-        }
-
-    first = 1
-    if resume is not None:
-        try:
-            model.load_state_dict(resume["model"])
-            optimizer.load_state_dict(resume["optimizer"])
-            scheduler.load_state_dict(resume["scheduler"])
-            scaler.load_state_dict(resume["scaler"])
-            generator.set_state(resume["generator"])
-            torch.set_rng_state(resume["torch_rng"])
-            if device.type == "cuda" and resume["cuda_rng"]:
-                torch.cuda.set_rng_state_all(resume["cuda_rng"])
-        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
-            raise AfsearchError(
-                f"The saved training state does not fit this task's model: {exc}"
-            ) from exc
-        first = int(resume["epoch"]) + 1
-
-    collapse = CollapseCheck.of(task, data)
-    for epoch in range(first, settings.epochs + 1):
-        start = time.perf_counter()
-        model.train()
-        loss_sum = torch.zeros((), device=device)
-        seen = 0
-        for step in range(steps_per_epoch):
-            batch = step % batches
-            if batch == 0:  # a fresh shuffle for each pass over the training set
-                perm = torch.randperm(n_train, generator=generator, device=device)
-            idx = perm[batch * settings.batch_size : (batch + 1) * settings.batch_size]
-            x = task.prepare_batch(data.x_train[idx], train=True, generator=generator)
-            with autocast(device, use_amp, amp_dtype):
-                loss = task.training_loss(model, x, data.y_train[idx])
-            loss_sum += loss.detach() * idx.shape[0]
-            seen += idx.shape[0]
-            last = step == steps_per_epoch - 1
-            if (step % check_every == 0 or last) and not torch.isfinite(loss_sum):
-                yield _diverged(task.metric, epoch, start)
-                return
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if grad_clip is not None:
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(model.parameters(), float(grad_clip))
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-
-        metrics = {"train_loss": loss_sum.item() / seen}
-        metrics.update(
-            evaluate(task, model, data.x_val, data.y_val, "val", use_amp, amp_dtype, generator)
-        )
-        if epoch == settings.epochs and math.isfinite(metrics["val_loss"]):
-            metrics.update(task.evaluate_test(model, data, device))
-        metrics["epoch_seconds"] = time.perf_counter() - start
-        reason = collapse.update(metrics)
-        diverged = not math.isfinite(metrics["val_loss"]) or reason is not None
-        yield EpochResult(
-            epoch=epoch,
-            metrics=metrics,
-            diverged=diverged,
-            reason=reason,
-            state=functools.partial(state, epoch),
-        )
-        if diverged:
-            return
 
 
 def evaluate(

@@ -35,9 +35,10 @@ from _common import (
     workdir,
 )
 
-from afsearch.orchestrator import StoreCallback, TrialSpec
+from afsearch.orchestrator import StoreCallback
 from afsearch.store import TrialStore
 from afsearch.tasks import TaskSettings
+from afsearch.trial import TrialSpec
 
 
 @dataclass

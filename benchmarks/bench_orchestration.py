@@ -217,7 +217,7 @@ def one_optuna(case: str, n: int) -> dict[str, Any]:
 
     import optuna
 
-    from afsearch.orchestrator._samplers import make_sampler
+    from afsearch.search import make_strategy
     from afsearch.space import sample_config, task_settings
     from afsearch.tasks import get_task
 
@@ -242,7 +242,7 @@ def one_optuna(case: str, n: int) -> dict[str, Any]:
     up = str(space.mode) == "max"
     direction = optuna.study.StudyDirection.MAXIMIZE if up else optuna.study.StudyDirection.MINIMIZE
     clock = Stopwatch()
-    study = optuna.create_study(direction=direction, sampler=make_sampler(space, 0))
+    study = optuna.create_study(direction=direction, sampler=make_strategy(space, 0).sampler(0))
     study.optimize(objective, n_trials=n, n_jobs=2, catch=(Exception,))
     return {"wall_s": clock.seconds, "trials": len(study.trials)}
 

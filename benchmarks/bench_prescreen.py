@@ -14,7 +14,7 @@ the predictions and the trained metric (with its p-value), the same for a baseli
 predicts the mean of the k nearest neighbours in feature space, the share of the top 10% that
 the top 10% of predictions find, and the time to build the pool and to score one candidate.
 With ``--signals``, each trained candidate is also measured at initialisation by
-:class:`~afsearch.orchestrator.InitProbe` (gradient norms per layer, Fisher and NTK spectra,
+:class:`~afsearch.search.InitProbe` (gradient norms per layer, Fisher and NTK spectra,
 the loss after a handful of optimizer steps): reported per signal are the Spearman rho of its
 one-number summary alone, the leave-one-out rho of the Gaussian process on the output features
 plus the signal (what ``features: [outputs, init]`` does), and the milliseconds per candidate.
@@ -32,7 +32,7 @@ import numpy as np
 from _common import Stopwatch, arguments, log, run_info, save, set_threads, table
 from bench_samplers import STRUCTURAL, train_here
 
-from afsearch.orchestrator import SIGNALS, InitProbe, PrescreenPool, fit_predict
+from afsearch.search import SIGNALS, InitProbe, PrescreenPool, fit_predict
 from afsearch.space import parse_space, task_settings
 from afsearch.tasks import get_task
 

@@ -16,7 +16,7 @@ Baselines are what a researcher in the field would pick:
   the best omega0 of {5, 10, 30}. ``against`` names standard activations only (no task
   options), so these runs are trained here, in this process, on the same fresh seeds with the
   task's same training function (``afsearch.results.compare``) and the verdicts are recomputed
-  with ``afsearch.orchestrator.judge`` over all baselines (the best of all is the bar);
+  with ``afsearch.confirm.judge`` over all baselines (the best of all is the bar);
 - the PINNs: also ``sin`` (``tanh`` is one of the six).
 
 The spaces (the search trains with the task's default settings, so the baselines the confirm
@@ -74,8 +74,9 @@ from _common import (
     table,
 )
 
+from afsearch.confirm import judge
 from afsearch.exceptions import AfsearchError, shorten
-from afsearch.orchestrator import init_ray, judge, launch
+from afsearch.orchestrator import init_ray, launch
 from afsearch.results import compare, trial_candidate
 from afsearch.space import parse_space
 from afsearch.store import confirm_runs, confirmation, trials

@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -144,61 +143,32 @@ def make_space(sampler: str, plan: dict[str, Any], structural: bool = False) -> 
     return parse_space(raw, source=f"bench_samplers:{sampler}")
 
 
-@dataclass
-class _Row:
-    """A trained trial as the proposer reads it from the database."""
-
-    number: int
-    config: dict[str, Any]
-    metric_value: float | None
-
-
 def run_in_process(space: Any, seed: int, budget: int) -> tuple[list[float | None], int]:
-    """One study driven as ``launch`` drives it, without Ray: Optuna asks, afsearch's
-    proposer (the same TrialProposer, sampler and prescreen as a launch) proposes, the trial
-    trains in this process, Optuna is told. A proposal that repeats a trained function costs
-    no trial and is told the known value (the budget of distinct functions); 50 in a row end
-    the study. Returns the values of the budget's trials and the repeats skipped."""
-    import math
+    """One study driven as ``launch`` drives it, without Ray (:func:`afsearch.search.run_local`:
+    the same strategy, sampler and prescreen as a launch, the same budget of distinct
+    functions); each trial trains in this process. Returns the values of the budget's trials
+    and the repeats skipped."""
+    from afsearch.search import run_local
+    from afsearch.trial import TrialSpec
 
-    import optuna
-
-    from afsearch.orchestrator._proposer import TrialProposer
-    from afsearch.orchestrator._samplers import make_sampler
-    from afsearch.orchestrator._spec import CONFIG_KEY, TrialSpec
-
-    rows: list[_Row] = []
     tasks: dict[str, Any] = {}
 
-    class Proposer(TrialProposer):
-        def _trials(self) -> list[Any]:
-            return list(rows)
+    def objective(proposal: Any) -> float | None:
+        spec = TrialSpec(
+            activation=proposal.activation,
+            candidate={},
+            task=space.task,
+            settings=proposal.settings,
+            seeds=space.seeds,
+            seed=seed,
+            metric=str(space.metric),
+            mode=str(space.mode),
+            dedup_key=proposal.key,
+        )
+        return train_here(spec, tasks)
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    proposer = Proposer(space, "sqlite://", seed=seed, cpus_per_trial=1, reuse=False)
-    direction = "maximize" if str(space.mode) == "max" else "minimize"
-    study = optuna.create_study(direction=direction, sampler=make_sampler(space, seed))
-    known: dict[str, float | None] = {}
-    values: list[float | None] = []
-    streak = skipped = 0
-    while len(values) < budget and streak < 50:
-        trial = study.ask()
-        spec = TrialSpec.from_dict(proposer(trial)[CONFIG_KEY])
-        if spec.dedup_key in known:
-            value = known[spec.dedup_key]
-            streak, skipped = streak + 1, skipped + 1
-        else:
-            streak = 0
-            metric = train_here(spec, tasks)
-            value = metric if metric is not None and math.isfinite(metric) else None
-            known[spec.dedup_key] = value
-            rows.append(_Row(trial.number, {"activation": spec.activation}, value))
-            values.append(value)
-        if value is None:
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        else:
-            study.tell(trial, value)
-    return values, skipped
+    run = run_local(space, objective, budget=budget, seed=seed)
+    return run.values, run.skipped
 
 
 def train_here(spec: Any, tasks: dict[str, Any]) -> float | None:

@@ -7,9 +7,9 @@ from typing import Any
 
 from afsearch.activations import build_activation
 from afsearch.compiler import candidate_record
-from afsearch.orchestrator import TrialSpec
 from afsearch.store import TrialStore
 from afsearch.tasks import TaskSettings
+from afsearch.trial import TrialSpec
 
 
 def create_digits_study(
@@ -92,3 +92,13 @@ def store_trial(path: Path) -> str:
             optuna_trial=0,
         )
     return url
+
+
+def checked_space(data: Any, source: str = "<space>") -> Any:
+    """A space as ``afsearch validate`` checks it: read, then checked by its strategy."""
+    from afsearch.search import check_space
+    from afsearch.space import parse_space
+
+    space = parse_space(data, source=source)
+    check_space(space)
+    return space

@@ -14,10 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from afsearch.exceptions import AfsearchError
-
-#: afsearch.store.DB_ENV, as a literal so that --help and the commands that read no database
-#: import no SQLAlchemy (tests/cli/test_imports.py compares them).
-DB_ENV = "AFSEARCH_DB"
+from afsearch.store import DB_ENV
 
 app = typer.Typer(
     name="afsearch",

@@ -9,14 +9,18 @@ from rich import box
 from rich.table import Table
 
 from afsearch.cli._common import fmt
+from afsearch.trial.report import ACTIVATION_COST as COST
+from afsearch.trial.report import ACTIVATION_MEMORY as MEMORY
+from afsearch.trial.report import (
+    DIVERGED,
+    EPOCH,
+    FINAL,
+    RESUMED_AT,
+    REUSED_FROM,
+    TIMED_OUT,
+)
 
-# The report keys of afsearch.orchestrator._report, as literals so that `show` imports no Ray
-# (tests/cli/test_epochs.py compares them).
-EPOCH, FINAL, DIVERGED, TIMED_OUT = "epoch", "final", "diverged", "timed_out"
-REUSED_FROM, RESUMED_AT = "reused_from", "resumed_at"
-
-# The activation's cost (afsearch.orchestrator._speed): the same every epoch, shown once.
-COST, MEMORY = "activation_cost", "activation_memory"
+# The activation's cost is the same every epoch: shown once.
 #: Entries that repeat the epoch column or are Tune's clock, not the task's metrics.
 HIDDEN = frozenset({EPOCH, "training_iteration", "time_this_iter_s", "time_total_s", COST, MEMORY})
 #: Entries that are flags, shown as words in the last column.

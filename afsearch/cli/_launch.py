@@ -49,9 +49,10 @@ def launch(
 ) -> None:
     """Run a search: every trial lands in the database."""
     # The space first, before Ray, pandas and torch are imported: a typo fails at once.
+    from afsearch.search import check_space
     from afsearch.space import load_space
 
-    load_space(space)
+    check_space(load_space(space))
 
     from afsearch.cli._live import LiveView, PlainLines
     from afsearch.orchestrator import launch as run_launch

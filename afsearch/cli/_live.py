@@ -1,6 +1,6 @@
 """What ``afsearch launch`` shows while it runs: a live view in a terminal, plain lines otherwise.
 
-Both render the events of :class:`afsearch.orchestrator.LaunchObserver`. The live view keeps a
+Both render the events of :class:`afsearch.trial.LaunchObserver`. The live view keeps a
 bar (done/total, elapsed, ETA), the running trials (number, activation with its values, epoch,
 metric) and the best so far at the bottom of the terminal, and prints one line per finished
 trial above them; the plain lines are the same finished-trial lines, for logs and pipes.
@@ -26,7 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from afsearch.cli._common import fmt
-from afsearch.orchestrator import (
+from afsearch.trial import (
     Best,
     ConfirmRunFinished,
     ConfirmStarted,

@@ -182,11 +182,12 @@ def _rerun_plan(
     """What ``rerun`` trains: the candidates, the baselines, the task and its settings."""
     import dataclasses
 
+    from afsearch.confirm import top_distinct
     from afsearch.expr import KNOWN
-    from afsearch.orchestrator import TrialSpec, top_distinct
     from afsearch.results import trial_candidate
     from afsearch.store import trial as get_trial
     from afsearch.tasks import get_task
+    from afsearch.trial import TrialSpec
 
     if top is not None:
         if top < 1:
@@ -227,7 +228,7 @@ def _rerun_plan(
 def _rerun_rows(results: list[Any], n_found: int) -> list[dict[str, Any]]:
     """One row per activation: its runs, Welch's t and p of the first candidate against it
     and, with several candidates, each one's verdict against the best baseline (Holm)."""
-    from afsearch.orchestrator import judge
+    from afsearch.confirm import judge
     from afsearch.results import welch
 
     first = results[0]

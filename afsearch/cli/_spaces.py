@@ -48,9 +48,11 @@ def tasks(as_json: JsonOption = False) -> None:
 @user_errors
 def validate(space: Annotated[Path, typer.Argument(help="A search space YAML file.")]) -> None:
     """Check a search space file; errors name the key and the bad value."""
+    from afsearch.search import check_space
     from afsearch.space import load_space
 
     s = load_space(space)
+    check_space(s)
     fams = ", ".join(f.label for f in s.families)
     out.print(
         f"{space}: ok — task {s.task}, metric {s.metric} ({s.mode}), sampler {s.sampler}, "

@@ -1,81 +1,96 @@
-"""The orchestrator: Ray Tune with Optuna samplers, callbacks that write the trial database.
+"""The orchestrator: Ray Tune and Optuna glue, and nothing else.
 
-A trial is one :class:`TrialSpec`, proposed on the driver (``_proposer``), trained on a worker
-(``_trainable``), which reports the keys of ``_report``, and written by the driver's callback
-(``_callback``); :func:`launch` puts the stages together.
+A trial is one :class:`afsearch.trial.TrialSpec`, proposed on the driver (``_proposer``, which
+asks the space's :mod:`afsearch.search` strategy), trained on a worker (``_trainable``), which
+reports the keys of :mod:`afsearch.trial.report`, and written by the driver's callback
+(``_callback``); :func:`launch` puts the stages together, and the confirm stage
+(:mod:`afsearch.confirm`) trains on Ray through :func:`ray_runner`. Names are imported when
+first used (PEP 562): importing the package loads no Ray.
 """
 
-from afsearch.orchestrator._callback import StoreCallback
-from afsearch.orchestrator._confirm import ConfirmResult, confirm_study, judge, top_distinct
-from afsearch.orchestrator._events import (
-    Best,
-    ConfirmRunFinished,
-    ConfirmStarted,
-    LaunchObserver,
-    StudyStarted,
-    TrialFinished,
-    TrialReported,
-    TrialStarted,
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from afsearch.orchestrator._callback import StoreCallback
+    from afsearch.orchestrator._launch import LaunchOptions, LaunchResult, launch
+    from afsearch.orchestrator._parallel import ray_runner, train_seeds
+    from afsearch.orchestrator._ray import (
+        DEFAULT_RUNS_DIR,
+        RAY_ADDRESS_ENV,
+        RUNS_ENV,
+        default_runs_dir,
+        init_ray,
+    )
+    from afsearch.trial import (
+        Best,
+        ConfirmRunFinished,
+        ConfirmStarted,
+        LaunchObserver,
+        StudyStarted,
+        TrialFinished,
+        TrialReported,
+        TrialStarted,
+    )
+
+_EVENTS = (
+    "Best",
+    "ConfirmRunFinished",
+    "ConfirmStarted",
+    "LaunchObserver",
+    "StudyStarted",
+    "TrialFinished",
+    "TrialReported",
+    "TrialStarted",
 )
-from afsearch.orchestrator._init_signal import SIGNALS, InitProbe
-from afsearch.orchestrator._launch import LaunchResult, launch
-from afsearch.orchestrator._prescreen import Prescreen, PrescreenPool, fit_predict
-from afsearch.orchestrator._ray import (
-    DEFAULT_RUNS_DIR,
-    RAY_ADDRESS_ENV,
-    RUNS_ENV,
-    default_runs_dir,
-    init_ray,
-)
-from afsearch.orchestrator._seeds import (
-    FRESH_SEED_BASE,
-    SeedJob,
-    SeedRun,
-    candidate_of,
-    fresh_seeds,
-    train_seed,
-    train_seeds,
-)
-from afsearch.orchestrator._spec import Checkpoint, Reuse, TrialSpec
-from afsearch.orchestrator._stats import difference_interval, holm, welch
+#: Public name -> the module that defines it.
+_HOMES = {
+    "StoreCallback": "afsearch.orchestrator._callback",
+    "LaunchOptions": "afsearch.orchestrator._launch",
+    "LaunchResult": "afsearch.orchestrator._launch",
+    "launch": "afsearch.orchestrator._launch",
+    "ray_runner": "afsearch.orchestrator._parallel",
+    "train_seeds": "afsearch.orchestrator._parallel",
+    **dict.fromkeys(
+        ("DEFAULT_RUNS_DIR", "RAY_ADDRESS_ENV", "RUNS_ENV", "default_runs_dir", "init_ray"),
+        "afsearch.orchestrator._ray",
+    ),
+    # The events a launch tells its observer live with the trial contract.
+    **dict.fromkeys(_EVENTS, "afsearch.trial"),
+}
 
 __all__ = [
     "DEFAULT_RUNS_DIR",
-    "FRESH_SEED_BASE",
     "RAY_ADDRESS_ENV",
     "RUNS_ENV",
-    "SIGNALS",
     "Best",
-    "Checkpoint",
-    "ConfirmResult",
     "ConfirmRunFinished",
     "ConfirmStarted",
-    "InitProbe",
     "LaunchObserver",
+    "LaunchOptions",
     "LaunchResult",
-    "Prescreen",
-    "PrescreenPool",
-    "Reuse",
-    "SeedJob",
-    "SeedRun",
     "StoreCallback",
     "StudyStarted",
     "TrialFinished",
     "TrialReported",
-    "TrialSpec",
     "TrialStarted",
-    "candidate_of",
-    "confirm_study",
     "default_runs_dir",
-    "difference_interval",
-    "fit_predict",
-    "fresh_seeds",
-    "holm",
     "init_ray",
-    "judge",
     "launch",
-    "top_distinct",
-    "train_seed",
+    "ray_runner",
     "train_seeds",
-    "welch",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'afsearch.orchestrator' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])

@@ -10,7 +10,9 @@ from typing import Any
 
 from ray.tune import Callback
 
-from afsearch.orchestrator._report import (
+from afsearch.store import TrialStatus
+from afsearch.trial import TrialSpec
+from afsearch.trial.report import (
     DIVERGED,
     EPOCH,
     LEARNED,
@@ -18,8 +20,6 @@ from afsearch.orchestrator._report import (
     classify,
     epoch_metrics,
 )
-from afsearch.orchestrator._spec import TrialSpec
-from afsearch.store import TrialStatus
 
 FLUSH_ROWS = 256
 FLUSH_SECONDS = 1.0

@@ -4,25 +4,30 @@
 them, find or refuse the study, start Ray, create the study or do the resume bookkeeping, open
 the Optuna study, build the searcher and the scheduler, run the Tuner, settle the study's
 status from what the database holds, and confirm its best on fresh seeds when the space asks
-(``confirm:``, :mod:`afsearch.orchestrator._confirm`).
+(``confirm:``, :mod:`afsearch.confirm`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from afsearch.exceptions import AfsearchError
-from afsearch.orchestrator._budget import DistinctBudget
-from afsearch.orchestrator._confirm import ConfirmResult, confirm_study
-from afsearch.orchestrator._events import LaunchObserver, StudyStarted
-from afsearch.orchestrator._optuna import open_optuna_study
+from afsearch.confirm import ConfirmResult, confirm_study
+from afsearch.exceptions import AfsearchError, choices
+from afsearch.orchestrator._optuna import (
+    enqueue_activations,
+    open_optuna_study,
+    prepare_resume,
+)
+from afsearch.orchestrator._parallel import ray_runner
 from afsearch.orchestrator._ray import default_runs_dir, init_ray, storage_path, task_runtime_env
 from afsearch.orchestrator._tuner import TrialResources, make_searcher, make_tuner
+from afsearch.search import DistinctBudget, check_space, get_strategy
 from afsearch.space import SearchSpace, load_space, with_overrides
 from afsearch.store import (
     DRIVER_RETRIES,
@@ -33,6 +38,7 @@ from afsearch.store import (
     check_launch_name,
     optuna_study_name,
 )
+from afsearch.trial import LaunchObserver, StudyStarted
 
 #: Statuses of trials that will run again when their study is resumed.
 _UNFINISHED = (TrialStatus.RUNNING, TrialStatus.INTERRUPTED)
@@ -51,129 +57,70 @@ class LaunchResult:
     confirmation: ConfirmResult | None = None
 
 
+@dataclass(frozen=True)
+class LaunchOptions:
+    """How :func:`launch` runs a study: the command line's values over the space's.
+
+    ``None`` leaves the space's own value (task, sample count, ...); ``url`` defaults to
+    ``$AFSEARCH_DB`` and then an SQLite file, ``address`` to a local Ray instance with
+    ``num_cpus`` CPUs, ``runs_dir`` to ``$AFSEARCH_RUNS`` or ``./afsearch_runs``. Without
+    ``reuse`` every proposal trains, repeats of known functions included.
+    """
+
+    study: str | None = None
+    task: str | None = None
+    num_samples: int | None = None
+    url: str | None = None
+    address: str | None = None
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0
+    max_concurrent: int | None = None
+    resume: bool = False
+    seed: int = 0
+    runs_dir: str | Path | None = None
+    num_cpus: int | None = None
+    reuse: bool = True
+    max_failures: int | None = None
+    trial_timeout_s: float | None = None
+
+
 def launch(
     space: SearchSpace | str | Path,
+    options: LaunchOptions | None = None,
     *,
-    study: str | None = None,
-    task: str | None = None,
-    num_samples: int | None = None,
-    url: str | None = None,
-    address: str | None = None,
-    cpus_per_trial: float = 1.0,
-    gpus_per_trial: float = 0.0,
-    max_concurrent: int | None = None,
-    resume: bool = False,
-    seed: int = 0,
-    runs_dir: str | Path | None = None,
-    num_cpus: int | None = None,
-    progress: bool = True,
-    reuse: bool = True,
-    max_failures: int | None = None,
-    trial_timeout_s: float | None = None,
     observer: LaunchObserver | None = None,
+    **settings: Any,
 ) -> LaunchResult:
-    """Run (or resume) a study; every trial lands in the database at ``url``.
+    """Run (or resume) a study; every trial lands in the database at ``options.url``.
 
-    ``observer`` is told, on the driver, as Ray starts and as trials start, report and end
-    (:class:`LaunchObserver`); the library prints nothing itself (``progress`` is accepted for
-    older callers and has no effect).
+    ``settings`` are fields of :class:`LaunchOptions`, given one by one instead of (or over)
+    ``options``. ``observer`` is told, on the driver, as Ray starts and as trials start,
+    report and end (:class:`LaunchObserver`); the library prints nothing itself.
 
     >>> launch("search_spaces/quickstart.yaml", study="demo")  # doctest: +SKIP
     """
-    store = TrialStore(url, retries=DRIVER_RETRIES)
-    url = store.url
-    source = None if isinstance(space, SearchSpace) else str(space)
-    space = with_overrides(
-        space if isinstance(space, SearchSpace) else load_space(space),
-        task=task,
-        num_samples=num_samples,
-        max_failures=max_failures,
-        trial_timeout_s=trial_timeout_s,
-    )
-    if cpus_per_trial <= 0 or gpus_per_trial < 0:
+    opts = _options(options, settings)
+    store = TrialStore(opts.url, retries=DRIVER_RETRIES)
+    space, source = _space_of(space, opts)
+    if opts.cpus_per_trial <= 0 or opts.gpus_per_trial < 0:
         raise AfsearchError("--cpus-per-trial must be above 0 and --gpus-per-trial at least 0.")
     resources = TrialResources(
-        cpus_per_trial, gpus_per_trial, max_concurrent or space.max_concurrent
+        opts.cpus_per_trial, opts.gpus_per_trial, opts.max_concurrent or space.max_concurrent
     )
-    name = check_launch_name(study or space.name)
-    existing = _existing_study(store, name, resume)
-    if existing is not None and num_samples is not None and num_samples > existing.num_samples:
-        # Like Optuna's optimize called again: the study runs the extra trials.
-        store.extend_study(name, num_samples)
-        existing = store.get_study(name)
-
-    runs = storage_path(runs_dir) if runs_dir else default_runs_dir()
+    name = check_launch_name(opts.study or space.name)
+    existing = _existing_study(store, name, opts.resume)
+    if existing is not None and opts.num_samples is not None:
+        existing = _extend(store, existing, opts.num_samples)
+    runs = storage_path(opts.runs_dir) if opts.runs_dir else default_runs_dir()
     # Each launch (and each resume) is its own Ray experiment; the study spans them. Multi-node
     # runs need shared storage here: NFS, or a URI such as s3://bucket/afsearch_runs.
     run_name = time.strftime("run-%Y%m%d-%H%M%S")
-    experiment = f"{runs}/{name}/{run_name}"
     observer = observer or LaunchObserver()
-    observer.ray_starting(address)
-    ray_start = time.monotonic()
     # Ray first: an unreachable cluster must not leave a study behind in the database.
-    started_ray = init_ray(address, num_cpus, None, runtime_env=task_runtime_env(space))
-    observer.ray_started(time.monotonic() - ray_start)
+    started_ray = _start_ray(space, opts, observer)
     try:
-        interrupted, remaining = _open_study(store, name, space, source, seed, existing)
-        ot_study, optuna_storage = open_optuna_study(url, optuna_study_name(name), space.goals)
-        if interrupted:
-            from afsearch.orchestrator._optuna import prepare_resume
-
-            prepare_resume(ot_study, interrupted)
-        if existing is None and space.enqueue:
-            from afsearch.orchestrator._optuna import enqueue_activations
-
-            enqueue_activations(ot_study, space.enqueue)
-        if remaining == 0:
-            store.set_study_status(name, StudyStatus.COMPLETED, finished=True)
-            confirmed = _confirm(space, store, name, resources, observer)
-            return LaunchResult(
-                name, store.url_masked, StudyStatus.COMPLETED, 0, experiment, None, confirmed
-            )
-        total = existing.num_samples if existing else space.num_samples
-        observer.study_started(
-            StudyStarted(
-                name,
-                store.url_masked,
-                space.objective_metric,
-                space.objective_mode,
-                total,
-                max(0, total - remaining),
-                existing is not None,
-            )
-        )
-        budget = (
-            DistinctBudget(remaining, existing.duplicates_avoided if existing else 0)
-            if reuse
-            else None
-        )
-        tuner = make_tuner(
-            space,
-            store,
-            name,
-            seed=seed,
-            existing=existing,
-            resources=resources,
-            # The budget ends the search itself: Tune draws until the searcher says so.
-            remaining=-1 if budget else remaining,
-            searcher=make_searcher(
-                space, url, name, seed, ot_study, optuna_storage, resources, reuse, budget
-            ),
-            runs=runs,
-            run_name=run_name,
-            observer=observer,
-            progress=(total, max(0, total - remaining)),
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            grid = tuner.fit()
-        status, reason = _settle(store, name, total)
-        confirmed = (
-            _confirm(space, store, name, resources, observer) if status == "completed" else None
-        )
-        return LaunchResult(
-            name, store.url_masked, status, len(grid), experiment, reason, confirmed
-        )
+        study = _Study(store, name, space, existing, resources, observer)
+        return study.run(source, opts, f"{runs}/{name}/{run_name}", runs, run_name)
     except KeyboardInterrupt:
         store.set_study_status(name, StudyStatus.INTERRUPTED, finished=True)
         store.mark_interrupted(name)
@@ -189,6 +136,147 @@ def launch(
             import ray
 
             ray.shutdown()
+
+
+def _options(options: LaunchOptions | None, settings: dict[str, Any]) -> LaunchOptions:
+    known = {f.name for f in dataclasses.fields(LaunchOptions)}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise AfsearchError(
+            f"launch has no option {unknown[0]!r}; its options are {choices(known)}."
+        )
+    return dataclasses.replace(options or LaunchOptions(), **settings)
+
+
+def _space_of(
+    space: SearchSpace | str | Path, opts: LaunchOptions
+) -> tuple[SearchSpace, str | None]:
+    """The space with the caller's values over its own, checked by its strategy; its file."""
+    source = None if isinstance(space, SearchSpace) else str(space)
+    space = with_overrides(
+        space if isinstance(space, SearchSpace) else load_space(space),
+        task=opts.task,
+        num_samples=opts.num_samples,
+        max_failures=opts.max_failures,
+        trial_timeout_s=opts.trial_timeout_s,
+    )
+    check_space(space)
+    limit = get_strategy(space.sampler).num_samples(space)
+    if limit < space.num_samples:
+        space = dataclasses.replace(space, num_samples=limit)
+    return space, source
+
+
+def _extend(store: TrialStore, existing: StudyRecord, num_samples: int) -> StudyRecord:
+    """Like Optuna's optimize called again: a larger sample count runs the extra trials."""
+    if num_samples <= existing.num_samples:
+        return existing
+    store.extend_study(existing.name, num_samples)
+    return store.get_study(existing.name)
+
+
+def _start_ray(space: SearchSpace, opts: LaunchOptions, observer: LaunchObserver) -> bool:
+    """Start (or join) Ray with the user's task module shipped to the workers; whether this
+    call started it (and so shuts it down)."""
+    observer.ray_starting(opts.address)
+    began = time.monotonic()
+    started = init_ray(opts.address, opts.num_cpus, None, runtime_env=task_runtime_env(space))
+    observer.ray_started(time.monotonic() - began)
+    return started
+
+
+class _Study:
+    """One launch's study once Ray is up: opened or resumed, searched, settled, confirmed."""
+
+    def __init__(
+        self,
+        store: TrialStore,
+        name: str,
+        space: SearchSpace,
+        existing: StudyRecord | None,
+        resources: TrialResources,
+        observer: LaunchObserver,
+    ) -> None:
+        self.store, self.name, self.space = store, name, space
+        self.existing, self.resources, self.observer = existing, resources, observer
+
+    def run(
+        self, source: str | None, opts: LaunchOptions, experiment: str, runs: str, run_name: str
+    ) -> LaunchResult:
+        store, name, space, existing = self.store, self.name, self.space, self.existing
+        interrupted, remaining = _open_study(store, name, space, source, opts.seed, existing)
+        ot_study, optuna_storage = open_optuna_study(
+            store.url, optuna_study_name(name), space.goals
+        )
+        if interrupted:
+            prepare_resume(ot_study, interrupted)
+        if existing is None and space.enqueue:
+            enqueue_activations(ot_study, space.enqueue)
+        if remaining == 0:
+            store.set_study_status(name, StudyStatus.COMPLETED, finished=True)
+            return LaunchResult(
+                name, store.url_masked, StudyStatus.COMPLETED, 0, experiment, None, self.confirm()
+            )
+        total = existing.num_samples if existing else space.num_samples
+        self.observer.study_started(
+            StudyStarted(
+                name,
+                store.url_masked,
+                space.objective_metric,
+                space.objective_mode,
+                total,
+                max(0, total - remaining),
+                existing is not None,
+            )
+        )
+        budget = (
+            DistinctBudget(remaining, existing.duplicates_avoided if existing else 0)
+            if opts.reuse
+            else None
+        )
+        searcher = make_searcher(
+            space,
+            store.url,
+            name,
+            opts.seed,
+            ot_study,
+            optuna_storage,
+            self.resources,
+            opts.reuse,
+            budget,
+        )
+        tuner = make_tuner(
+            space,
+            store,
+            name,
+            seed=opts.seed,
+            existing=existing,
+            resources=self.resources,
+            # The budget ends the search itself: Tune draws until the searcher says so.
+            remaining=-1 if budget else remaining,
+            searcher=searcher,
+            runs=runs,
+            run_name=run_name,
+            observer=self.observer,
+            progress=(total, max(0, total - remaining)),
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            grid = tuner.fit()
+        status, reason = _settle(store, name, total)
+        confirmed = self.confirm() if status == "completed" else None
+        return LaunchResult(
+            name, store.url_masked, status, len(grid), experiment, reason, confirmed
+        )
+
+    def confirm(self) -> ConfirmResult | None:
+        """Stage 5: the confirmation on Ray, when the space asks for one."""
+        if self.space.confirm is None:
+            return None
+        runner = ray_runner(self.resources.cpus_per_trial, self.resources.gpus_per_trial)
+        return confirm_study(
+            self.store, self.name, self.space.confirm, runner=runner, observer=self.observer
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -257,7 +345,7 @@ def _open_study(
 
 
 # ---------------------------------------------------------------------------------------------
-# Stage 3, the searcher, the scheduler and the Tuner: afsearch.orchestrator._tuner.
+# Stage 3, the searcher, the scheduler and the Tuner: afsearch.orchestrator._tuner (_Study.run).
 # Stage 4: the study's status, from what the database holds.
 
 
@@ -276,26 +364,3 @@ def _settle(store: TrialStore, name: str, target: int) -> tuple[StudyStatus, str
     status = StudyStatus.COMPLETED if left == 0 and finished else StudyStatus.INTERRUPTED
     store.set_study_status(name, status, finished=True)
     return status, reason
-
-
-# ---------------------------------------------------------------------------------------------
-# Stage 5: the confirmation (afsearch.orchestrator._confirm), when the space asks for one.
-
-
-def _confirm(
-    space: SearchSpace,
-    store: TrialStore,
-    name: str,
-    resources: TrialResources,
-    observer: LaunchObserver,
-) -> ConfirmResult | None:
-    if space.confirm is None:
-        return None
-    return confirm_study(
-        store,
-        name,
-        space.confirm,
-        cpus_per_trial=resources.cpus_per_trial,
-        gpus_per_trial=resources.gpus_per_trial,
-        observer=observer,
-    )

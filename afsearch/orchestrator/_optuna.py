@@ -13,23 +13,27 @@ from typing import Any
 
 import optuna
 from ray.tune.search import Searcher
-from ray.tune.search.optuna import OptunaSearch
 
 from afsearch.exceptions import AfsearchError
-from afsearch.orchestrator._budget import DistinctBudget
-from afsearch.orchestrator._proposer import ENQUEUED, EVOLVED, REPEATS, REPLACES
-from afsearch.orchestrator._report import DIVERGED, EPOCH, LEARNED, classify
-from afsearch.orchestrator._spec import TrialSpec
+from afsearch.orchestrator._ray_seams import OptunaSearchSeams
 from afsearch.orchestrator._stop import StopRequest
+from afsearch.search import DistinctBudget
 from afsearch.store import TrialRecord, TrialStatus
+from afsearch.trial import TrialSpec
+from afsearch.trial.attrs import (
+    ACTIVATION_ID,
+    ENQUEUED,
+    EVOLVED,
+    EXPRESSION,
+    LEARNED,
+    REPEATS,
+    REPLACES,
+)
+from afsearch.trial.report import DIVERGED, EPOCH, classify
+from afsearch.trial.report import LEARNED as LEARNED_REPORT
 
 #: How long an Optuna connection waits for a lock another process holds (the store's value).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-
-#: User attributes of each Optuna trial: what optuna-dashboard shows of the activation.
-EXPRESSION_ATTR = "expression"
-ACTIVATION_ID_ATTR = "activation_id"
-LEARNED_ATTR = "learned"
 
 #: How an afsearch trial's status reads in Optuna.
 _OPTUNA_STATE = {
@@ -75,7 +79,7 @@ def retry_optuna(fn: Any, *args: Any, **kwargs: Any) -> Any:
         ) from exc
 
 
-class AfsearchOptunaSearch(OptunaSearch):
+class AfsearchOptunaSearch(OptunaSearchSeams):
     """OptunaSearch that tells Optuna the truth about how each trial ended.
 
     Ray's OptunaSearch tells a trial stopped early by ASHA as COMPLETE with its partial value;
@@ -99,10 +103,6 @@ class AfsearchOptunaSearch(OptunaSearch):
         # Epochs told to Optuna as intermediate values, per Tune trial.
         self._reported: dict[str, set[int]] = {}
 
-    def _setup_study(self, mode: str | list) -> None:
-        # Loads the study (load_if_exists): safe to call again after a lost connection.
-        retry_optuna(super()._setup_study, mode)
-
     # Ray's annotation omits Searcher.FINISHED (a str), which its docs say to return.
     def suggest(self, trial_id: str) -> dict | str | None:  # type: ignore[override]
         if self._stop is not None and self._stop.requested():
@@ -123,28 +123,28 @@ class AfsearchOptunaSearch(OptunaSearch):
             key = spec.dedup_key
             if key in budget.live:
                 # Training right now: this proposal learns the original's result when it ends.
-                budget.waiting.setdefault(key, []).append(self._ot_trials.pop(trial_id))
+                budget.waiting.setdefault(key, []).append(self.pending.pop(trial_id))
                 self._avoided()
                 continue
-            known = self._space.known(key)  # type: ignore[union-attr]
+            known = self.proposer.known(key)
             if known is not None:
-                self._tell_known(self._ot_trials.pop(trial_id), known)
+                self._tell_known(self.pending.pop(trial_id), known)
                 self._avoided()
                 continue
             budget.start(trial_id, key, trains=spec.reuse is None)
             self._describe(trial_id, spec)
             return config
-        proposer = self._space
-        reason = budget.exhausted(proposer.distinct(budget.live))  # type: ignore[union-attr]
-        proposer.record_progress(budget.duplicates_avoided, reason)  # type: ignore[union-attr]
-        self._ot_trials.pop(trial_id, None)
+        proposer = self.proposer
+        reason = budget.exhausted(proposer.distinct(budget.live))
+        proposer.record_progress(budget.duplicates_avoided, reason)
+        self.pending.pop(trial_id, None)
         return Searcher.FINISHED
 
     def _describe(self, trial_id: str, spec: TrialSpec) -> None:
         """What the dashboard shows of a trial beside its parameters."""
-        ot_trial = self._ot_trials[trial_id]
-        retry_optuna(ot_trial.set_user_attr, EXPRESSION_ATTR, spec.expression)
-        retry_optuna(ot_trial.set_user_attr, ACTIVATION_ID_ATTR, spec.activation_id)
+        ot_trial = self.pending[trial_id]
+        retry_optuna(ot_trial.set_user_attr, EXPRESSION, spec.expression)
+        retry_optuna(ot_trial.set_user_attr, ACTIVATION_ID, spec.activation_id)
 
     def _report(self, trial_id: str, result: dict) -> None:
         """One epoch's metric as Optuna's intermediate value at that epoch, once."""
@@ -157,14 +157,14 @@ class AfsearchOptunaSearch(OptunaSearch):
         if int(step) in done:
             return
         with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
-            retry_optuna(self._ot_trials[trial_id].report, float(value), int(step))
+            retry_optuna(self.pending[trial_id].report, float(value), int(step))
         done.add(int(step))
 
     def _avoided(self) -> None:
         budget = self._budget
         assert budget is not None
         budget.duplicates_avoided += 1
-        self._space.record_progress(budget.duplicates_avoided)  # type: ignore[union-attr]
+        self.proposer.record_progress(budget.duplicates_avoided)
 
     def _tell_known(self, ot_trial: Any, known: TrialRecord) -> None:
         """Tell Optuna that a proposal repeats the study's trial ``known``."""
@@ -182,7 +182,7 @@ class AfsearchOptunaSearch(OptunaSearch):
         # Already told (after a resume), or a value Optuna refuses (NaN): the first stands.
         with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError, ValueError):
             retry_optuna(
-                self._ot_study.tell,  # type: ignore[attr-defined]
+                self.optuna_study.tell,
                 ot_trial,
                 value if state == optuna.trial.TrialState.COMPLETE else None,
                 state=state,
@@ -192,7 +192,7 @@ class AfsearchOptunaSearch(OptunaSearch):
         self, trial_id: str, result: dict | None = None, error: bool = False
     ) -> None:
         # The database calls below (tell) retry a lost connection themselves.
-        if trial_id in self._completed_trials or trial_id not in self._ot_trials:
+        if trial_id in self.told or trial_id not in self.pending:
             return
         TrialState = optuna.trial.TrialState
         value: Any = None
@@ -217,18 +217,18 @@ class AfsearchOptunaSearch(OptunaSearch):
         if result:
             # Tune hands the last epoch to on_trial_complete, never to on_trial_result.
             self._report(trial_id, result)
-            learned = _learned_means(result.get(LEARNED))
+            learned = _learned_means(result.get(LEARNED_REPORT))
             if learned:
-                retry_optuna(self._ot_trials[trial_id].set_user_attr, LEARNED_ATTR, learned)
+                retry_optuna(self.pending[trial_id].set_user_attr, LEARNED, learned)
         self._reported.pop(trial_id, None)
-        self._tell(self._ot_trials[trial_id], value, state)
-        self._completed_trials.add(trial_id)
+        self._tell(self.pending[trial_id], value, state)
+        self.told.add(trial_id)
         if self._budget is not None:
             for waiting in self._budget.end(trial_id):
                 self._tell(waiting, value, state)
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
-        if trial_id in self._completed_trials or trial_id not in self._ot_trials:
+        if trial_id in self.told or trial_id not in self.pending:
             return
         self._report(trial_id, result)
 
@@ -254,12 +254,10 @@ def prepare_resume(study: Any, interrupted: list[Any]) -> None:
     from optuna.trial import TrialState
 
     by_number = {t.number: t for t in retry_optuna(study.get_trials, deepcopy=False)}
-    optuna_storage = study._storage
     for t in by_number.values():
         if t.state == TrialState.RUNNING:
             # A retry may find the first attempt applied.
-            with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
-                retry_optuna(optuna_storage.set_trial_state_values, t._trial_id, TrialState.FAIL)
+            retry_optuna(study.tell, t.number, state=TrialState.FAIL, skip_if_finished=True)
     for row in interrupted:
         number = (row.config or {}).get("optuna_trial")
         source = by_number.get(number) if number is not None else None

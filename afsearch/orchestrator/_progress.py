@@ -14,16 +14,16 @@ from ray.tune import Callback
 
 from afsearch.activations import label
 from afsearch.orchestrator._callback import StoreCallback, _finite
-from afsearch.orchestrator._events import (
+from afsearch.store import TrialStatus
+from afsearch.trial import (
     Best,
     LaunchObserver,
     TrialFinished,
     TrialReported,
+    TrialSpec,
     TrialStarted,
 )
-from afsearch.orchestrator._report import DIVERGED, EPOCH, classify
-from afsearch.orchestrator._spec import TrialSpec
-from afsearch.store import TrialStatus
+from afsearch.trial.report import DIVERGED, EPOCH, classify
 
 #: Statuses whose value counts towards the best so far.
 COUNTED = (TrialStatus.COMPLETED, TrialStatus.DUPLICATE, TrialStatus.PRUNED)

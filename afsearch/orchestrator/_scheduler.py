@@ -14,9 +14,9 @@ from typing import Any
 
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 
-from afsearch.orchestrator._report import EPOCH
 from afsearch.space import Choice, Range, SearchSpace, task_settings
 from afsearch.store import TrialStatus, TrialStore
+from afsearch.trial.report import EPOCH
 
 log = logging.getLogger(__name__)
 

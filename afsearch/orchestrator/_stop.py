@@ -15,7 +15,7 @@ from typing import Any
 
 from ray.tune.stopper import Stopper
 
-from afsearch.orchestrator._report import STOPPED
+from afsearch.trial.report import STOPPED
 
 #: Seconds between two reads of the study's stop flag.
 POLL_S = 1.0

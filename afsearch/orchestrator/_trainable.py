@@ -12,7 +12,10 @@ import math
 import time
 from typing import Any
 
-from afsearch.orchestrator._report import (
+from afsearch.trial import Checkpoint, Reuse, TrialSpec
+from afsearch.trial.report import (
+    ACTIVATION_COST,
+    ACTIVATION_MEMORY,
     DIVERGED,
     EPOCH,
     FINAL,
@@ -25,8 +28,6 @@ from afsearch.orchestrator._report import (
     WHY_DIVERGED,
     worst,
 )
-from afsearch.orchestrator._spec import Checkpoint, Reuse, TrialSpec
-from afsearch.orchestrator._speed import TrialActivations
 
 #: File of a trial checkpoint that holds the training state of each seed.
 STATE_FILE = "state.pt"
@@ -76,95 +77,80 @@ def _learned(modules: list[Any], per_site: bool = False) -> dict[str, Any]:
 
 
 def train_candidate(config: dict[str, Any]) -> None:
-    """Train the candidate of the trial's :class:`TrialSpec` with its task; report each epoch."""
-    import ray
-    import torch
+    """Train the candidate of the trial's :class:`TrialSpec` with its task; report each epoch.
+
+    Its stages: replay a known result, or place the trial (node, device, task) and let the
+    task refuse the candidate; build the activation factory and the runs (one per training
+    seed, continued from a checkpoint if there is one); then one report per epoch.
+    """
     from ray import tune
 
     from afsearch.activations import build_activation
-    from afsearch.expr import SiteCandidates
-    from afsearch.orchestrator._site_activations import SiteActivations
+    from afsearch.tasks import ActivationFactory
 
     spec = TrialSpec.of_config(config)
-    metric, mode = spec.metric, spec.mode
     if spec.reuse:
         _replay(spec.reuse)
         return
-
-    context = ray.get_runtime_context()
-    node = f"{ray.util.get_node_ip_address()} {context.get_node_id()[:12]}"
-    cpus = max(1, int(spec.cpus_per_trial))
-    torch.set_num_threads(cpus)
-    gpu = bool(ray.get_gpu_ids()) and torch.cuda.is_available()
-    device = "cuda" if gpu else "cpu"
+    node, device = _place(spec)
     candidate = build_activation(spec.activation)
-    per_site = isinstance(candidate, SiteCandidates)
-    settings = spec.settings
-    task = worker_task(spec.task, settings)
+    task = worker_task(spec.task, spec.settings)
     refused = next(
         (r for c in getattr(candidate, "sites", [candidate]) if (r := _refusal(task, c))), None
     )
     if refused is not None:
-        _report_refused(refused, metric, mode, node)
+        _report_refused(refused, spec.metric, spec.mode, node)
         return
+    keys = [str(r["id"]) for r in spec.candidate.get("sites", [spec.candidate])]
+    factory = ActivationFactory(candidate, keys, spec.compile, task.derivatives, device)
     seeds = spec.training_seeds
-    sites: list[list[Any]] = [[] for _ in seeds]
-    activations: Any
-    if isinstance(candidate, SiteCandidates):
-        site_keys = [str(r["id"]) for r in spec.candidate["sites"]]
-        activations = SiteActivations(candidate, site_keys, spec.compile, task.derivatives, device)
-    else:
-        activations = TrialActivations(
-            candidate, spec.activation_id, spec.compile, task.derivatives, device
-        )
-
-    def maker(k: int) -> Any:
-        def make_activation(channels: int | None = None) -> Any:
-            if per_site:  # the network's n-th call is site n
-                module = activations.make_at(len(sites[k]), channels)
-            else:
-                module = activations.make(channels)
-            sites[k].append(module)
-            return module
-
-        return make_activation
-
     # Tune's own retry of this trial brings its checkpoint; a resumed study names the one the
     # interrupted trial left.
-    saved = _load_state(tune.get_checkpoint(), spec.resume_from, len(seeds), settings)
+    saved = _load_state(tune.get_checkpoint(), spec.resume_from, len(seeds), spec.settings)
     done = int(saved["epoch"]) if saved else 0
     runs = [
-        task.fit(maker(k), seed=s, device=device, resume=saved["runs"][k] if saved else None)
+        task.fit(factory.maker(), seed=s, device=device, resume=saved["runs"][k] if saved else None)
         for k, s in enumerate(seeds)
     ]
+    _train_epochs(spec, factory, runs, done, node)
+
+
+def _place(spec: TrialSpec) -> tuple[str, str]:
+    """The trial's node (``"<ip> <node id>"``) and torch device; its CPU threads set."""
+    import ray
+    import torch
+
+    context = ray.get_runtime_context()
+    node = f"{ray.util.get_node_ip_address()} {context.get_node_id()[:12]}"
+    torch.set_num_threads(max(1, int(spec.cpus_per_trial)))
+    gpu = bool(ray.get_gpu_ids()) and torch.cuda.is_available()
+    return node, "cuda" if gpu else "cpu"
+
+
+def _train_epochs(spec: TrialSpec, factory: Any, runs: list[Any], done: int, node: str) -> None:
+    """Advance every run one epoch at a time and report their merged metrics, until the last
+    epoch, a divergence or the time limit; checkpoint every ``checkpoint_every`` epochs."""
+    from ray import tune
+
     every, min_gap = spec.checkpoint_every, spec.checkpoint_min_seconds
     timeout = spec.trial_timeout_s
     start = saved_at = time.monotonic()
-    epochs = settings.epochs
+    epochs = spec.settings.epochs
     for epoch in range(done + 1, epochs + 1):
         results = [next(run, None) for run in runs]
         if any(r is None for r in results):
             break
-        diverged = any(r.diverged for r in results)  # type: ignore[union-attr]
-        why = next((r.reason for r in results if r.reason), None)  # type: ignore[union-attr]
-        merged: dict[str, float] = {}
-        keys = set().union(*(r.metrics for r in results))  # type: ignore[union-attr]
-        for key in keys:
-            vals = [r.metrics[key] for r in results if key in r.metrics]  # type: ignore[union-attr]
-            merged[key] = sum(vals) if key == "epoch_seconds" else sum(vals) / len(vals)
-        # The activation's cost (measured once per function on this worker); compile: auto
-        # decides after the first epoch.
-        merged.update(activations.after_epoch(epoch, merged.get("epoch_seconds"), epochs))
-        if len(results) > 1 and metric in keys:
-            vals = [r.metrics[metric] for r in results]  # type: ignore[union-attr]
-            mean = merged[metric]
-            merged[f"{metric}_std"] = math.sqrt(sum((v - mean) ** 2 for v in vals) / len(vals))
+        merged, diverged, why = _merge(results, spec.metric)
+        # compile: auto decides after the first epoch; the cost is measured once per function
+        # on this worker.
+        factory.after_epoch(epoch, merged.get("epoch_seconds"), epochs)
+        cost = factory.cost()
+        merged.update({ACTIVATION_COST: cost.time, ACTIVATION_MEMORY: cost.memory})
         timed_out = timeout is not None and time.monotonic() - start > timeout and epoch < epochs
         last = diverged or timed_out or epoch == epochs
-        if diverged or not math.isfinite(merged.get(metric, math.nan)):
-            merged[metric] = worst(mode)
-            diverged = True
-            last = True
+        if diverged or not math.isfinite(merged.get(spec.metric, math.nan)):
+            merged[spec.metric] = worst(spec.mode)
+            diverged = last = True
         report: dict[str, Any] = {
             **merged,
             EPOCH: epoch,
@@ -174,7 +160,7 @@ def train_candidate(config: dict[str, Any]) -> None:
             REUSED_FROM: -1,
             NODE: node,
             # Every epoch, so a trial stopped early by the scheduler keeps its learned values.
-            LEARNED: json.dumps(_learned(sites[0], per_site)),
+            LEARNED: json.dumps(_learned(factory.runs[0], factory.per_site)),
             RESUMED_AT: done,
         }
         if why:
@@ -188,6 +174,23 @@ def train_candidate(config: dict[str, Any]) -> None:
             tune.report(report)
         if last:
             return
+
+
+def _merge(results: list[Any], metric: str) -> tuple[dict[str, float], bool, str | None]:
+    """One epoch of every seed as one report: each metric's mean (the seconds summed) and the
+    metric's spread over the seeds; whether any seed diverged, and why."""
+    diverged = any(r.diverged for r in results)
+    why = next((r.reason for r in results if r.reason), None)
+    merged: dict[str, float] = {}
+    keys = set().union(*(r.metrics for r in results))
+    for key in keys:
+        vals = [r.metrics[key] for r in results if key in r.metrics]
+        merged[key] = sum(vals) if key == "epoch_seconds" else sum(vals) / len(vals)
+    if len(results) > 1 and metric in keys:
+        vals = [r.metrics[metric] for r in results]
+        mean = merged[metric]
+        merged[f"{metric}_std"] = math.sqrt(sum((v - mean) ** 2 for v in vals) / len(vals))
+    return merged, diverged, why
 
 
 def _refusal(task: Any, candidate: Any) -> str | None:

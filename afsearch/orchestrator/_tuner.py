@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from afsearch.orchestrator._budget import DistinctBudget
-from afsearch.orchestrator._events import LaunchObserver
+from afsearch.search import DistinctBudget
 from afsearch.space import SearchSpace
 from afsearch.store import StudyRecord, TrialStore, optuna_study_name
+from afsearch.trial import LaunchObserver
 
 
 @dataclass(frozen=True)
@@ -37,25 +37,20 @@ def make_searcher(
 
     from afsearch.orchestrator._optuna import AfsearchOptunaSearch, retry_optuna
     from afsearch.orchestrator._proposer import TrialProposer
-    from afsearch.orchestrator._samplers import make_sampler
     from afsearch.orchestrator._stop import StopRequest
 
     drawn = len(retry_optuna(ot_study.get_trials, deepcopy=False))
     metrics = [metric for metric, _ in space.goals]
     modes = [mode for _, mode in space.goals]
+    proposer = TrialProposer(
+        space, url, seed=seed, cpus_per_trial=resources.cpus_per_trial, reuse=reuse, study=name
+    )
     searcher = AfsearchOptunaSearch(
-        space=TrialProposer(
-            space,
-            url,
-            seed=seed,
-            cpus_per_trial=resources.cpus_per_trial,
-            reuse=reuse,
-            study=name,
-        ),
+        space=proposer,
         metric=metrics if space.objectives else metrics[0],
         mode=modes if space.objectives else modes[0],
         # A resumed study draws new numbers: the same seed would repeat the first draws.
-        sampler=make_sampler(space, seed + drawn),
+        sampler=proposer.strategy.sampler(seed + drawn),
         study_name=optuna_study_name(name),
         storage=optuna_storage,
         seed=seed,

@@ -20,18 +20,18 @@ from afsearch.results._study_analysis import (
 from afsearch.results._trial import channel_summary, trial_candidate, trial_channel_values
 
 if TYPE_CHECKING:
-    from afsearch.orchestrator import FRESH_SEED_BASE, SeedRun, fresh_seeds, welch
+    from afsearch.confirm import FRESH_SEED_BASE, SeedRun, fresh_seeds, welch
 
-#: The orchestrator's seed helpers, given here too; imported on first use (PEP 562), so that
-#: exporting or plotting a trial loads no Ray.
-_FROM_ORCHESTRATOR = ("FRESH_SEED_BASE", "SeedRun", "fresh_seeds", "welch")
+#: The confirm stage's seed helpers, given here too; imported on first use (PEP 562), so that
+#: exporting or plotting a trial loads no torch or SciPy.
+_FROM_CONFIRM = ("FRESH_SEED_BASE", "SeedRun", "fresh_seeds", "welch")
 
 
 def __getattr__(name: str) -> Any:
-    if name in _FROM_ORCHESTRATOR:
-        import afsearch.orchestrator
+    if name in _FROM_CONFIRM:
+        import afsearch.confirm
 
-        return getattr(afsearch.orchestrator, name)
+        return getattr(afsearch.confirm, name)
     raise AttributeError(f"module 'afsearch.results' has no attribute {name!r}")
 
 

@@ -2,8 +2,8 @@
 
 A search picks its winner on one seed (or a few); before trusting it, train it again on seeds the
 search never saw and compare against the best standard activation with Welch's t-test. One run
-is :func:`afsearch.orchestrator.train_seed`; ``compare(..., parallel=True)`` runs them all as Ray
-tasks (:func:`afsearch.orchestrator.train_seeds`), as ``afsearch rerun`` and the confirm stage do.
+is :func:`afsearch.confirm.train_seed`; ``compare(..., parallel=True)`` runs them all as Ray
+tasks (:func:`afsearch.orchestrator.ray_runner`), as ``afsearch rerun`` and the confirm stage do.
 
 >>> from afsearch.results import rerun
 >>> swish = {"family": "swish", "beta": 1.5}
@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 from afsearch.expr import Candidate, SiteCandidates
 
 if TYPE_CHECKING:
-    from afsearch.orchestrator import SeedRun
+    from afsearch.confirm import SeedRun
 
-# The orchestrator (and with it Ray) is imported where a training runs, so that exporting or
-# plotting a trial loads no Ray; afsearch.results gives its seed helpers on first use.
+# The confirm stage and the orchestrator (and with them torch and Ray) are imported where a
+# training runs, so that exporting or plotting a trial loads neither.
 __all__ = ["Comparison", "compare", "rerun"]
 
 
@@ -74,7 +74,7 @@ def rerun(
 ) -> list[SeedRun]:
     """Train ``activation`` with ``task`` once per seed, here; the task's metric on the last
     epoch of each. A candidate the task refuses (one with kinks, for a PINN) raises at once."""
-    from afsearch.orchestrator import train_seed
+    from afsearch.confirm import train_seed
 
     _check_smooth([activation], task, settings)
     runs = []
@@ -104,7 +104,8 @@ def compare(
     ``gpus_per_trial`` GPUs (Ray must be running; ``device=None`` trains on CUDA where Ray gave
     a GPU); ``progress`` then sees the runs as they end, in any order.
     """
-    from afsearch.orchestrator import SeedJob, train_seeds
+    from afsearch.confirm import SeedJob
+    from afsearch.orchestrator import ray_runner
     from afsearch.tasks import get_task
 
     t = get_task(task, settings)
@@ -122,14 +123,7 @@ def compare(
             for seed in seeds
         ]
         done = (lambda job, run: progress(job.key, job.seed, run)) if progress else None
-        runs = train_seeds(
-            jobs,
-            task,
-            cpus_per_trial=cpus_per_trial,
-            gpus_per_trial=gpus_per_trial,
-            device=device,
-            on_result=done,
-        )
+        runs = ray_runner(cpus_per_trial, gpus_per_trial, device)(jobs, task, done)
         per = len(seeds)
         return [
             Comparison(name, t.metric, t.mode, tuple(runs[i * per : (i + 1) * per]))
@@ -147,8 +141,8 @@ def _check_smooth(
     activations: Iterable[Candidate | SiteCandidates | Mapping[str, Any]], task: str, settings: Any
 ) -> None:
     """Refuse, before any training, an activation without the derivatives ``task`` takes."""
-    from afsearch.orchestrator import candidate_of
     from afsearch.tasks import get_task
+    from afsearch.trial import candidate_of
 
     t = get_task(task, settings)
     if t.derivatives:

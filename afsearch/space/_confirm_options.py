@@ -2,7 +2,7 @@
 
 ``confirm: {top: 5, seeds: 10, against: [relu, gelu, silu, mish, elu, tanh]}`` (``true`` for these
 defaults) makes ``afsearch launch`` end with a confirmation stage; see
-``afsearch.orchestrator.confirm_study``.
+``afsearch.confirm.confirm_study``.
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ from typing import Any
 
 from afsearch.exceptions import AfsearchError
 from afsearch.space._load import parse_space
-from afsearch.space._sample import grid_configs
 from afsearch.space._space import SearchSpace
 
 
@@ -40,8 +39,4 @@ def with_overrides(
         if trial_timeout_s <= 0:
             raise AfsearchError(f"--trial-timeout must be above 0 seconds, got {trial_timeout_s}.")
         changes["trial_timeout_s"] = trial_timeout_s
-    space = dataclasses.replace(space, **changes) if changes else space
-    if space.sampler == "grid":
-        size = sum(1 for _ in grid_configs(space))
-        space = dataclasses.replace(space, num_samples=min(space.num_samples, size))
-    return space
+    return dataclasses.replace(space, **changes) if changes else space

@@ -22,11 +22,6 @@ def check_per_site(where: Where, data: Any, space: SearchSpace) -> None:
     space.per_site = raw
     if not raw:
         return
-    if space.sampler == "grid":
-        raise where.at("per_site").error(
-            "a grid over one candidate per site would multiply the grid by itself once per "
-            "site; use another sampler (tpe, random, evolution) with per_site."
-        )
     if space.prescreen is not None:
         raise where.at("per_site").error(
             "the prescreen scores one activation for the whole network, not one per site; "

@@ -10,9 +10,9 @@ from afsearch.domains import FamilySpace, Value
 from afsearch.space._confirm_options import ConfirmOptions
 from afsearch.space._prescreen_options import PrescreenOptions
 
-SAMPLERS = ("tpe", "cmaes", "random", "grid", "nsga2", "evolution")
+MODES = ("max", "min")
 SCHEDULERS = ("asha", "none")
-#: ``compile``: when trials run their activation under torch.compile (afsearch.orchestrator).
+#: ``compile``: when trials run their activation under torch.compile (tasks.ActivationFactory).
 COMPILE_MODES = ("auto", "always", "never")
 TOP_KEYS = {
     "name",
@@ -70,7 +70,7 @@ class SearchSpace:
     #: resumed trial continues from its last checkpoint instead of epoch 1.
     checkpoint_every: int = 1
     checkpoint_min_seconds: float = 30.0
-    #: Score candidates before training them (see afsearch.orchestrator's prescreen).
+    #: Score candidates before training them (see afsearch.search._prescreen).
     prescreen: PrescreenOptions | None = None
     #: Train the best candidates again on fresh seeds after the search (the confirm stage).
     confirm: ConfirmOptions | None = None

@@ -1,6 +1,6 @@
 """A study's confirmation in the store: its runs on fresh seeds and its verdicts.
 
-The confirm stage (``afsearch.orchestrator.confirm_study``) writes one run per candidate or
+The confirm stage (``afsearch.confirm.confirm_study``) writes one run per candidate or
 baseline and seed as each training ends, so a resumed study trains only the runs that are
 missing, and then the verdicts, all at once, in place of the ones before.
 """

@@ -12,10 +12,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from afsearch.exceptions import AfsearchError
-
-#: The environment variable that names the database when no URL is given.
-DB_ENV = "AFSEARCH_DB"
-DEFAULT_FILE = "afsearch.db"
+from afsearch.store._names import DB_ENV, DEFAULT_FILE
 
 # Milliseconds an SQLite connection waits for a lock before "database is locked": the driver
 # shares the file with Optuna's storage and with readers such as `afsearch trials`.

@@ -98,7 +98,7 @@ class TrialRecord(_Record):
     """One trial; ``activation`` is filled in once the activation is known.
 
     ``config`` is what the trial is, as the driver stored it: the JSON form of
-    ``afsearch.orchestrator.TrialSpec.stored()``, which ``TrialSpec.from_dict`` reads back.
+    ``afsearch.trial.TrialSpec.stored()``, which ``TrialSpec.from_dict`` reads back.
     ``learned_params`` is ``{"mean": {name: value}, "per_site": {name: [values]}}``.
     """
 

@@ -66,12 +66,15 @@ from afsearch.tasks._sites import count_sites
 from afsearch.tasks._teacher_student import TeacherStudent
 
 if TYPE_CHECKING:
+    from afsearch.tasks._activation_factory import COMPILE_AFTER_S, ActivationFactory
     from afsearch.tasks._data import TEACHER_ACTIVATIONS
     from afsearch.tasks._networks import MLP, ConvNet1d, ResNet20
     from afsearch.tasks._training import EpochResult, make_optimizer, seed_everything
 
 #: Names whose modules need torch, imported on first use (PEP 562).
 _LAZY = {
+    "COMPILE_AFTER_S": "afsearch.tasks._activation_factory",
+    "ActivationFactory": "afsearch.tasks._activation_factory",
     "TEACHER_ACTIVATIONS": "afsearch.tasks._data",
     "MLP": "afsearch.tasks._networks",
     "ConvNet1d": "afsearch.tasks._networks",
@@ -92,10 +95,12 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "COMMON_OPTIONS",
+    "COMPILE_AFTER_S",
     "MLP",
     "MNIST1DCNN",
     "MNIST1DMLP",
     "TEACHER_ACTIVATIONS",
+    "ActivationFactory",
     "BaseTask",
     "CIFAR10ResNet20",
     "ConvNet1d",

@@ -13,7 +13,8 @@ from afsearch.activations._grammar import _nodes
 from afsearch.compiler import CompiledActivation
 from afsearch.domains import Where
 from afsearch.exceptions import AfsearchError
-from afsearch.space import EvolutionOptions, parse_space
+from afsearch.search import EvolutionOptions
+from afsearch.space import parse_space
 
 UNIT = {
     "binary": "add",
@@ -102,8 +103,7 @@ def test_mutation_weights_steer_the_kinds_of_change() -> None:
 
 
 def test_evolution_passes_its_weights_to_grammar_trees() -> None:
-    from afsearch.orchestrator._evolution import Evolution
-    from afsearch.orchestrator._history import Scored
+    from afsearch.search import Evolution, Scored
 
     space = parse_family_space(
         {"family": "grammar", "depth": [1, 3], "unary": ["x", "tanh"], "binary": ["add", "mul"]},
@@ -128,8 +128,7 @@ def test_evolution_passes_its_weights_to_grammar_trees() -> None:
 def _grown_members(mutations: dict[str, float]) -> int:
     """Of 40 children of a two-member ensemble of depth-1 trees, how many have a member that
     grew to exactly two units."""
-    from afsearch.orchestrator._evolution import Evolution
-    from afsearch.orchestrator._history import Scored
+    from afsearch.search import Evolution, Scored
 
     space = parse_family_space(
         {

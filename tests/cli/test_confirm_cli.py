@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from afsearch.cli import app
-from afsearch.orchestrator import judge
+from afsearch.confirm import judge
 from afsearch.store import TrialStore, confirmation
 from afsearch.tasks import TaskSettings
 from tests.helpers import add_finished_trial, create_digits_study
@@ -175,7 +175,7 @@ def test_a_bad_confirm_in_a_space_is_one_sentence(tmp_path: Path) -> None:
 
 def test_launch_prints_a_line_per_confirmation_run() -> None:
     from afsearch.cli._live import confirm_run_line, confirm_started_line
-    from afsearch.orchestrator import ConfirmRunFinished, ConfirmStarted
+    from afsearch.trial import ConfirmRunFinished, ConfirmStarted
 
     started = ConfirmStarted((3, 7), ("relu", "tanh"), 5, 16, 20)
     assert confirm_started_line(started) == (

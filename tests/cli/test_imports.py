@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from afsearch.cli._common import DB_ENV as CLI_DB_ENV
 from afsearch.store import DB_ENV
 from tests.helpers import store_trial
 
@@ -119,7 +118,3 @@ def test_launch_refuses_a_typo_before_importing_ray_pandas_or_torch(
     assert got["exit"] == 2
     assert "familes" in got["output"] and "Traceback" not in got["output"]
     assert not set(got["heavy"]) & set(NO_TRAINING), got["heavy"]
-
-
-def test_the_command_line_names_the_database_variable_of_the_store() -> None:
-    assert CLI_DB_ENV == DB_ENV

@@ -7,7 +7,7 @@ import io
 from rich.console import Console
 
 from afsearch.cli._live import LiveView, PlainLines
-from afsearch.orchestrator import Best, StudyStarted, TrialFinished, TrialReported, TrialStarted
+from afsearch.trial import Best, StudyStarted, TrialFinished, TrialReported, TrialStarted
 
 STUDY = StudyStarted("quick", "sqlite:///a.db", "val_accuracy", "max", 4, 0, False)
 ELU_A = TrialStarted(0, "elu(alpha=1.33)", "Piecewise(...)", 4)

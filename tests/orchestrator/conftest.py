@@ -1,32 +1,3 @@
-"""One local Ray instance per test module; trial databases are real SQLite files."""
+"""Ray for the tests of this package that start it."""
 
-from __future__ import annotations
-
-import os
-from collections.abc import Iterator
-
-import pytest
-
-
-def init_local_ray() -> None:
-    """A fresh local Ray on 2 CPUs; workers inherit the environment as it is now."""
-    import ray
-
-    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(
-        address="local",
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        logging_level="ERROR",
-    )
-
-
-@pytest.fixture(scope="module")
-def ray_local() -> Iterator[None]:
-    import ray
-
-    init_local_ray()
-    yield
-    ray.shutdown()
+from tests.ray_fixtures import init_local_ray, ray_local  # noqa: F401  (fixtures)

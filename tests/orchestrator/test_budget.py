@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from afsearch.orchestrator import launch
-from afsearch.orchestrator._proposer import REPEATS
 from afsearch.store import get_study, studies, trials
+from afsearch.trial.attrs import REPEATS
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ def test_a_space_with_fewer_functions_than_samples_trains_each_once(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'b.db'}"
     space = _space(tmp_path / "s.yaml", ["relu", "tanh"], num_samples=6)
-    result = launch(space, study="two", url=url, runs_dir=tmp_path / "runs", progress=False)
+    result = launch(space, study="two", url=url, runs_dir=tmp_path / "runs")
     rows = trials("two", url)
     assert sorted(t.config["activation"]["name"] for t in rows) == ["relu", "tanh"]
     assert {t.status.value for t in rows} == {"completed"}
@@ -63,10 +63,8 @@ def test_a_space_with_fewer_functions_than_samples_trains_each_once(
 def test_a_resumed_exhausted_study_has_nothing_left_to_run(ray_local, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'c.db'}"
     space = _space(tmp_path / "s.yaml", ["relu"], num_samples=3)
-    first = launch(space, study="one", url=url, runs_dir=tmp_path / "runs", progress=False)
+    first = launch(space, study="one", url=url, runs_dir=tmp_path / "runs")
     assert first.stop_reason and len(trials("one", url)) == 1
-    again = launch(
-        space, study="one", url=url, runs_dir=tmp_path / "runs", progress=False, resume=True
-    )
+    again = launch(space, study="one", url=url, runs_dir=tmp_path / "runs", resume=True)
     assert again.status == "completed" and again.num_trials == 0
     assert len(trials("one", url)) == 1

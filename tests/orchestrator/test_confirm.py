@@ -15,15 +15,14 @@ import yaml
 from scipy import stats
 from sqlalchemy import delete, select
 
+from afsearch.confirm import plan
 from afsearch.exceptions import AfsearchError
 from afsearch.orchestrator import (
     ConfirmRunFinished,
     ConfirmStarted,
     LaunchObserver,
-    TrialSpec,
     launch,
 )
-from afsearch.orchestrator._confirm import plan
 from afsearch.results import export_trial
 from afsearch.space import ConfirmOptions
 from afsearch.store import (
@@ -36,6 +35,7 @@ from afsearch.store import (
     trials,
 )
 from afsearch.store._models import ConfirmRunModel, ConfirmVerdictModel
+from afsearch.trial import TrialSpec
 
 pytestmark = pytest.mark.slow
 
@@ -73,7 +73,7 @@ def confirmed(ray_local: None, tmp_path_factory: pytest.TempPathFactory) -> tupl
     url = f"sqlite:///{tmp / 'c.db'}"
     space = write_space(tmp / "s.yaml")
     seen = Seen()
-    result = launch(space, study="c", url=url, runs_dir=tmp / "runs", progress=False, observer=seen)
+    result = launch(space, study="c", url=url, runs_dir=tmp / "runs", observer=seen)
     assert result.status == "completed"
     assert result.confirmation is not None
     assert (result.confirmation.trained, result.confirmation.reused) == (12, 0)
@@ -197,7 +197,7 @@ def test_a_resume_trains_only_the_missing_runs(confirmed: tuple[str, Path], tmp_
     # be resumed once the space asks for fewer.
     too_many = write_space(tmp_path / "top5.yaml", top=5)
     with pytest.raises(AfsearchError, match="top of confirm is 5, but study 'c' has only 3"):
-        launch(too_many, study="c", url=url, runs_dir=tmp_path / "runs", progress=False,
+        launch(too_many, study="c", url=url, runs_dir=tmp_path / "runs",
                resume=True)  # fmt: skip
     assert get_study("c", url).status.value == "failed"
     assert len(confirm_runs("c", url)) == 8
@@ -207,7 +207,6 @@ def test_a_resume_trains_only_the_missing_runs(confirmed: tuple[str, Path], tmp_
         study="c",
         url=url,
         runs_dir=tmp_path / "runs",
-        progress=False,
         resume=True,
         observer=seen,
     )

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from afsearch.activations import build
 from afsearch.compiler import candidate_record
-from afsearch.orchestrator import TrialSpec
-from afsearch.orchestrator._confirm import BASELINE, plan, refused_baselines
+from afsearch.confirm import BASELINE, plan, refused_baselines
 from afsearch.space import ConfirmOptions
 from afsearch.store import TrialStatus, TrialStore
 from afsearch.tasks import get_task
+from afsearch.trial import TrialSpec
 
 SIX = ("relu", "gelu", "silu", "mish", "elu", "tanh")
 

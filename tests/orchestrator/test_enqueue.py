@@ -6,9 +6,10 @@ from __future__ import annotations
 import optuna
 
 from afsearch.orchestrator._optuna import enqueue_activations
-from afsearch.orchestrator._proposer import ENQUEUED, TrialProposer
-from afsearch.orchestrator._spec import TrialSpec
+from afsearch.orchestrator._proposer import TrialProposer
 from afsearch.space import parse_space
+from afsearch.trial import TrialSpec
+from afsearch.trial.attrs import ENQUEUED
 
 SPACE = {
     "task": {"name": "digits-mlp", "epochs": 1, "lr": {"low": 1e-3, "high": 1e-2}},

@@ -11,7 +11,7 @@ import yaml
 
 from afsearch.orchestrator import launch
 from afsearch.store import epochs, trials
-from tests.orchestrator.conftest import init_local_ray
+from tests.ray_fixtures import init_local_ray
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +58,7 @@ def test_each_fault_is_recorded_and_the_study_completes(ray_faulty: Path, tmp_pa
         )
     )
     url = f"sqlite:///{tmp_path / 'f.db'}"
-    result = launch(space, study="faults", url=url, runs_dir=tmp_path / "runs", progress=False)
+    result = launch(space, study="faults", url=url, runs_dir=tmp_path / "runs")
     assert result.num_trials == 7
     rows = {t.config["expression"]: t for t in trials("faults", url)}
     assert len(rows) == 7

@@ -40,7 +40,7 @@ def write_space(path: Path, **overrides: object) -> Path:
 def test_small_launch_stores_every_trial_and_exports_the_best(ray_local, tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'a.db'}"
     space = write_space(tmp_path / "s.yaml")
-    result = launch(space, study="small", url=url, runs_dir=tmp_path / "runs", progress=False)
+    result = launch(space, study="small", url=url, runs_dir=tmp_path / "runs")
     assert result.status == "completed" and result.num_trials == 3
     rows = trials("small", url)
     assert len(rows) == 3
@@ -112,7 +112,7 @@ def test_diverging_candidate_is_recorded_as_diverged(ray_local, tmp_path: Path):
         ],
         sampler="grid",
     )
-    result = launch(space, study="div", url=url, runs_dir=tmp_path / "runs", progress=False)
+    result = launch(space, study="div", url=url, runs_dir=tmp_path / "runs")
     assert result.status == "completed"
     by_expr = {t.config["expression"]: t for t in trials("div", url)}
     bad = by_expr["1e+30*x*exp(30*x)"]
@@ -131,14 +131,14 @@ def test_duplicate_candidate_reuses_the_stored_result(ray_local, tmp_path: Path)
         sampler="grid",
         families=[{"family": "swish", "beta": [1.0]}, {"family": "standard", "name": ["silu"]}],
     )
-    result = launch(space, study="dup", url=url, runs_dir=tmp_path / "runs", progress=False)
+    result = launch(space, study="dup", url=url, runs_dir=tmp_path / "runs")
     # The second proposal is the same function: it gets no trial, and the space is spent.
     (original,) = trials("dup", url)
     assert original.status.value == "completed"
     assert get_study("dup", url).duplicates_avoided >= 1
     assert result.status == "completed" and result.stop_reason
     # A second study on the same database replays the stored result once, training nothing.
-    launch(space, study="dup2", url=url, runs_dir=tmp_path / "runs", progress=False)
+    launch(space, study="dup2", url=url, runs_dir=tmp_path / "runs")
     (replay,) = trials("dup2", url)
     assert replay.status.value == "duplicate" and replay.duplicate_of == original.id
     assert replay.metric_value == pytest.approx(original.metric_value)

@@ -9,14 +9,11 @@ import pytest
 
 from afsearch.activations import build_activation, per_site_config
 from afsearch.compiler import CompiledActivation
+from afsearch.confirm import train_seed
 from afsearch.domains import Choice, FamilySpace, Range
 from afsearch.expr import SiteCandidates
-from afsearch.orchestrator import train_seed
-from afsearch.orchestrator._evolution import Evolution
-from afsearch.orchestrator._history import Scored
-from afsearch.orchestrator._site_evolution import SiteEvolution
 from afsearch.orchestrator._trainable import _learned
-from afsearch.space import EvolutionOptions
+from afsearch.search import Evolution, EvolutionOptions, Scored, SiteEvolution
 from afsearch.tasks import TaskSettings
 
 FAMILIES = [
@@ -83,14 +80,15 @@ def test_fresh_seed_training_gives_each_site_its_candidate():
 
 def test_a_network_with_more_sites_than_counted_gets_a_sentence():
     from afsearch.exceptions import AfsearchError
-    from afsearch.orchestrator._site_activations import SiteActivations
+    from afsearch.tasks import ActivationFactory
 
     built = build_activation(per_site_config([{"family": "standard", "name": "tanh"}] * 2))
     assert isinstance(built, SiteCandidates)
-    sites = SiteActivations(built, ["a", "b"])
-    assert sites.make_at(1, 4).candidate.text == "tanh(x)"
+    make = ActivationFactory(built, ["a", "b"]).maker()
+    make()
+    assert make(4).candidate.text == "tanh(x)"
     with pytest.raises(AfsearchError, match="asked for activation site 3, and this per-site"):
-        sites.make_at(2)
+        make()
 
 
 def test_fresh_is_rolled_once_per_child_not_again_at_its_site():

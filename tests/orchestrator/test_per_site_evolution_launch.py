@@ -16,9 +16,9 @@ import yaml
 from typer.testing import CliRunner
 
 from afsearch.cli import app
+from afsearch.confirm import train_seed
 from afsearch.expr import SiteCandidates
-from afsearch.orchestrator import launch, train_seed
-from afsearch.orchestrator._spec import TrialSpec
+from afsearch.orchestrator import launch
 from afsearch.results import trial_candidate
 from afsearch.store import (
     TrialRecord,
@@ -29,6 +29,7 @@ from afsearch.store import (
     study_best,
     trials,
 )
+from afsearch.trial import TrialSpec
 
 SITES = 2  # digits-mlp at depth 2: two hidden layers, one activation after each
 POPULATION = 3

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from afsearch.exceptions import AfsearchError
-from afsearch.orchestrator._history import Scored
-from afsearch.orchestrator._prescreen import (
+from afsearch.search import Scored
+from afsearch.search._prescreen import (
     CONSTANT,
     EXPLODES,
     NOT_BUILT,
@@ -22,6 +22,7 @@ from afsearch.orchestrator._prescreen import (
     features,
 )
 from afsearch.space import PrescreenOptions, parse_space
+from tests.helpers import checked_space
 
 
 def _space(**prescreen: object) -> dict:
@@ -88,12 +89,12 @@ def test_anchors_first_then_random_then_the_surrogate_near_the_best() -> None:
 )
 def test_bad_prescreen_options_are_refused(prescreen: dict, words: list[str]) -> None:
     with pytest.raises(AfsearchError) as info:
-        parse_space(_space(**prescreen), source="s.yaml")
+        checked_space(_space(**prescreen), source="s.yaml")
     assert str(info.value).startswith("s.yaml: prescreen: ")
     for word in words:
         assert word in str(info.value)
     with pytest.raises(AfsearchError, match="nothing to prescreen"):
-        parse_space({**_space(), "sampler": "grid", "families": [{"family": "elu"}]}, "s.yaml")
+        checked_space({**_space(), "sampler": "grid", "families": [{"family": "elu"}]}, "s.yaml")
     assert PrescreenOptions.parse(True) == PrescreenOptions()
 
 
@@ -118,7 +119,7 @@ def test_a_prescreened_launch_trains_anchors_first_and_records_its_pool(
     space = tmp_path / "p.yaml"
     space.write_text(yaml.safe_dump(data))
     url = f"sqlite:///{tmp_path / 'p.db'}"
-    result = launch(space, study="pre", url=url, runs_dir=tmp_path / "runs", progress=False)
+    result = launch(space, study="pre", url=url, runs_dir=tmp_path / "runs")
     assert result.status == "completed"
     rows = sorted(trials("pre", url), key=lambda t: t.number)
     assert len(rows) == 5

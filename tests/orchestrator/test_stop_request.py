@@ -6,9 +6,9 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
-from afsearch.orchestrator._report import FINAL, STOPPED, classify, epoch_metrics
 from afsearch.orchestrator._stop import StopRequest
 from afsearch.store import TrialStatus, TrialStore, request_stop
+from afsearch.trial.report import FINAL, STOPPED, classify, epoch_metrics
 from tests.store.helpers import make_study
 
 

@@ -75,9 +75,7 @@ def test_launch_ships_the_task_module_to_the_workers(project: Path) -> None:
     env = task_runtime_env(space)
     assert env == {"py_modules": [str(project / "signtask_user.py")]}
     url = f"sqlite:///{project.parent / 'user.db'}"
-    result = launch(
-        space, study="user", url=url, runs_dir=project.parent / "runs", num_cpus=2, progress=False
-    )
+    result = launch(space, study="user", url=url, runs_dir=project.parent / "runs", num_cpus=2)
     assert result.status == "completed"
     (row,) = trials("user", url)
     assert row.status.value == "completed" and row.metric_value is not None

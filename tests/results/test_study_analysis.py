@@ -13,7 +13,7 @@ import yaml
 from afsearch.exceptions import AfsearchError
 from afsearch.results import best_so_far, compare_studies, importances, plot_study
 from afsearch.store import TrialStore, optuna_study_name, study_best, trials
-from tests.orchestrator.conftest import init_local_ray
+from tests.ray_fixtures import init_local_ray
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +48,7 @@ def db(ray_local: None, tmp_path_factory: pytest.TempPathFactory) -> str:
     }
     path = root / "single.yaml"
     path.write_text(yaml.safe_dump(single))
-    launch(path, study="single", url=url, runs_dir=root / "runs", progress=False)
+    launch(path, study="single", url=url, runs_dir=root / "runs")
     _pareto(url)
     return url
 

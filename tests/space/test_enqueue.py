@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from afsearch.cli import app
 from afsearch.exceptions import AfsearchError
 from afsearch.space import load_space, parse_space
+from tests.helpers import checked_space
 
 BASE = {
     "task": {"name": "digits-mlp", "epochs": 1},
@@ -50,7 +51,7 @@ def test_bad_entries_are_sentences_naming_file_key_and_value(value: object, frag
 def test_a_grid_refuses_enqueue() -> None:
     grid = {**BASE, "sampler": "grid", "families": [{"family": "standard", "name": ["relu"]}]}
     with pytest.raises(AfsearchError, match="enqueue: a grid tries every candidate"):
-        parse_space({**grid, "enqueue": ["gelu"]})
+        checked_space({**grid, "enqueue": ["gelu"]})
 
 
 def test_validate_reports_a_bad_entry_in_one_line(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from afsearch.exceptions import AfsearchError
+from afsearch.search import check_space
 from afsearch.space import load_space, sample_config
 
 FAMILIES = [
@@ -63,7 +64,7 @@ def test_a_trial_draws_one_config_per_site(tmp_path: Path) -> None:
 )
 def test_bad_per_site_spaces_get_a_sentence(tmp_path: Path, top: dict, fragment: str) -> None:
     with pytest.raises(AfsearchError, match=fragment):
-        load_space(_space(tmp_path, **top))
+        check_space(load_space(_space(tmp_path, **top)))
 
 
 def test_a_task_whose_network_cannot_be_built_gets_a_sentence(tmp_path: Path) -> None:

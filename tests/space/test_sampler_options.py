@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from afsearch.exceptions import AfsearchError
-from afsearch.space import parse_space
+from tests.helpers import checked_space
 
 
 def _space(sampler: str, options: dict) -> dict:
@@ -36,7 +36,7 @@ def test_unknown_sampler_options_are_refused_by_validate(
     sampler: str, options: dict, words: list[str]
 ) -> None:
     with pytest.raises(AfsearchError) as info:
-        parse_space(_space(sampler, options), "s.yaml")
+        checked_space(_space(sampler, options), "s.yaml")
     text = str(info.value)
     assert "sampler_options" in text
     for word in words:
@@ -48,4 +48,4 @@ def test_unknown_sampler_options_are_refused_by_validate(
     [("tpe", {"n_startup_trials": 5, "multivariate": True}), ("cmaes", {"sigma0": 0.5})],
 )
 def test_the_options_a_sampler_takes_pass(sampler: str, options: dict) -> None:
-    assert parse_space(_space(sampler, options), "s.yaml").sampler_options == options
+    assert checked_space(_space(sampler, options), "s.yaml").sampler_options == options

@@ -10,6 +10,7 @@ import pytest
 from afsearch.activations import build
 from afsearch.exceptions import AfsearchError
 from afsearch.space import grid_configs, load_space, parse_space, sample_config, task_settings
+from tests.helpers import checked_space
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((ROOT / "search_spaces").glob("*.yaml"))
@@ -94,7 +95,7 @@ def _space(**overrides: object) -> dict:
 )
 def test_bad_spaces_name_the_key_and_value(data: object, fragment: str) -> None:
     with pytest.raises(AfsearchError) as info:
-        parse_space(data, source="space.yaml")
+        checked_space(data, source="space.yaml")
     message = str(info.value)
     assert message.startswith("space.yaml: ")
     assert fragment in message, message

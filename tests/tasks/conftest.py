@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import torch
 
+from tests.ray_fixtures import init_local_ray, ray_local  # noqa: F401  (fixtures)
+
 
 @pytest.fixture(autouse=True)
 def _one_thread() -> Iterator[None]:

@@ -1,0 +1,100 @@
+"""The confirm stage: a search's best candidates and standard baselines trained again on seeds
+the search never used, judged with Welch's t-test and Holm's correction.
+
+It trains through a :data:`Runner` it is given (in this process by default, on Ray when
+``afsearch launch`` passes ``afsearch.orchestrator.ray_runner``), so it needs no Ray itself.
+Names are imported when first used (PEP 562).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from afsearch.confirm._confirm import (
+        BASELINE,
+        CANDIDATE,
+        Arm,
+        ConfirmResult,
+        confirm_study,
+        judge,
+        plan,
+        refused_baselines,
+        top_distinct,
+    )
+    from afsearch.confirm._seeds import (
+        FRESH_SEED_BASE,
+        Runner,
+        SeedJob,
+        SeedRun,
+        fresh_seeds,
+        run_here,
+        train_seed,
+    )
+    from afsearch.confirm._stats import CONFIDENCE, difference_interval, holm, welch
+
+_HOMES = {
+    **dict.fromkeys(
+        (
+            "BASELINE",
+            "CANDIDATE",
+            "Arm",
+            "ConfirmResult",
+            "confirm_study",
+            "judge",
+            "plan",
+            "refused_baselines",
+            "top_distinct",
+        ),
+        "_confirm",
+    ),
+    **dict.fromkeys(
+        (
+            "FRESH_SEED_BASE",
+            "Runner",
+            "SeedJob",
+            "SeedRun",
+            "fresh_seeds",
+            "run_here",
+            "train_seed",
+        ),
+        "_seeds",
+    ),
+    **dict.fromkeys(("CONFIDENCE", "difference_interval", "holm", "welch"), "_stats"),
+}
+
+__all__ = [
+    "BASELINE",
+    "CANDIDATE",
+    "CONFIDENCE",
+    "FRESH_SEED_BASE",
+    "Arm",
+    "ConfirmResult",
+    "Runner",
+    "SeedJob",
+    "SeedRun",
+    "confirm_study",
+    "difference_interval",
+    "fresh_seeds",
+    "holm",
+    "judge",
+    "plan",
+    "refused_baselines",
+    "run_here",
+    "top_distinct",
+    "train_seed",
+    "welch",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'afsearch.confirm' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"afsearch.confirm.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])

@@ -1,0 +1,107 @@
+"""Search strategies: what a study trains next, behind one interface and a registry.
+
+Each strategy (the space's ``sampler:``) is a :class:`BaseStrategy` in a module of its own,
+registered by name in ``_registry``; the prescreen wraps any of them. The strategies need no
+Ray: ``afsearch launch`` drives them through Ray Tune, :func:`run_local` in this process.
+Names are imported when first used (PEP 562), so ``import afsearch.search`` loads neither Ray
+nor Optuna, torch or scikit-learn.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from afsearch.search._base import BaseStrategy, History, Proposal
+    from afsearch.search._budget import PATIENCE, DistinctBudget
+    from afsearch.search._drafts import Draft
+    from afsearch.search._evolution import Evolution
+    from afsearch.search._evolution_options import EvolutionOptions
+    from afsearch.search._history import Scored, scored_trials
+    from afsearch.search._init_signal import SIGNALS, InitProbe
+    from afsearch.search._local import LocalProposal, LocalRun, LocalTrial, run_local
+    from afsearch.search._prescreen import Prescreen, PrescreenPool, fit_predict
+    from afsearch.search._prescreened import Prescreened
+    from afsearch.search._registry import (
+        STRATEGIES,
+        check_space,
+        get_strategy,
+        make_strategy,
+        register,
+        strategy_names,
+    )
+    from afsearch.search._site_evolution import SiteEvolution
+
+#: Public name -> the private module that defines it.
+_HOMES = {
+    "BaseStrategy": "_base",
+    "History": "_base",
+    "Proposal": "_base",
+    "PATIENCE": "_budget",
+    "DistinctBudget": "_budget",
+    "Draft": "_drafts",
+    "Evolution": "_evolution",
+    "EvolutionOptions": "_evolution_options",
+    "Scored": "_history",
+    "scored_trials": "_history",
+    "SIGNALS": "_init_signal",
+    "InitProbe": "_init_signal",
+    "LocalProposal": "_local",
+    "LocalRun": "_local",
+    "LocalTrial": "_local",
+    "run_local": "_local",
+    "Prescreen": "_prescreen",
+    "PrescreenPool": "_prescreen",
+    "fit_predict": "_prescreen",
+    "Prescreened": "_prescreened",
+    "STRATEGIES": "_registry",
+    "check_space": "_registry",
+    "get_strategy": "_registry",
+    "make_strategy": "_registry",
+    "register": "_registry",
+    "strategy_names": "_registry",
+    "SiteEvolution": "_site_evolution",
+}
+
+__all__ = [
+    "PATIENCE",
+    "SIGNALS",
+    "STRATEGIES",
+    "BaseStrategy",
+    "DistinctBudget",
+    "Draft",
+    "Evolution",
+    "EvolutionOptions",
+    "History",
+    "InitProbe",
+    "LocalProposal",
+    "LocalRun",
+    "LocalTrial",
+    "Prescreen",
+    "PrescreenPool",
+    "Prescreened",
+    "Proposal",
+    "Scored",
+    "SiteEvolution",
+    "check_space",
+    "fit_predict",
+    "get_strategy",
+    "make_strategy",
+    "register",
+    "run_local",
+    "scored_trials",
+    "strategy_names",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'afsearch.search' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"afsearch.search.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])

@@ -1,0 +1,129 @@
+"""The one activation factory: the modules a training builds at its activation sites, whether
+they compile, and what the activation costs on the training's device.
+
+Search trials, the confirm stage and ``afsearch rerun`` all train through it, so a candidate
+is judged on the module the search trained. Every site gets a
+:class:`~afsearch.compiler.CompiledActivation` with fixed parameters folded into its program
+(so a Swish with a fixed beta of 1 is PyTorch's SiLU) and the fused path on large inputs. A
+per-site candidate gives the network's k-th site its k-th candidate, each site with its own
+compile decision and cost. The ``compile`` policy decides about ``torch.compile``: ``never``;
+``always`` from the first step; ``auto`` (the default) after the first epoch, when the rest of
+the training would take longer than :data:`COMPILE_AFTER_S` in eager mode and the program
+records more than one op on the input (a single PyTorch op gains nothing). A task that
+differentiates its activation (a PINN) never compiles: compiled autograd has no double backward.
+
+>>> factory = ActivationFactory(candidate)  # doctest: +SKIP
+>>> task.fit(factory.maker(), seed=0)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from afsearch.compiler import CompiledActivation, Cost, activation_cost, activation_id
+from afsearch.exceptions import AfsearchError
+from afsearch.expr import Candidate, SiteCandidates
+
+#: ``compile: auto`` compiles when the remaining epochs would take longer than this in eager
+#: mode. Measured on 2 loaded CPU cores (benchmarks/bench_speed.py and the figures in
+#: docs/RESULTS.md): compiling a degree-6 Chebyshev SLAF takes 8 to 40 s with a warm inductor
+#: cache and about 70 s cold, and the compiled activation saves about a quarter of an mnist1d-mlp
+#: epoch (4.0x ReLU's epoch eager, 3.1x compiled), so compiling pays back after 160 to 280 s of
+#: eager training; 300 s leaves room for a cold cache.
+COMPILE_AFTER_S = 300.0
+
+MakeActivation = Callable[..., CompiledActivation]
+
+
+class _Site:
+    """The modules of one site's candidate over every run, with its compile decision."""
+
+    def __init__(
+        self, candidate: Candidate, key: str, compile_mode: str, derivatives: int, device: str
+    ) -> None:
+        self.candidate, self.key = candidate, key
+        self.derivatives, self.device = derivatives, device
+        self.modules: list[CompiledActivation] = []
+        self.compiled = False
+        worth = self.build().input_ops > 1 and derivatives == 0
+        self.compile_mode = compile_mode if worth else "never"
+
+    def build(self, channels: int | None = None) -> CompiledActivation:
+        # A task that differentiates the activation needs autograd's double backward.
+        fused = None if self.derivatives == 0 else False
+        return CompiledActivation(self.candidate, fold=True, fused=fused, channels=channels)
+
+    def make(self, channels: int | None = None) -> CompiledActivation:
+        module = self.build(channels)
+        if self.compile_mode == "always" or self.compiled:
+            module.use_compiled()
+            self.compiled = True
+        self.modules.append(module)
+        return module
+
+    def compile_now(self) -> None:
+        for m in self.modules:
+            m.use_compiled()
+        self.compiled = True
+
+    def cost(self) -> Cost:
+        """Measured once per function and device in this process."""
+        return activation_cost(f"{self.key}:{self.derivatives}", self.build, self.device)
+
+
+class ActivationFactory:
+    """The activation modules of one training of ``candidate`` (every seed of it).
+
+    ``keys`` are the sites' activation ids (computed when not given); ``derivatives`` how many
+    times the task differentiates its activation (:attr:`BaseTask.derivatives`).
+    """
+
+    def __init__(
+        self,
+        candidate: Candidate | SiteCandidates,
+        keys: Sequence[str] | None = None,
+        compile_mode: str = "auto",
+        derivatives: int = 0,
+        device: str = "cpu",
+    ) -> None:
+        self.per_site = isinstance(candidate, SiteCandidates)
+        sites = list(candidate.sites) if isinstance(candidate, SiteCandidates) else [candidate]
+        keys = list(keys) if keys is not None else [activation_id(c) for c in sites]
+        self.sites = [_Site(c, k, compile_mode, derivatives, device) for c, k in zip(sites, keys)]
+        #: The modules each run (seed) built, in the order its network asked for them.
+        self.runs: list[list[CompiledActivation]] = []
+
+    def maker(self) -> MakeActivation:
+        """The ``make_activation`` of one run: its n-th call builds the network's site n."""
+        built: list[CompiledActivation] = []
+        self.runs.append(built)
+
+        def make_activation(channels: int | None = None, **_: Any) -> CompiledActivation:
+            # Keyword arguments such as timm's inplace= have no meaning for these modules.
+            site = len(built) if self.per_site else 0
+            if site >= len(self.sites):
+                raise AfsearchError(
+                    f"The task's network asked for activation site {site + 1}, and this "
+                    f"per-site candidate has {len(self.sites)} sites; the network must build "
+                    "the same sites in every trial (per_site counts them once, on the driver)."
+                )
+            built.append(self.sites[site].make(channels))
+            return built[-1]
+
+        return make_activation
+
+    def after_epoch(self, epoch: int, epoch_seconds: float | None, epochs: int) -> None:
+        """Compile from the next epoch on where ``auto`` says it pays."""
+        if epoch_seconds is None or epoch_seconds * (epochs - epoch) <= COMPILE_AFTER_S:
+            return
+        for site in self.sites:
+            if site.compile_mode == "auto" and not site.compiled:
+                site.compile_now()
+
+    def cost(self) -> Cost:
+        """The activation's cost relative to ReLU's, the mean over its sites."""
+        costs = [s.cost() for s in self.sites]
+        return Cost(
+            sum(c.time for c in costs) / len(costs), sum(c.memory for c in costs) / len(costs)
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,6 +15,9 @@ from afsearch.cli._common import (
     user_errors,
 )
 from afsearch.cli._leaderboard import leaderboard
+
+if TYPE_CHECKING:
+    from afsearch.orchestrator import LaunchResult
 
 
 @app.command()
@@ -48,43 +51,61 @@ def launch(
     ] = None,
 ) -> None:
     """Run a search: every trial lands in the database."""
+    _check_space(space)
+    result, url = _run_search(
+        space,
+        db,
+        quiet,
+        study=study,
+        task=task,
+        num_samples=num_samples,
+        address=address,
+        cpus_per_trial=cpus_per_trial,
+        gpus_per_trial=gpus_per_trial,
+        max_concurrent=max_concurrent,
+        resume=resume,
+        seed=seed,
+        runs_dir=runs_dir,
+        num_cpus=num_cpus,
+        reuse=reuse,
+        max_failures=max_failures,
+        trial_timeout_s=trial_timeout,
+    )
+    _print_outcome(result, url, top)
+
+
+def _check_space(space: Path) -> None:
     # The space first, before Ray, pandas and torch are imported: a typo fails at once.
     from afsearch.search import check_space
     from afsearch.space import load_space
 
     check_space(load_space(space))
 
+
+def _run_search(
+    space: Path, db: str | None, quiet: bool, **settings: Any
+) -> tuple[LaunchResult, str]:
+    """The finished (or stopped) study, and the database URL it was written to."""
     from afsearch.cli._live import LiveView, PlainLines
     from afsearch.orchestrator import launch as run_launch
-    from afsearch.store import DRIVER_RETRIES, TrialStore, get_study, resolve_url, studies
+    from afsearch.store import resolve_url
 
     url = resolve_url(db)
     live = out.is_terminal and not quiet
     view = LiveView(out) if live else PlainLines(err)
     try:
         with view:
-            result = run_launch(
-                space,
-                study=study,
-                task=task,
-                num_samples=num_samples,
-                url=url,
-                address=address,
-                cpus_per_trial=cpus_per_trial,
-                gpus_per_trial=gpus_per_trial,
-                max_concurrent=max_concurrent,
-                resume=resume,
-                seed=seed,
-                runs_dir=runs_dir,
-                num_cpus=num_cpus,
-                reuse=reuse,
-                max_failures=max_failures,
-                trial_timeout_s=trial_timeout,
-                observer=view,
-            )
+            result = run_launch(space, url=url, observer=view, **settings)
     except KeyboardInterrupt:
         err.print("interrupted: the study is saved; continue it with --resume")
         raise typer.Exit(130) from None
+    return result, url
+
+
+def _print_outcome(result: LaunchResult, url: str, top: int) -> None:
+    """How the study ended, what it trained and skipped, and its leaderboard."""
+    from afsearch.store import DRIVER_RETRIES, TrialStore, get_study, studies
+
     out.print(
         f"study [bold]{result.study}[/]: {result.status.value}, {result.num_trials} trials "
         f"in {result.url}"

@@ -107,67 +107,28 @@ def rerun(
 ) -> None:
     """Train a trial's activation (or a study's top K) again on fresh seeds, as Ray tasks in
     parallel, against baselines (Welch's t-test; Holm over the candidates)."""
-    from afsearch.orchestrator import init_ray
-
     found, baselines, spec_task, settings = _rerun_plan(
         trial, db, study, against, epochs, task, top
     )
     if gpus_per_trial is None:
         gpus_per_trial = 1.0 if device and device.startswith("cuda") else 0.0
-
-    def progress(name: str, seed: int, run: Any) -> None:
-        if not as_json:
-            err.print(f"  {name} seed {seed}: {fmt(run.metric)} ({run.seconds:.1f}s)")
-
-    from afsearch.results import compare, fresh_seeds
-
-    started = False if in_process else init_ray(address, None, None)
-    try:
-        results = compare(
-            found + baselines,
-            spec_task,
-            seeds=fresh_seeds(seeds),
-            settings=settings,
-            device=device or ("cpu" if in_process else None),
-            progress=progress,
-            parallel=not in_process,
-            cpus_per_trial=cpus_per_trial,
-            gpus_per_trial=gpus_per_trial,
-        )
-    finally:
-        if started:
-            import ray
-
-            ray.shutdown()
+    results = _rerun_train(
+        found + baselines,
+        spec_task,
+        settings,
+        seeds=seeds,
+        device=device,
+        address=address,
+        in_process=in_process,
+        cpus_per_trial=cpus_per_trial,
+        gpus_per_trial=gpus_per_trial,
+        quiet=as_json,
+    )
     rows = _rerun_rows(results, len(found))
     if as_json:
         print_json(rows)
         return
-    first = results[0]
-    table = Table(title=f"{spec_task}: {first.metric} on {seeds} fresh seeds")
-    columns = ["activation", "mean", "std", "diverged", f"Welch t vs {first.name}", "p"]
-    if len(found) > 1:
-        columns += ["Δ vs best baseline [95% CI]", "p vs it", "Holm p", "verdict"]
-    for col in columns:
-        table.add_column(col)
-    for row in rows:
-        cells = [
-            row["name"],
-            fmt(row["mean"]),
-            fmt(row["std"]),
-            str(row["diverged"]),
-            fmt(row["t"], 2),
-            fmt(row["p_value"], 3),
-        ]
-        if len(found) > 1:
-            cells += [
-                _interval(row),
-                fmt(row.get("p_vs_baseline"), 3),
-                fmt(row.get("p_holm"), 3),
-                row.get("verdict", ""),
-            ]
-        table.add_row(*cells)
-    out.print(table)
+    out.print(_rerun_table(results, rows, spec_task, seeds, len(found)))
 
 
 def _rerun_plan(
@@ -225,6 +186,47 @@ def _rerun_plan(
     return found, baselines, task or spec.task, settings
 
 
+def _rerun_train(
+    activations: list[tuple[str, Any]],
+    task: str,
+    settings: Any,
+    *,
+    seeds: int,
+    device: str | None,
+    address: str | None,
+    in_process: bool,
+    cpus_per_trial: float,
+    gpus_per_trial: float,
+    quiet: bool,
+) -> list[Any]:
+    """Each activation's runs on ``seeds`` fresh seeds: on Ray, or one at a time here."""
+    from afsearch.orchestrator import init_ray
+    from afsearch.results import compare, fresh_seeds
+
+    def progress(name: str, seed: int, run: Any) -> None:
+        if not quiet:
+            err.print(f"  {name} seed {seed}: {fmt(run.metric)} ({run.seconds:.1f}s)")
+
+    started = False if in_process else init_ray(address, None, None)
+    try:
+        return compare(
+            activations,
+            task,
+            seeds=fresh_seeds(seeds),
+            settings=settings,
+            device=device or ("cpu" if in_process else None),
+            progress=progress,
+            parallel=not in_process,
+            cpus_per_trial=cpus_per_trial,
+            gpus_per_trial=gpus_per_trial,
+        )
+    finally:
+        if started:
+            import ray
+
+            ray.shutdown()
+
+
 def _rerun_rows(results: list[Any], n_found: int) -> list[dict[str, Any]]:
     """One row per activation: its runs, Welch's t and p of the first candidate against it
     and, with several candidates, each one's verdict against the best baseline (Holm)."""
@@ -246,6 +248,36 @@ def _rerun_rows(results: list[Any], n_found: int) -> list[dict[str, Any]]:
             row.update({k: v[k] for k in ("baseline", "delta", "ci_low", "ci_high", "p_holm")})
             row.update(p_vs_baseline=v["p_value"], verdict=v["verdict"], rank=v.get("rank"))
     return rows
+
+
+def _rerun_table(
+    results: list[Any], rows: list[dict[str, Any]], task: str, seeds: int, n_found: int
+) -> Table:
+    first = results[0]
+    table = Table(title=f"{task}: {first.metric} on {seeds} fresh seeds")
+    columns = ["activation", "mean", "std", "diverged", f"Welch t vs {first.name}", "p"]
+    if n_found > 1:
+        columns += ["Δ vs best baseline [95% CI]", "p vs it", "Holm p", "verdict"]
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        cells = [
+            row["name"],
+            fmt(row["mean"]),
+            fmt(row["std"]),
+            str(row["diverged"]),
+            fmt(row["t"], 2),
+            fmt(row["p_value"], 3),
+        ]
+        if n_found > 1:
+            cells += [
+                _interval(row),
+                fmt(row.get("p_vs_baseline"), 3),
+                fmt(row.get("p_holm"), 3),
+                row.get("verdict", ""),
+            ]
+        table.add_row(*cells)
+    return table
 
 
 def _interval(row: dict[str, Any]) -> str:

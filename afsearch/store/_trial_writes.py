@@ -3,7 +3,8 @@
 Every write runs in one transaction through :meth:`StoreConnection._run
 <afsearch.store._connection.StoreConnection._run>`, so each is safe to run twice: starting a
 trial is idempotent on its Ray Tune id, epochs are upserted, and an older checkpoint never
-replaces a newer one.
+replaces a newer one. The steps on single rows that these writes share are in
+:mod:`~afsearch.store._trial_rows`.
 """
 
 from __future__ import annotations
@@ -11,20 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from afsearch.exceptions import AfsearchError, choices
 from afsearch.store._connection import StoreConnection
-from afsearch.store._models import (
-    ActivationModel,
-    StudyModel,
-    TrialEpochModel,
-    TrialModel,
-    TrialStatus,
-)
+from afsearch.store._models import ActivationModel, StudyModel, TrialModel, TrialStatus
 from afsearch.store._records import TrialRecord, finite_or_none, jsonable, trial_record, utc
 from afsearch.store._rows import (
     coerce_enum,
@@ -33,6 +27,14 @@ from afsearch.store._rows import (
     study_row,
     trial_row,
     utc_now,
+)
+from afsearch.store._trial_rows import (
+    mark_running,
+    rerun_row,
+    set_checkpoint,
+    trial_number,
+    trial_of_tune_id,
+    upsert_epochs,
 )
 
 EpochRow = tuple[int, Mapping[str, Any], "float | None"]
@@ -73,17 +75,17 @@ class TrialWrites(StoreConnection):
                 require_activation(session, activation_id)
             row = None
             if replaces is not None:
-                row = _rerun_row(
+                row = rerun_row(
                     session, study, study_id, replaces, tune_trial_id, config, keep_epochs
                 )
             elif tune_trial_id is not None:
-                row = _trial_of_tune_id(session, study_id, tune_trial_id)
+                row = trial_of_tune_id(session, study_id, tune_trial_id)
             if row is not None:
-                _mark_running(row, activation_id=activation_id, dedup_key=dedup_key, node=node)
+                mark_running(row, activation_id=activation_id, dedup_key=dedup_key, node=node)
                 return row.id
             row = TrialModel(
                 study_id=study_id,
-                number=_trial_number(session, study, study_id, number, preferred_number),
+                number=trial_number(session, study, study_id, number, preferred_number),
                 tune_trial_id=tune_trial_id,
                 activation_id=activation_id,
                 config=jsonable(config),
@@ -137,9 +139,9 @@ class TrialWrites(StoreConnection):
             if missing:
                 raise no_trial(missing[0], self.url_masked)
             if values:
-                _upsert_epochs(session, values)
+                upsert_epochs(session, values)
             for trial_id, location, epoch in saves:
-                _set_checkpoint(session, trial_id, location, epoch, self.url_masked)
+                set_checkpoint(session, trial_id, location, epoch, self.url_masked)
 
         self._run(work)
 
@@ -194,7 +196,7 @@ class TrialWrites(StoreConnection):
         """
 
         self._run(
-            lambda session: _set_checkpoint(session, trial_id, location, epoch, self.url_masked)
+            lambda session: set_checkpoint(session, trial_id, location, epoch, self.url_masked)
         )
 
     def find_reusable(self, dedup_key: str) -> TrialRecord | None:
@@ -289,122 +291,3 @@ class TrialWrites(StoreConnection):
             return None if row is None else trial_record(row[0], st.name, row[1])
 
         return self._run(work)
-
-
-def _rerun_row(
-    session: Session,
-    study: str,
-    study_id: int,
-    replaces: int,
-    tune_trial_id: str | None,
-    config: Mapping[str, Any] | None,
-    keep_epochs: int,
-) -> TrialModel:
-    """The row of interrupted trial ``replaces``, reset for its new run: the epochs after
-    ``keep_epochs`` and what the old run concluded are gone."""
-    row = session.get(TrialModel, replaces)
-    if row is None or row.study_id != study_id:
-        raise AfsearchError(f"Trial id {replaces} is not a trial of study '{study}' to run again.")
-    session.execute(
-        delete(TrialEpochModel).where(
-            TrialEpochModel.trial_id == row.id, TrialEpochModel.epoch > keep_epochs
-        )
-    )
-    if not keep_epochs:
-        row.checkpoint = row.checkpoint_epoch = None
-    row.tune_trial_id = tune_trial_id
-    row.started_at = utc_now()
-    row.metric_value = None
-    row.best_epoch = None
-    row.learned_params = None
-    row.config = jsonable(config)
-    return row
-
-
-def _trial_of_tune_id(session: Session, study_id: int, tune_trial_id: str) -> TrialModel | None:
-    return session.scalar(
-        select(TrialModel).where(
-            TrialModel.study_id == study_id,
-            TrialModel.tune_trial_id == tune_trial_id,
-        )
-    )
-
-
-def _mark_running(
-    row: TrialModel, *, activation_id: str | None, dedup_key: str | None, node: str | None
-) -> None:
-    """Mark an existing trial running again; what the caller leaves ``None`` is kept."""
-    row.status = TrialStatus.RUNNING
-    row.finished_at = None
-    row.duration_s = None
-    row.error = None
-    if activation_id is not None:
-        row.activation_id = activation_id
-    if dedup_key is not None:
-        row.dedup_key = dedup_key
-    if node is not None:
-        row.node = node
-
-
-def _trial_number(
-    session: Session,
-    study: str,
-    study_id: int,
-    number: int | None,
-    preferred_number: int | None,
-) -> int:
-    """A new trial's number: ``number``, which must be free, else ``preferred_number`` if it
-    is free, else the study's next."""
-    if number is None and preferred_number is not None:
-        taken = _number_taken(session, study_id, preferred_number)
-        number = None if taken else int(preferred_number)
-    if number is None:
-        last = session.scalar(
-            select(func.max(TrialModel.number)).where(TrialModel.study_id == study_id)
-        )
-        return 0 if last is None else last + 1
-    if _number_taken(session, study_id, number):
-        raise AfsearchError(
-            f"Study '{study}' already has a trial number {number}; pass another "
-            "number or leave it out to take the next free one."
-        )
-    return number
-
-
-def _number_taken(session: Session, study_id: int, number: int) -> bool:
-    taken = session.scalar(
-        select(TrialModel.id).where(TrialModel.study_id == study_id, TrialModel.number == number)
-    )
-    return taken is not None
-
-
-def _set_checkpoint(session: Session, trial_id: int, location: str, epoch: int, url: str) -> None:
-    row = trial_row(session, trial_id, url)
-    if row.checkpoint_epoch is None or epoch >= row.checkpoint_epoch:
-        row.checkpoint, row.checkpoint_epoch = location, epoch
-
-
-def _upsert_epochs(session: Session, values: list[dict[str, Any]]) -> None:
-    dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-        stmt = insert(TrialEpochModel.__table__)  # type: ignore[arg-type]
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["trial_id", "epoch"],
-            set_={"metrics": stmt.excluded.metrics, "metric_value": stmt.excluded.metric_value},
-        )
-        session.execute(stmt, values)
-        return
-    # Other backends: one look-up per epoch, slower but portable.
-    for item in values:
-        row = session.scalar(
-            select(TrialEpochModel).where(
-                TrialEpochModel.trial_id == item["trial_id"],
-                TrialEpochModel.epoch == item["epoch"],
-            )
-        )
-        if row is None:
-            session.add(TrialEpochModel(**item))
-        else:
-            row.metrics = item["metrics"]
-            row.metric_value = item["metric_value"]

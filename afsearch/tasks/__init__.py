@@ -69,7 +69,8 @@ if TYPE_CHECKING:
     from afsearch.tasks._activation_factory import COMPILE_AFTER_S, ActivationFactory
     from afsearch.tasks._data import TEACHER_ACTIVATIONS
     from afsearch.tasks._networks import MLP, ConvNet1d, ResNet20
-    from afsearch.tasks._training import EpochResult, make_optimizer, seed_everything
+    from afsearch.tasks._optim import make_optimizer
+    from afsearch.tasks._training import EpochResult, seed_everything
 
 #: Names whose modules need torch, imported on first use (PEP 562).
 _LAZY = {
@@ -81,7 +82,7 @@ _LAZY = {
     "ResNet20": "afsearch.tasks._networks",
     "EpochResult": "afsearch.tasks._training",
     "seed_everything": "afsearch.tasks._training",
-    "make_optimizer": "afsearch.tasks._training",
+    "make_optimizer": "afsearch.tasks._optim",
 }
 
 

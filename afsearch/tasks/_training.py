@@ -7,11 +7,12 @@ and yields one :class:`EpochResult` per epoch, so a Ray Tune trial can report an
 early. A task changes the loop only through its hooks (``build_model``, ``prepare_batch``,
 ``loss_fn``, ``training_loss``, ``steps_per_epoch``, ``loss_metrics``, ``evaluate_test``); a
 task that takes derivatives of the activation refuses a compiled candidate that lacks them.
+The optimizer, schedule and mixed precision come from :mod:`afsearch.tasks._optim`, the scoring
+from :mod:`afsearch.tasks._evaluation`; callers still import both from here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 import random
@@ -26,14 +27,13 @@ from torch import nn
 
 from afsearch.exceptions import AfsearchError
 from afsearch.expr import Candidate
-from afsearch.tasks._settings import TaskSettings
+from afsearch.tasks._evaluation import CollapseCheck, evaluate
+from afsearch.tasks._optim import amp_mode, autocast, make_optimizer, make_scheduler
 from afsearch.tasks._sites import site_activation
 
 if TYPE_CHECKING:
     from afsearch.tasks._base import BaseTask, TaskData
 
-# Evaluation runs in chunks so a large validation set never needs one huge activation tensor.
-_EVAL_CHUNK = 1024
 # On CUDA a finiteness check forces a sync, so the running loss is checked every few batches;
 # a NaN or inf never leaves the running sum, so a late check still catches it.
 _CUDA_CHECK_EVERY = 8
@@ -301,147 +301,7 @@ def _report(
     )
 
 
-def evaluate(
-    task: BaseTask,
-    model: nn.Module,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    prefix: str,
-    use_amp: bool,
-    amp_dtype: torch.dtype,
-    generator: torch.Generator,
-) -> dict[str, float]:
-    """The mean loss of ``model`` on ``(x, y)`` as ``{prefix}_loss``, and for classification
-    the accuracy as ``{prefix}_accuracy``; ``x`` is fed through ``task.prepare_batch``."""
-    model.eval()
-    loss_sum = torch.zeros((), device=x.device)
-    correct = torch.zeros((), device=x.device)
-    with torch.no_grad():
-        for start in range(0, x.shape[0], _EVAL_CHUNK):
-            xb = task.prepare_batch(
-                x[start : start + _EVAL_CHUNK], train=False, generator=generator
-            )
-            yb = y[start : start + _EVAL_CHUNK]
-            with autocast(x.device, use_amp, amp_dtype):
-                out = model(xb)
-            loss_sum += task.loss_fn(out, yb) * yb.shape[0]
-            if task.problem == "classification":
-                correct += (out.argmax(dim=-1) == yb).sum()
-    metrics = {f"{prefix}_loss": loss_sum.item() / x.shape[0]}
-    if task.problem == "classification":
-        metrics[f"{prefix}_accuracy"] = correct.item() / x.shape[0]
-    metrics.update(task.loss_metrics(prefix, metrics[f"{prefix}_loss"], y))
-    return metrics
-
-
-class CollapseCheck:
-    """Whether a training that had learned has fallen back to what a constant prediction
-    scores, without a NaN: the validation accuracy of always predicting the most common class
-    (classification), or the validation loss of predicting the training mean (regression).
-
-    It has learned once it beat that floor clearly (accuracy by 0.1, or half the loss); it has
-    collapsed when it is back within 0.02 of the accuracy, or at the loss.
-    """
-
-    LEARNED_BY = 0.1
-    WITHIN = 0.02
-
-    def __init__(self, key: str, floor: float, higher_is_better: bool) -> None:
-        self.key, self.floor, self.higher = key, floor, higher_is_better
-        self.learned = False
-
-    @classmethod
-    def of(cls, task: BaseTask, data: Any) -> CollapseCheck:
-        y_train, y_val = data.y_train, data.y_val
-        if task.problem == "classification":
-            counts = torch.bincount(y_val.reshape(-1).long().cpu())
-            majority = float(counts.max()) / max(1, int(counts.sum()))
-            return cls("val_accuracy", majority, True)
-        mean = y_train.float().mean(dim=0)
-        floor = float(((y_val.float() - mean) ** 2).mean())
-        return cls("val_loss", floor, False)
-
-    def update(self, metrics: Mapping[str, float]) -> str | None:
-        """Record one epoch; the reason the training collapsed, if it did."""
-        value = metrics.get(self.key)
-        if value is None or not math.isfinite(value) or not math.isfinite(self.floor):
-            return None
-        if self.higher:
-            if value >= self.floor + self.LEARNED_BY:
-                self.learned = True
-            elif self.learned and value <= self.floor + self.WITHIN:
-                return (
-                    f"the training collapsed: {self.key} fell to {value:.4f}, what always "
-                    f"predicting the most common class scores ({self.floor:.4f})"
-                )
-            return None
-        if value <= self.floor / 2:
-            self.learned = True
-        elif self.learned and value >= self.floor:
-            return (
-                f"the training collapsed: {self.key} rose to {value:.4g}, above the loss of "
-                f"predicting the training mean ({self.floor:.4g})"
-            )
-        return None
-
-
 def _diverged(metric: str, epoch: int, start: float) -> EpochResult:
     metrics = {key: math.nan for key in {"train_loss", "val_loss", metric}}
     metrics["epoch_seconds"] = time.perf_counter() - start
     return EpochResult(epoch=epoch, metrics=metrics, diverged=True)
-
-
-def amp_mode(options: Mapping[str, Any], device: torch.device) -> tuple[bool, torch.dtype]:
-    """Whether to autocast, and to which dtype: bfloat16 where the GPU has it."""
-    if device.type != "cuda" or not options["amp"]:
-        return False, torch.float32
-    return True, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-
-
-def autocast(
-    device: torch.device, enabled: bool, dtype: torch.dtype
-) -> contextlib.AbstractContextManager[Any]:
-    # A disabled torch.autocast still checks its dtype, and float32 is not an autocast dtype.
-    if not enabled:
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=dtype)
-
-
-def make_optimizer(
-    model: nn.Module,
-    settings: TaskSettings,
-    *,
-    activation_params: list[nn.Parameter] | None = None,
-    lr_factor: float = 1.0,
-    activation_weight_decay: float = 0.0,
-) -> torch.optim.Optimizer:
-    """The optimizer of ``settings``; ``activation_params`` (the activations' own parameters)
-    form a second group with ``lr * lr_factor`` and ``activation_weight_decay``."""
-    own = {id(p) for p in activation_params or []}
-    rest = [p for p in model.parameters() if id(p) not in own]
-    groups: list[dict[str, Any]] = [
-        {"params": rest, "lr": settings.lr, "weight_decay": settings.weight_decay}
-    ]
-    if own:
-        groups.append(
-            {
-                "params": list({id(p): p for p in activation_params or []}.values()),
-                "lr": settings.lr * lr_factor,
-                "weight_decay": activation_weight_decay,
-            }
-        )
-    if settings.optimizer == "adam":
-        return torch.optim.Adam(groups, lr=settings.lr)
-    if settings.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=settings.lr)
-    return torch.optim.SGD(groups, lr=settings.lr, momentum=0.9, nesterov=True)
-
-
-def make_scheduler(
-    optimizer: torch.optim.Optimizer, schedule: str, total_steps: int
-) -> torch.optim.lr_scheduler.LambdaLR:
-    if schedule == "cosine":
-        return torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: 0.5 * (1.0 + math.cos(math.pi * step / total_steps))
-        )
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)

@@ -12,8 +12,8 @@ tests. Shared here:
 - results: :func:`run_info` (machine, mode, command), :func:`result_path` and :func:`save`
   (``benchmarks/results/NAME.json``), :func:`write_json`;
 - timing: :class:`Stopwatch` and :func:`timings`;
-- statistics and tables: :func:`mean_std`, :func:`pm`, :func:`table`, :func:`welch_verdict`
-  (Welch's t-test through ``afsearch.results.welch``), :func:`fmt_p`;
+- statistics and tables: :func:`mean_std`, :func:`pm`, :func:`table`, :func:`fmt_p` (verdicts
+  come from ``afsearch.confirm``: ``judge``, ``welch``, ``difference_interval``);
 - stores: :func:`create_study` and :func:`finished_trials` (a study of finished trials written
   through ``TrialStore``);
 - functions: :func:`numpy_fn`, :func:`affine_r2` and :func:`affine_r2_inout`.
@@ -40,7 +40,6 @@ from typing import Any
 import numpy as np
 
 from afsearch.compiler import CompiledActivation
-from afsearch.results import welch
 from afsearch.store import TrialStatus, TrialStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -239,7 +238,9 @@ def timings(call: Callable[[], object], repeat: int, warmup: int = 1) -> list[fl
 
 
 def mean_std(values: Sequence[float | None]) -> tuple[float, float]:
-    """Mean and sample standard deviation (0 for one value, NaN for none)."""
+    """Mean and sample standard deviation (0 for one value, NaN for none) of the finite values
+    (``None``, NaN and infinities left out), for tables of runs where some diverged; the
+    package's own statistics (``afsearch.confirm``) take clean values only."""
     v = [float(x) for x in values if x is not None and math.isfinite(float(x))]
     if not v:
         return math.nan, math.nan
@@ -283,26 +284,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], align: str = ""
         + " |"
     )
     return "\n".join([line(cells[0]), sep, *(line(r) for r in cells[1:])])
-
-
-def welch_verdict(
-    a: Sequence[float], b: Sequence[float], mode: str = "max", alpha: float = 0.05
-) -> dict[str, Any]:
-    """Welch's t-test (``afsearch.results.welch``) of ``a`` (the searched activation) against
-    ``b`` (the baseline): t, p, the difference of means and WIN / LOSS / tie at ``alpha``."""
-    t, p = welch(list(a), list(b))
-    ma, _ = mean_std(a)
-    mb, _ = mean_std(b)
-    better = ma > mb if mode == "max" else ma < mb
-    if math.isnan(p):
-        verdict = "n/a"
-    elif p < alpha:
-        verdict = "WIN" if better else "LOSS"
-    elif ma == mb:
-        verdict = "tie (equal means)"
-    else:
-        verdict = "tie (" + ("higher" if ma > mb else "lower") + ", n.s.)"
-    return {"t": t, "p": p, "delta": ma - mb, "verdict": verdict}
 
 
 def fmt_p(p: float | None) -> str:
@@ -403,7 +384,10 @@ def affine_r2_inout(
 
 
 def numpy_fn(candidate: Any) -> Callable[[np.ndarray], np.ndarray]:
-    """A candidate activation as a float64 NumPy function."""
+    """A candidate activation as a float64 NumPy function, through the compiler that trains it.
+
+    Not ``afsearch.expr.evaluate``: it refuses nodes that searched candidates contain (``atan``
+    and ``sinc`` of the grammar, ``pi`` of a Fourier SLAF)."""
     import torch
 
     module = CompiledActivation(candidate, torch.float64)

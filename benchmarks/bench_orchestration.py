@@ -170,14 +170,16 @@ VS_OPTUNA: dict[str, dict[str, Any]] = {
 
 def vs_space(case: str, n: int) -> Any:
     """The quickstart space with ``case``'s changes, ``n`` trials, no scheduler."""
-    import yaml
+    from afsearch.search import check_space
+    from afsearch.space import load_space, parse_space
 
-    from afsearch.space import parse_space
-
-    raw = yaml.safe_load((_common.ROOT / "search_spaces" / "quickstart.yaml").read_text())
+    path = _common.ROOT / "search_spaces" / "quickstart.yaml"
+    raw = dict(load_space(path).raw)
     raw.update(VS_OPTUNA[case], scheduler="none", num_samples=n, name=f"vs-{case}")
     raw.pop("grace_period", None)
-    return parse_space(raw)
+    space = parse_space(raw, source=f"{path} (vs-{case})")
+    check_space(space)
+    return space
 
 
 def one_launch(case: str, n: int, tmp: Path) -> dict[str, Any]:

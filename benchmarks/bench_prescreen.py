@@ -32,7 +32,7 @@ import numpy as np
 from _common import Stopwatch, arguments, log, run_info, save, set_threads, table
 from bench_samplers import STRUCTURAL, train_here
 
-from afsearch.search import SIGNALS, InitProbe, PrescreenPool, fit_predict
+from afsearch.search import SIGNALS, InitProbe, PrescreenPool, check_space, fit_predict
 from afsearch.space import parse_space, task_settings
 from afsearch.tasks import get_task
 
@@ -128,6 +128,7 @@ def main() -> None:
         },
         source="bench_prescreen",
     )
+    check_space(space)
     clock = Stopwatch()
     pool = PrescreenPool.draw(space, args.pool, random.Random(args.seed))
     pool_s = clock.seconds

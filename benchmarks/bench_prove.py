@@ -1,41 +1,35 @@
 """Does the search beat the best standard activation where it matters? Search, confirm, transfer.
 
-Per task, one ``afsearch launch`` of a space built for the task (below) with ``sampler:
-evolution``, ``prescreen:`` and ``confirm: {top: K, seeds: S, against: [...]}``: after the
-search the K best distinct candidates and the baselines are trained again on S fresh seeds
-(10000 upwards) as Ray tasks, and each candidate is compared with the best baseline (Welch's t,
-Holm over the K, the difference of means with its 95% interval). The study's confirmed best
-(``afsearch.store.study_best``) is the winner.
+Per task, one ``afsearch launch`` of a shipped space (``SPACE_FILES``): ``search_spaces/inr.yaml``
+for inr-image, ``pinn.yaml`` for pinn-poisson and pinn-burgers, ``mnist1d.yaml`` for digits-mlp,
+mnist1d-mlp and mnist1d-cnn, each with its task set to the task run (as ``afsearch launch FILE
+--task TASK`` does). The benchmark changes only the trial count (``--trials``), the confirm
+stage's ``top`` and ``seeds`` (``--top``, ``--seeds``) and the space's name; everything else
+(families, sampler, prescreen, scheduler, ``confirm.against``, task options) is the file's.
+After the search the K best distinct candidates and the baselines are trained again on S fresh
+seeds (10000 upwards) as Ray tasks, and each candidate is compared with the best baseline
+(Welch's t, Holm over the K, the difference of means with its 95% interval). The study's
+confirmed best (``afsearch.store.study_best``) is the winner.
 
-Baselines are what a researcher in the field would pick:
+Baselines are what a researcher in the field would pick: the file's ``confirm.against`` (the six
+standard activations relu, gelu, silu, mish, elu and tanh on the classification tasks, these
+and ``sin`` on the PINNs, which refuse relu and elu as their second derivatives jump: the
+confirm stage leaves them out, storing why in ``refused`` of its options). ``inr.yaml`` trains
+SIREN's network (its initialisation, omega0 = 10), so its baselines (sin, which is SIREN there,
+tanh, gelu and relu) run in that network; they are reported as ``NAME SIREN omega0=10``. Beside
+them, the six standard activations in the task's plain MLP (its defaults) and SIREN at
+omega0 = 5 and 30 are trained here, in this process, on the same fresh seeds with the task's
+same training function (``afsearch.results.compare``), and the verdicts are recomputed with
+``afsearch.confirm.judge`` over all baselines (the best of all is the bar).
 
-- everywhere the six standard activations (relu, gelu, silu, mish, elu, tanh) through
-  ``confirm.against``; the PINNs refuse relu and elu (their second derivatives jump), which
-  the confirm stage leaves out, storing why (``refused`` of its options);
-- ``inr-image``: also ``sin`` with SIREN's initialisation at the published omega0 = 30 and at
-  the best omega0 of {5, 10, 30}. ``against`` names standard activations only (no task
-  options), so these runs are trained here, in this process, on the same fresh seeds with the
-  task's same training function (``afsearch.results.compare``) and the verdicts are recomputed
-  with ``afsearch.confirm.judge`` over all baselines (the best of all is the bar);
-- the PINNs: also ``sin`` (``tanh`` is one of the six).
-
-The spaces (the search trains with the task's default settings, so the baselines the confirm
-stage trains with the winner's settings are trained as a researcher would):
-
-- ``inr-image``: sine at several frequencies (``sin(w x)``, w in 3..30: a parametric sine; the
-  task's ``omega0``/``init`` stay at their defaults so the confirm stage's baselines are plain
-  MLPs), grammar trees over periodic and smooth operators with PANGAEA's leaf scalars, and swish
-  and GELU with a searched beta;
-- the PINNs: smooth families only (swish, GELU, mish and softplus with a searched beta, TAAF on
-  tanh, Jagtap's adaptive activation a tanh(b x + c) + d, and grammar trees over smooth
-  operators); candidates with kinks are refused by the task and never train.
-
-Sampler: ``evolution`` with ``prescreen`` (features ``outputs``) on every task: the spaces are
-mostly grammar trees, where evolution mutates the best of a tournament (a tree gets a new
-operator, grows or loses a node) rather than drawing afresh, and the prescreen ranks
-``proposals`` children by a Gaussian process on their outputs and slopes and passes over those
-that cannot train (docs/RESULTS.md §3b). The population starts from the task's usual
-activations (``initial``) so the tournaments mutate good ones first.
+Each file's comment describes its space. All three use ``sampler: evolution`` with
+``prescreen`` (features ``outputs``): the spaces are mostly grammar trees, where evolution
+mutates the best of a tournament (a tree gets a new operator, grows or loses a node) rather
+than drawing afresh, and the prescreen ranks ``proposals`` children by a Gaussian process on
+their outputs and slopes and passes over those that cannot train (docs/RESULTS.md §3b). The
+population starts from the task's usual activations (``initial``) so the tournaments mutate good
+ones first. The PINN space holds smooth families only; a candidate with kinks is refused by the
+task and never trains.
 
 Then a transfer matrix: each task's confirmed winner trained on every other task of the run
 with that task's default settings on 3 fresh seeds (in this process; a PINN refuses a winner
@@ -60,7 +54,9 @@ from pathlib import Path
 from typing import Any
 
 from _common import (
+    BASELINES,
     DOCS,
+    ROOT,
     Stopwatch,
     add_launch_options,
     arguments,
@@ -78,103 +74,20 @@ from afsearch.confirm import judge
 from afsearch.exceptions import AfsearchError, shorten
 from afsearch.orchestrator import init_ray, launch
 from afsearch.results import compare, trial_candidate
-from afsearch.space import parse_space
+from afsearch.search import check_space
+from afsearch.space import ConfirmOptions, SearchSpace, load_space, with_overrides
 from afsearch.store import confirm_runs, confirmation, trials
 from afsearch.tasks import get_task
 
 SEARCH_SEED = 1
-SIX = ["relu", "gelu", "silu", "mish", "elu", "tanh"]
-SMOOTH_UNARY = ["x", "neg", "square", "sin", "cos", "tanh", "atan", "sigmoid", "softplus"]
-SMOOTH_UNARY += ["gauss", "erf", "scale", "exp"]
-SMOOTH_BINARY = ["add", "mul", "sub", "sigmoid_mul"]
-
-
-def _beta(family: str, low: float = 0.25, high: float = 8.0) -> dict[str, Any]:
-    return {
-        "family": family,
-        "beta": {"low": low, "high": high, "log": True},
-        "trainable": [False, True],
-    }
-
-
-INR_FAMILIES: list[dict[str, Any]] = [
-    {"family": "standard", "name": ["sin", "tanh", "gelu", "relu"]},
-    # sin(w x) in a network with omega0 = 10: the hidden layers at omega0 = 10 w.
-    *(
-        {"family": "expression", "label": f"sin{w}", "expression": f"sin({w}*x)"}
-        for w in ("0.5", "2", "3")
-    ),
-    {
-        "family": "grammar",
-        "depth": [1, 2],
-        "unary": ["x", "sin", "cos", "sinc", "gauss", "tanh", "square", "scale", "erf", "relu"],
-        "binary": ["add", "mul", "sub", "max", "sigmoid_mul"],
-        "trainable": [False, True],
-        "leaf_scalars": [False, True],
-    },
-]
-PINN_FAMILIES: list[dict[str, Any]] = [
-    _beta("swish"),
-    _beta("gelu", 0.5, 8.0),
-    _beta("mish", 0.5, 8.0),
-    _beta("softplus", 0.5, 10.0),
-    {"family": "taaf", "base": ["tanh", "silu", "gelu", "sin"]},
-    {
-        "family": "grammar",
-        "depth": [1, 2],
-        "unary": SMOOTH_UNARY,
-        "binary": SMOOTH_BINARY,
-        "trainable": [False, True],
-        "leaf_scalars": [False, True],
-    },
-]
-CLASSIFY_FAMILIES: list[dict[str, Any]] = [
-    _beta("swish"),
-    _beta("gelu", 0.5, 8.0),
-    {"family": "elu", "alpha": {"low": 0.1, "high": 3.0}},
-    {"family": "rational", "m": [3, 5], "n": [2, 4], "init": ["leaky_relu", "gelu"]},
-    {
-        "family": "grammar",
-        "depth": [1, 2],
-        "unary": ["x", "neg", "abs", "square", "exp", "sin", "tanh", "relu", "sigmoid", "erf"],
-        "binary": ["add", "mul", "sub", "max", "min", "sigmoid_mul"],
-        "trainable": [False, True],
-    },
-]
-
-#: Per task: families, evolution's initial population, prescreen anchors, the confirm stage's
-#: baselines, the ASHA grace period.
-PLANS: dict[str, dict[str, Any]] = {
-    "inr-image": {
-        "families": INR_FAMILIES,
-        "options": {"omega0": 10.0, "init": "siren"},
-        "initial": ["sin", "relu", "tanh", "gelu"],
-        "anchors": ["sin", "relu", "tanh"],
-        # In this study's network (SIREN at omega0 = 10) sin is SIREN at omega0 = 10; the six
-        # standard activations and SIREN at 5 and 30 are trained with their own settings here.
-        "against": ["sin"],
-        "grace": 3,
-    },
-    **{
-        task: {
-            "families": PINN_FAMILIES,
-            "initial": ["gelu", "mish", "tanh", "sin", "silu"],
-            "anchors": ["gelu", "tanh", "sin"],
-            "against": [*SIX, "sin"],
-            "grace": 3,
-        }
-        for task in ("pinn-poisson", "pinn-burgers")
-    },
-    **{
-        task: {
-            "families": CLASSIFY_FAMILIES,
-            "initial": ["relu", "gelu", "silu"],
-            "anchors": ["relu", "gelu", "silu"],
-            "against": SIX,
-            "grace": 5,
-        }
-        for task in ("digits-mlp", "mnist1d-mlp", "mnist1d-cnn")
-    },
+#: The shipped space each task searches, under search_spaces/ (its task set to the task's).
+SPACE_FILES: dict[str, str] = {
+    "inr-image": "inr.yaml",
+    "pinn-poisson": "pinn.yaml",
+    "pinn-burgers": "pinn.yaml",
+    "digits-mlp": "mnist1d.yaml",
+    "mnist1d-mlp": "mnist1d.yaml",
+    "mnist1d-cnn": "mnist1d.yaml",
 }
 QUICK = ["inr-image", "pinn-poisson", "pinn-burgers"]
 FULL = [*QUICK, "digits-mlp", "mnist1d-mlp", "mnist1d-cnn"]
@@ -184,28 +97,23 @@ SIREN_OMEGAS = (5.0, 10.0, 30.0)
 BURGERS_COST = 1.6
 
 
-def make_space(task: str, trials_n: int, top: int, seeds: int) -> Any:
-    plan = PLANS[task]
-    raw = {
-        "name": f"prove-{task}",
-        "task": {"name": task, "options": dict(plan.get("options", {}))},
-        "sampler": "evolution",
-        "sampler_options": {
-            "population": 16,
-            "tournament": 4,
-            "initial": plan["initial"],
-            "fresh": 0.15,
-        },
-        "prescreen": {"features": ["outputs"], "proposals": 8, "anchors": plan["anchors"]},
-        "scheduler": "asha",
-        "grace_period": plan["grace"],
-        "seeds": 1,
-        "num_samples": trials_n,
-        "max_concurrent": 2,
-        "confirm": {"top": top, "seeds": seeds, "against": plan["against"]},
-        "families": json.loads(json.dumps(plan["families"])),
-    }
-    return parse_space(raw, source=f"bench_prove:{task}", default_name=f"prove-{task}")
+def space_path(task: str) -> Path:
+    return ROOT / "search_spaces" / SPACE_FILES[task]
+
+
+def make_space(task: str, trials_n: int, top: int, seeds: int) -> SearchSpace:
+    """The shipped space of ``task`` with its task set to ``task``, ``trials_n`` trials and the
+    confirm stage's ``top`` and ``seeds``; nothing else of the file changes."""
+    path = space_path(task)
+    space = with_overrides(load_space(path), task=task, num_samples=trials_n)
+    if space.confirm is None:
+        raise AfsearchError(f"{path} has no confirm: key; this benchmark confirms its winners.")
+    confirm = ConfirmOptions.parse(
+        {"top": top, "seeds": seeds, "against": list(space.confirm.against)}
+    )
+    space = dataclasses.replace(space, name=f"prove-{task}", confirm=confirm)
+    check_space(space)
+    return space
 
 
 def siren_settings(task: str, omega0: float) -> Any:
@@ -263,21 +171,29 @@ def run_task(
                 },
             }
         )
+    # inr-image's baselines run in the study's network (SIREN's, at the space's omega0).
+    omega0 = float(space.task_options.get("omega0", 1.0)) if task == "inr-image" else None
     baselines = {
-        v.arm: values.get(("baseline", v.arm), []) for v in verdicts if v.kind == "baseline"
+        (v.arm if omega0 is None else f"{v.arm} SIREN omega0={omega0:g}"): values.get(
+            ("baseline", v.arm), []
+        )
+        for v in verdicts
+        if v.kind == "baseline"
     }
     # Baselines the task refuses (relu and elu on a PINN): left out by the confirm stage.
     refused = dict((verdicts[0].options or {}).get("refused", {})) if verdicts else {}
     confirm_wall = wall  # launch includes the confirm stage; split below from the runs
     extra: dict[str, list[float]] = {}
-    if task == "inr-image":
-        # The study's network is SIREN at omega0 = 10, so its confirm stage's `sin` is SIREN at
-        # omega0 = 10. The six standard activations in the task's plain MLP (its defaults) and
-        # SIREN at omega0 = 5 and 30: the same fresh seeds, the same training function.
-        baselines["sin SIREN omega0=10"] = baselines.pop("sin")
+    if omega0 is not None:
+        # The six standard activations in the task's plain MLP (its defaults) and SIREN at the
+        # other omega0 of SIREN_OMEGAS: the same fresh seeds, the same training function.
         clock2 = Stopwatch()
-        jobs: list[tuple[str, Any, Any]] = [(n, n, None) for n in SIX]
-        jobs += [(f"sin SIREN omega0={w:g}", "sin", siren_settings(task, w)) for w in (5.0, 30.0)]
+        jobs: list[tuple[str, Any, Any]] = [(n, n, None) for n in BASELINES]
+        jobs += [
+            (f"sin SIREN omega0={w:g}", "sin", siren_settings(task, w))
+            for w in SIREN_OMEGAS
+            if w != omega0
+        ]
         for label, name, settings in jobs:
             log(f"[{task}] baseline {label} on seeds {seeds}")
             comp = compare(
@@ -317,14 +233,15 @@ def run_task(
         "confirm_wall_s_upper": confirm_wall,
         "trial_s_mean": sum(per_trial) / len(per_trial) if per_trial else None,
         "seeds": seeds,
-        "against": PLANS[task]["against"],
+        "against": list(space.confirm.against) if space.confirm else [],
         "extra_baselines": sorted(extra),
         "refused_baselines": refused,
         "baselines": {n: {"values": v, "mean": _mean(v)} for n, v in baselines.items()},
         "best_baseline": best_base,
         "candidates": candidates,
         "winner": winner,
-        "space": PLANS[task],
+        "space_file": str(space_path(task).relative_to(ROOT)),
+        "space": space.raw,
     }
 
 
@@ -487,7 +404,7 @@ def plot(data: dict[str, Any]) -> list[Path]:
         ax = axes[top][col]
         fw = numpy_fn(Candidate.from_dict(w["candidate"]))
         ax.plot(x, fw(x), label=f"winner #{w['number']}", lw=2)
-        name = "sin" if b.startswith("sin") else b
+        name = b.split()[0]  # "sin SIREN omega0=10": sin in SIREN's network
         fb = numpy_fn(build({"family": "standard", "name": name}))
         ax.plot(x, fb(x), "--", label=f"best baseline: {b}", lw=1.5)
         named = label(w["config"]) if w.get("config") and w["family"] != "grammar" else ""

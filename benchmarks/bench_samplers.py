@@ -70,7 +70,9 @@ from _common import (
     workdir,
 )
 
-from afsearch.orchestrator import launch
+from afsearch.orchestrator import init_ray, launch
+from afsearch.results import best_so_far
+from afsearch.search import check_space
 from afsearch.space import parse_space
 from afsearch.store import trials
 
@@ -140,7 +142,9 @@ def make_space(sampler: str, plan: dict[str, Any], structural: bool = False) -> 
         raw["sampler_options"] = dict(EVOLUTION)
     if "prescreen" in sampler:
         raw["prescreen"] = dict(PRESCREEN)
-    return parse_space(raw, source=f"bench_samplers:{sampler}")
+    space = parse_space(raw, source=f"bench_samplers:{sampler}")
+    check_space(space)
+    return space
 
 
 def run_in_process(space: Any, seed: int, budget: int) -> tuple[list[float | None], int]:
@@ -191,16 +195,6 @@ def train_here(spec: Any, tasks: dict[str, Any]) -> float | None:
         if result.diverged:
             return None
     return None if last is None else last.metrics.get(task.metric)
-
-
-def best_so_far(values: list[float | None], mode: str) -> list[float | None]:
-    out: list[float | None] = []
-    best: float | None = None
-    for v in values:
-        if v is not None and (best is None or (v > best if mode == "max" else v < best)):
-            best = v
-        out.append(best)
-    return out
 
 
 def trials_to_reach(curve: list[float | None], target: float, mode: str) -> int | None:
@@ -425,15 +419,7 @@ def main() -> None:
     mode_ = "max"
     if not args.address and not args.in_process:
         # One Ray for every study: its workers stay warm (imports, data) from study to study.
-        import ray
-
-        ray.init(
-            address="local",
-            num_cpus=args.cpus,
-            include_dashboard=False,
-            log_to_driver=False,
-            logging_level="ERROR",
-        )
+        init_ray(None, args.cpus, None)
     with workdir(args.workdir) as wd:
         first = args.first_repeat
         for r in range(first, first + plan["repeats"]):

@@ -5,19 +5,22 @@
     python benchmarks/bench_search.py --full    # digits-mlp, mnist1d-mlp, mnist1d-cnn at their
                                                 # default epochs, 100 trials a space
 
-For each task and each space (SLAF without the ReLU mix, SLAF with ``relu_mix: 1.0``,
-parametric families, ensembles, operator grammar; written below as dicts modelled on
-``search_spaces/*.yaml``; TPE, ASHA, one training seed per trial, the learning rate fixed at the
-task's default so that only the activation differs) it launches a study with ``launch(...,
-num_cpus=2, seed=1)`` and takes its best finished trial. That activation is re-trained *as
-searched* (``trial_candidate(t, learned=False)``: its initial values; trainable parameters are
-trained again) on the 5 fresh seeds 10000..10004 with the task's *default* settings (those of
-``bench_baselines``; ``--quick`` searches mnist1d-mlp at 20 epochs as a cheap proxy but
+For each task and each space (SLAF without the ReLU mix, SLAF with ``relu_mix: 1.0``, parametric
+families, ensembles, operator grammar) it launches a study with ``launch(..., num_cpus=2,
+seed=1)`` and takes its best finished trial. Each space is a shipped file (``SPACE_FILES``:
+``search_spaces/{slaf,parametric,ensemble,grammar}.yaml``; TPE, ASHA, one training seed per
+trial) with the benchmark's task in place of the file's (its epochs as below, every other
+setting at the task's default: slaf.yaml's searched learning rate is left out so that only the
+activation differs), the benchmark's ASHA grace period and trial budget, and for the two SLAF
+spaces the file's ``relu_mix`` choice fixed to one of its values. That activation is re-trained
+*as searched* (``trial_candidate(t, learned=False)``: its initial values; trainable parameters
+are trained again) on the 5 fresh seeds 10000..10004 with the task's *default* settings (those
+of ``bench_baselines``; ``--quick`` searches mnist1d-mlp at 20 epochs as a cheap proxy but
 re-trains at 60), next to the task's best baseline on the same seeds and settings. The best
 baseline is the best mean of ``bench_baselines.json`` (``_full`` with ``--full``) for that task
 when it exists, else the best of relu, gelu and silu re-trained here. Reported: mean ± std of
 the task metric and of the test accuracy, Welch's t and two-sided p on the task metric, and the
-verdict (WIN / LOSS at p < 0.05, else tie).
+verdict of ``afsearch.confirm.judge`` (better / worse at p < 0.05, else tie).
 
 Cost of ``--full``: 3 tasks x 5 spaces x 100 trials = 1,500 trials, plus 3 x 6 x 5 re-trainings.
 On 2 CPU cores, the wall time per trial measured by ``--quick`` (about 1 s on digits-mlp and
@@ -33,12 +36,12 @@ Writes ``benchmarks/results/bench_search.json`` (``bench_search_full.json``).
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 from pathlib import Path
 from typing import Any
 
 from _common import (
+    ROOT,
     Stopwatch,
     add_launch_options,
     add_training_options,
@@ -52,101 +55,73 @@ from _common import (
     save,
     set_threads,
     table,
-    welch_verdict,
     workdir,
     write_json,
 )
 
+from afsearch.confirm import judge
 from afsearch.exceptions import shorten
 from afsearch.orchestrator import launch
 from afsearch.results import compare, fresh_seeds, trial_candidate
-from afsearch.space import parse_space
+from afsearch.search import check_space
+from afsearch.space import SearchSpace, load_space, parse_space
 from afsearch.store import trials
 from afsearch.tasks import get_task
 
 SEARCH_SEED = 1
 
-# Families of each space, after search_spaces/{slaf,parametric,ensemble,grammar}.yaml.
-_SLAF = {
-    "family": "slaf",
-    "basis": ["power", "chebyshev", "legendre", "fourier", "rbf"],
-    "degree": {"low": 2, "high": 8},
-    "init": ["relu", "gelu", "silu", "tanh"],
-    "interval": [2.0, 3.0, 4.0],
-    "normalize": ["scale", "tanh"],
+#: Each space's shipped file under search_spaces/.
+SPACE_FILES: dict[str, str] = {
+    "slaf": "slaf.yaml",
+    "slaf-relu-mix": "slaf.yaml",
+    "parametric": "parametric.yaml",
+    "ensemble": "ensemble.yaml",
+    "grammar": "grammar.yaml",
 }
-_UNARY_1 = ["x", "neg", "abs", "square", "scale", "shift", "exp", "sin", "cos"]
-_UNARY_2 = ["tanh", "atan", "relu", "min0", "sigmoid", "softplus", "gauss", "erf"]
-SPACES: dict[str, list[dict[str, Any]]] = {
-    "slaf": [{**_SLAF, "relu_mix": None}],
-    "slaf-relu-mix": [{**_SLAF, "relu_mix": 1.0}],
-    "parametric": [
-        {
-            "family": "swish",
-            "beta": {"low": 0.1, "high": 10.0, "log": True},
-            "trainable": [False, True],
-        },
-        {"family": "prelu", "a": {"low": 0.0, "high": 0.5}},
-        {"family": "elu", "alpha": {"low": 0.1, "high": 3.0}},
-        {"family": "selu"},
-        {"family": "gelu", "beta": {"low": 0.5, "high": 4.0, "log": True}},
-        {"family": "mish", "beta": {"low": 0.5, "high": 4.0, "log": True}},
-        {"family": "softplus", "beta": {"low": 0.5, "high": 10.0, "log": True}},
-        {"family": "ulu"},
-        {"family": "aulu"},
-        {"family": "xielu"},
-        {"family": "lslu", "bases": [{"value": ["relu"]}, {"value": ["relu", "silu"]}]},
-        {"family": "taaf", "base": ["relu", "tanh", "silu"]},
-        {"family": "rational", "m": [3, 5], "n": [2, 4], "init": ["leaky_relu", "gelu"]},
-        {"family": "apl", "hinges": [1, 2, 4]},
-    ],
-    "ensemble": [
-        {
-            "family": "ensemble",
-            "size": {"low": 2, "high": 3},
-            "normalize": ["none", "softmax"],
-            "members": [
-                {
-                    "family": "standard",
-                    "name": ["relu", "gelu", "silu", "tanh", "elu", "sin", "identity"],
-                },
-                {"family": "swish", "beta": {"low": 0.5, "high": 4.0, "log": True}},
-                {"family": "slaf", "basis": "chebyshev", "degree": {"low": 2, "high": 5}},
-            ],
-        }
-    ],
-    "grammar": [
-        {
-            "family": "grammar",
-            "depth": [1, 2],
-            "unary": [*_UNARY_1, *_UNARY_2],
-            "binary": ["add", "mul", "sub", "max", "min", "sigmoid_mul", "interp"],
-            "trainable": [False, True],
-        }
-    ],
-}
+#: slaf.yaml searches ``relu_mix: [null, 1.0]``; each SLAF space here takes one of the two.
+RELU_MIX: dict[str, float | None] = {"slaf": None, "slaf-relu-mix": 1.0}
 
 # (epochs, ASHA grace period) per task; None epochs: the task's default.
 QUICK_TASKS = {"digits-mlp": (10, 3), "mnist1d-mlp": (20, 5)}
 FULL_TASKS = {"digits-mlp": (None, 3), "mnist1d-mlp": (None, 10), "mnist1d-cnn": (None, 10)}
 
 
-def make_space(name: str, task: str, epochs: int | None, grace: int, budget: int) -> Any:
+def space_raw(name: str) -> dict[str, Any]:
+    """The shipped file of space ``name`` as loaded (a copy), its SLAF ``relu_mix`` fixed."""
+    raw = json.loads(json.dumps(load_space(ROOT / "search_spaces" / SPACE_FILES[name]).raw))
+    if name in RELU_MIX:
+        for family in raw["families"]:
+            if family["family"] == "slaf":
+                family["relu_mix"] = RELU_MIX[name]
+    return raw
+
+
+def make_space(name: str, task: str, epochs: int | None, grace: int, budget: int) -> SearchSpace:
+    """The shipped space ``name`` searching ``task`` (``epochs`` epochs, else its default; its
+    other settings at their defaults), with the grace period and budget of this benchmark."""
+    raw = space_raw(name)
     task_raw: dict[str, Any] = {"name": task}
     if epochs is not None:
         task_raw["epochs"] = epochs
-    raw = {
-        "name": name,
-        "task": task_raw,
-        "sampler": "tpe",
-        "scheduler": "asha",
-        "grace_period": grace,
-        "seeds": 1,
-        "num_samples": budget,
-        "max_concurrent": 2,
-        "families": copy.deepcopy(SPACES[name]),
+    raw.update(name=name, task=task_raw, grace_period=grace, num_samples=budget)
+    source = f"search_spaces/{SPACE_FILES[name]} (bench_search:{name})"
+    space = parse_space(raw, source=source, default_name=name)
+    check_space(space)
+    return space
+
+
+def verdict(a: list[float], b: list[float], mode: str) -> dict[str, Any]:
+    """``a`` (a searched activation) against ``b`` (the baseline) by ``afsearch.confirm.judge``
+    (one candidate, so no Holm correction): Welch's t and p, the difference of means with its
+    95% interval, and better / worse at p < 0.05, else tie."""
+    row = judge([("search", None, a)], [("baseline", b)], mode)[0]
+    return {
+        "t": row["t"],
+        "p": row["p_value"],
+        "delta": row["delta"],
+        "ci": [row["ci_low"], row["ci_high"]],
+        "verdict": row["verdict"],
     }
-    return parse_space(raw, source=f"bench_search:{name}", default_name=name)
 
 
 def search(space: Any, study: str, url: str, runs: Path, args: argparse.Namespace) -> dict:
@@ -240,12 +215,23 @@ def evaluate(
             continue
         # A diverged seed counts as the worst result, not as a missing one.
         vals = r["values"] + [0.0] * r["diverged"] if mode == "max" else r["values"]
-        test = [v for v in r["test_accuracy"] if v is not None]
-        out["spaces"][s] = {
-            "metric": welch_verdict(vals, base["values"], mode),
-            "test_accuracy": welch_verdict(test, base["test_accuracy"], "max"),
-        }
+        out["spaces"][s] = verdicts(vals, r["test_accuracy"], base, mode)
     return out
+
+
+def verdicts(
+    values: list[float], test: list[float | None], base: dict[str, Any], mode: str
+) -> dict[str, Any]:
+    """The :func:`verdict` of a search's re-trained values on the task metric and on the test
+    accuracy, against the baseline's runs ``base``."""
+    return {
+        "metric": verdict(values, base["values"], mode),
+        "test_accuracy": verdict(
+            [x for x in test if x is not None],
+            [x for x in base["test_accuracy"] if x is not None],
+            "max",
+        ),
+    }
 
 
 def report(data: dict[str, Any]) -> str:
@@ -345,7 +331,7 @@ def main() -> None:
     )
     parser.add_argument("--budget", type=int, help="trials per space (12 quick, 100 full)")
     parser.add_argument("--tasks", nargs="+", help="subset of the mode's tasks")
-    parser.add_argument("--spaces", nargs="+", choices=list(SPACES), default=list(SPACES))
+    parser.add_argument("--spaces", nargs="+", choices=list(SPACE_FILES), default=list(SPACE_FILES))
     parser.add_argument("--seeds", type=int, default=5, help="fresh seeds for the re-training")
     add_launch_options(parser, max_concurrent=True)
     parser.add_argument("--gpus-per-trial", type=float, default=0.0)
@@ -364,10 +350,7 @@ def main() -> None:
             for s, v in ev["spaces"].items():
                 r, base = ev["runs"][f"search:{s}"], ev["runs"][ev["baseline"]]
                 vals = r["values"] + [0.0] * r["diverged"] if ev["mode"] == "max" else r["values"]
-                v["metric"] = welch_verdict(vals, base["values"], ev["mode"])
-                v["test_accuracy"] = welch_verdict(
-                    [x for x in r["test_accuracy"] if x is not None], base["test_accuracy"], "max"
-                )
+                v.update(verdicts(vals, r["test_accuracy"], base, ev["mode"]))
         write_json(args.report, data)
         print(report(data))
         return
@@ -382,7 +365,9 @@ def main() -> None:
         **run_info("bench_search", full),
         "budget": budget,
         "search_seed": SEARCH_SEED,
-        "spaces": {s: SPACES[s] for s in args.spaces},
+        "spaces": {
+            s: {"file": SPACE_FILES[s], "families": space_raw(s)["families"]} for s in args.spaces
+        },
         "tasks": {},
     }
     with workdir(args.workdir) as wd:

@@ -67,6 +67,7 @@ from afsearch.activations import build
 from afsearch.exceptions import shorten
 from afsearch.orchestrator import launch
 from afsearch.results import compare, fresh_seeds, trial_candidate
+from afsearch.search import check_space
 from afsearch.space import parse_space, task_settings
 from afsearch.store import trials
 
@@ -117,7 +118,9 @@ def make_space(teacher: str, budget: int) -> Any:
         "max_concurrent": 2,
         "families": FAMILIES,
     }
-    return parse_space(raw, source=f"bench_teacher:{teacher}")
+    space = parse_space(raw, source=f"bench_teacher:{teacher}")
+    check_space(space)
+    return space
 
 
 def match(fn: Any, target: np.ndarray) -> dict[str, Any]:

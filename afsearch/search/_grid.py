@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import optuna
+
 from afsearch.domains import Where
 from afsearch.exceptions import AfsearchError
 from afsearch.search._base import BaseStrategy, History, Proposal
@@ -16,21 +18,16 @@ if TYPE_CHECKING:
 MAX_GRID = 10_000
 
 
-def _grid_sampler_class() -> type:
-    import optuna
+class _GridSampler(optuna.samplers.GridSampler):
+    """GridSampler without its stop-when-exhausted hook.
 
-    class GridSampler(optuna.samplers.GridSampler):
-        """GridSampler without its stop-when-exhausted hook.
+    That hook calls ``Study.stop()``, which only works inside ``Study.optimize``; under ask/tell
+    it raises before the trial's state is saved. The study's sample count (at most the grid's
+    size) ends the study instead.
+    """
 
-        That hook calls ``Study.stop()``, which only works inside ``Study.optimize``; under
-        ask/tell it raises before the trial's state is saved. The study's sample count (at
-        most the grid's size) ends the study instead.
-        """
-
-        def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
-            return None
-
-    return GridSampler
+    def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
+        return None
 
 
 class Grid(BaseStrategy):
@@ -76,7 +73,7 @@ class Grid(BaseStrategy):
         return min(space.num_samples, sum(1 for _ in grid_configs(space)))
 
     def sampler(self, seed: int) -> Any:
-        return _grid_sampler_class()({"candidate": list(range(len(self.configs)))}, seed=seed)
+        return _GridSampler({"candidate": list(range(len(self.configs)))}, seed=seed)
 
     def propose(self, trial: Any, history: History) -> Proposal:
         index = trial.suggest_categorical("candidate", list(range(len(self.configs))))

@@ -14,6 +14,7 @@ import afsearch
 #: Bottom to top. A module may import from its own subpackage and from those listed before it.
 LAYERS = (
     "exceptions",
+    "_lazy",
     "testing",
     "expr",
     "domains",

@@ -8,8 +8,9 @@ Names are imported when first used (PEP 562).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from afsearch._lazy import lazy_surface
 
 if TYPE_CHECKING:
     from afsearch.confirm._confirm import (
@@ -87,14 +88,4 @@ __all__ = [
     "welch",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'afsearch.confirm' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"afsearch.confirm.{_HOMES[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOMES])
+__getattr__, __dir__ = lazy_surface(__name__, _HOMES)

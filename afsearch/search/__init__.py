@@ -9,8 +9,9 @@ nor Optuna, torch or scikit-learn.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from afsearch._lazy import lazy_surface
 
 if TYPE_CHECKING:
     from afsearch.search._base import BaseStrategy, History, Proposal
@@ -94,14 +95,4 @@ __all__ = [
     "strategy_names",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'afsearch.search' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"afsearch.search.{_HOMES[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOMES])
+__getattr__, __dir__ = lazy_surface(__name__, _HOMES)

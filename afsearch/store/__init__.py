@@ -12,8 +12,9 @@ SQLAlchemy.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from afsearch._lazy import lazy_surface
 
 if TYPE_CHECKING:
     from afsearch.store._confirm import (
@@ -157,14 +158,4 @@ __all__ = [
     "trials_frame",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'afsearch.store' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOMES[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOMES])
+__getattr__, __dir__ = lazy_surface(__name__, _HOMES)

@@ -6,8 +6,9 @@ loading torch, Ray or Optuna (names are imported when first used, PEP 562).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from afsearch._lazy import lazy_surface
 
 if TYPE_CHECKING:
     from afsearch.trial import attrs, report
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     from afsearch.trial._spec import CONFIG_KEY, Checkpoint, Reuse, TrialSpec, dedup_key
 
 _HOMES = {
+    # Public modules of constants: ``afsearch.trial.report.EPOCH``, ``trial.attrs.EVOLVED``.
+    "attrs": "attrs",
+    "report": "report",
     "candidate_of": "_candidate",
     "Best": "_events",
     "ConfirmRunFinished": "_events",
@@ -40,8 +44,6 @@ _HOMES = {
     "TrialSpec": "_spec",
     "dedup_key": "_spec",
 }
-#: Public modules of constants: ``afsearch.trial.report.EPOCH``, ``afsearch.trial.attrs.EVOLVED``.
-_MODULES = {"report": "report", "attrs": "attrs"}
 
 __all__ = [
     "CONFIG_KEY",
@@ -62,17 +64,4 @@ __all__ = [
     "report",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _MODULES:
-        value = importlib.import_module(f"afsearch.trial.{_MODULES[name]}")
-    elif name in _HOMES:
-        value = getattr(importlib.import_module(f"afsearch.trial.{_HOMES[name]}"), name)
-    else:
-        raise AttributeError(f"module 'afsearch.trial' has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOMES, *_MODULES])
+__getattr__, __dir__ = lazy_surface(__name__, _HOMES)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from afsearch.domains import Where
+from afsearch.exceptions import AfsearchError
 from afsearch.search._history import Scored
 
 if TYPE_CHECKING:
@@ -103,19 +104,13 @@ class BaseStrategy(abc.ABC):
             )
         try:
             cls.check_options(space.sampler_options)
-        except Exception as exc:
-            from afsearch.exceptions import AfsearchError
-
-            if not isinstance(exc, AfsearchError):
-                raise
+        except AfsearchError as exc:
             raise where.at("sampler_options").error(str(exc)) from None
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> None:
         """Refuse ``sampler_options`` the strategy does not take (none, by default)."""
         if options:
-            from afsearch.exceptions import AfsearchError
-
             raise AfsearchError(
                 f"sampler {cls.name!r} takes no sampler_options, got {sorted(options)[0]!r}; "
                 "leave sampler_options out."

@@ -107,7 +107,7 @@ def rerun(
 ) -> None:
     """Train a trial's activation (or a study's top K) again on fresh seeds, as Ray tasks in
     parallel, against baselines (Welch's t-test; Holm over the candidates)."""
-    found, baselines, spec_task, settings = _rerun_plan(
+    found, baselines, spec_task, settings, objective = _rerun_plan(
         trial, db, study, against, epochs, task, top
     )
     if gpus_per_trial is None:
@@ -123,6 +123,7 @@ def rerun(
         cpus_per_trial=cpus_per_trial,
         gpus_per_trial=gpus_per_trial,
         quiet=as_json,
+        objective=objective,
     )
     rows = _rerun_rows(results, len(found))
     if as_json:
@@ -139,8 +140,9 @@ def _rerun_plan(
     epochs: int | None,
     task: str | None,
     top: int | None,
-) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]], str, Any]:
-    """What ``rerun`` trains: the candidates, the baselines, the task and its settings."""
+) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]], str, Any, tuple[str, str] | None]:
+    """What ``rerun`` trains: the candidates, the baselines, the task, its settings and the
+    study's metric and mode (``None`` for another task's own)."""
     import dataclasses
 
     from afsearch.confirm import top_distinct
@@ -183,7 +185,9 @@ def _rerun_plan(
     # Each trains as the search trained it: initial values, trainable ones learned again.
     found = [(f"{t.study}/{t.number}", trial_candidate(t, False)) for t in picked]
     baselines = [(n, {"family": "standard", "name": n}) for n in names]
-    return found, baselines, task or spec.task, settings
+    own = task is None or task == spec.task
+    objective = (spec.metric, spec.mode) if own else None
+    return found, baselines, task or spec.task, settings, objective
 
 
 def _rerun_train(
@@ -198,6 +202,7 @@ def _rerun_train(
     cpus_per_trial: float,
     gpus_per_trial: float,
     quiet: bool,
+    objective: tuple[str, str] | None,
 ) -> list[Any]:
     """Each activation's runs on ``seeds`` fresh seeds: on Ray, or one at a time here."""
     from afsearch.orchestrator import init_ray
@@ -219,6 +224,7 @@ def _rerun_train(
             parallel=not in_process,
             cpus_per_trial=cpus_per_trial,
             gpus_per_trial=gpus_per_trial,
+            objective=objective,
         )
     finally:
         if started:

@@ -83,7 +83,7 @@ def confirm_study(
     arms, seeds = plan(store, study, options)
     stored = {(r.kind, r.arm, r.seed) for r in confirm_runs(study, store)}
     jobs = [
-        SeedJob(arm, arm.activation, seed, arm.settings)
+        SeedJob(arm, arm.activation, seed, arm.settings, info.metric)
         for arm in arms
         for seed in seeds
         if (arm.kind, arm.arm, seed) not in stored

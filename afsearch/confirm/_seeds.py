@@ -46,6 +46,9 @@ class SeedJob:
     activation: Mapping[str, Any]
     seed: int
     settings: Any = None
+    #: The metric to read after the last epoch (``None``: the task's own); a training
+    #: function's is the study's.
+    metric: str | None = None
 
 
 def fresh_seeds(n: int, base: int = FRESH_SEED_BASE, avoid: Collection[int] = ()) -> list[int]:
@@ -68,9 +71,11 @@ def train_seed(
     *,
     settings: Any = None,
     device: str = "cpu",
+    metric: str | None = None,
 ) -> SeedRun:
     """Train ``activation`` with ``task`` on ``seed`` here, with the modules a search trial
-    builds (:class:`afsearch.tasks.ActivationFactory`); the metric of the last epoch."""
+    builds (:class:`afsearch.tasks.ActivationFactory`); ``metric`` (the task's, by default)
+    after the last epoch."""
     from afsearch.tasks import ActivationFactory, get_task
 
     t = get_task(task, settings)
@@ -82,9 +87,15 @@ def train_seed(
         factory.after_epoch(result.epoch, result.metrics.get("epoch_seconds"), t.settings.epochs)
     if last is None:
         raise AfsearchError(f"Task {task!r} trained no epoch; its settings need epochs >= 1.")
-    metric = None if last.diverged else last.metrics.get(t.metric)
+    name = metric or t.metric
+    if not last.diverged and name not in last.metrics:
+        reported = ", ".join(sorted(k for k in last.metrics if k != "epoch_seconds"))
+        raise AfsearchError(
+            f"Task {task!r} reported no {name!r}; it reported {reported or 'nothing'}."
+        )
+    value = None if last.diverged else last.metrics[name]
     test = {k: v for k, v in last.metrics.items() if k.startswith("test_")}
-    return SeedRun(seed, metric, test, last.diverged, time.perf_counter() - start)
+    return SeedRun(seed, value, test, last.diverged, time.perf_counter() - start)
 
 
 #: How a confirmation trains its jobs: ``runner(jobs, task, on_result)`` returns the runs in
@@ -106,7 +117,14 @@ def run_here(
     runs = []
     for job in jobs:
         runs.append(
-            train_seed(job.activation, task, job.seed, settings=job.settings, device=device)
+            train_seed(
+                job.activation,
+                task,
+                job.seed,
+                settings=job.settings,
+                device=device,
+                metric=job.metric,
+            )
         )
         if on_result is not None:
             on_result(job, runs[-1])

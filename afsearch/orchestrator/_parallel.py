@@ -3,8 +3,7 @@ the confirm stage and ``afsearch rerun`` use on Ray."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from afsearch.confirm import Runner, SeedJob, SeedRun
 from afsearch.exceptions import AfsearchError
@@ -33,9 +32,7 @@ def ray_runner(
     return run
 
 
-def _train_on_worker(
-    activation: Mapping[str, Any], task: str, seed: int, settings: Any, device: str | None
-) -> SeedRun:
+def _train_on_worker(job: SeedJob, task: str, device: str | None) -> SeedRun:
     """A Ray task: :func:`train_seed` on the CPUs (and GPU, if any) Ray gave it."""
     import ray
     import torch
@@ -46,7 +43,14 @@ def _train_on_worker(
     torch.set_num_threads(max(1, int(cpus)))
     from afsearch.confirm import train_seed
 
-    return train_seed(activation, task, seed, settings=settings, device=device)
+    return train_seed(
+        dict(job.activation),
+        task,
+        job.seed,
+        settings=job.settings,
+        device=device,
+        metric=job.metric,
+    )
 
 
 def train_seeds(
@@ -87,7 +91,9 @@ def train_seeds(
         num_cpus=cpus_per_trial, num_gpus=gpus_per_trial, max_retries=0
     )
     pending = {
-        remote.remote(dict(job.activation), task, job.seed, job.settings, device): k
+        remote.remote(
+            SeedJob(None, dict(job.activation), job.seed, job.settings, job.metric), task, device
+        ): k
         for k, job in enumerate(jobs)
     }
     runs: dict[int, SeedRun] = {}

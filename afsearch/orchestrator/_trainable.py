@@ -12,6 +12,7 @@ import math
 import time
 from typing import Any
 
+from afsearch.exceptions import AfsearchError
 from afsearch.trial import Checkpoint, Reuse, TrialSpec
 from afsearch.trial.report import (
     ACTIVATION_COST,
@@ -86,7 +87,7 @@ def train_candidate(config: dict[str, Any]) -> None:
     from ray import tune
 
     from afsearch.activations import build_activation
-    from afsearch.tasks import ActivationFactory
+    from afsearch.tasks import ActivationFactory, FunctionTask
 
     spec = TrialSpec.of_config(config)
     if spec.reuse:
@@ -101,6 +102,8 @@ def train_candidate(config: dict[str, Any]) -> None:
     if refused is not None:
         _report_refused(refused, spec.metric, spec.mode, node)
         return
+    if isinstance(task, FunctionTask):  # its trial.should_checkpoint() follows the spec
+        task.checkpoint_every = spec.checkpoint_every or 0
     keys = [str(r["id"]) for r in spec.candidate.get("sites", [spec.candidate])]
     factory = ActivationFactory(candidate, keys, spec.compile, task.derivatives, device)
     seeds = spec.training_seeds
@@ -141,6 +144,8 @@ def _train_epochs(spec: TrialSpec, factory: Any, runs: list[Any], done: int, nod
         if any(r is None for r in results):
             break
         merged, diverged, why = _merge(results, spec.metric)
+        if not diverged and spec.metric not in merged:
+            raise AfsearchError(_no_metric(spec, merged))
         # compile: auto decides after the first epoch; the cost is measured once per function
         # on this worker.
         factory.after_epoch(epoch, merged.get("epoch_seconds"), epochs)
@@ -167,13 +172,30 @@ def _train_epochs(spec: TrialSpec, factory: Any, runs: list[Any], done: int, nod
             report[WHY_DIVERGED] = why
         # Each checkpoint costs the driver one transaction: min_gap keeps them rare on short
         # epochs, where starting over costs little anyway.
-        if every and not last and epoch % every == 0 and time.monotonic() - saved_at >= min_gap:
+        saveable = all(
+            getattr(r, "state", None) is not None for r in results
+        )  # a training function may not save
+        if (
+            every
+            and saveable
+            and not last
+            and epoch % every == 0
+            and time.monotonic() - saved_at >= min_gap
+        ):
             _report_with_checkpoint(report, epoch, results)
             saved_at = time.monotonic()
         else:
             tune.report(report)
         if last:
             return
+
+
+def _no_metric(spec: TrialSpec, merged: dict[str, float]) -> str:
+    reported = ", ".join(sorted(k for k in merged if k != "epoch_seconds")) or "nothing"
+    return (
+        f"Task {spec.task!r} reported no {spec.metric!r}, the metric the space names; it "
+        f"reported {reported}. Name one of those as the space's metric, or report it."
+    )
 
 
 def _merge(results: list[Any], metric: str) -> tuple[dict[str, float], bool, str | None]:

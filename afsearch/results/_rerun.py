@@ -71,15 +71,17 @@ def rerun(
     settings: Any = None,
     device: str = "cpu",
     progress: Callable[[int, SeedRun], None] | None = None,
+    metric: str | None = None,
 ) -> list[SeedRun]:
     """Train ``activation`` with ``task`` once per seed, here; the task's metric on the last
-    epoch of each. A candidate the task refuses (one with kinks, for a PINN) raises at once."""
+    epoch of each (``metric``, when given). A candidate the task refuses (one with kinks, for a
+    PINN) raises at once."""
     from afsearch.confirm import train_seed
 
     _check_smooth([activation], task, settings)
     runs = []
     for seed in seeds:
-        run = train_seed(activation, task, seed, settings=settings, device=device)
+        run = train_seed(activation, task, seed, settings=settings, device=device, metric=metric)
         runs.append(run)
         if progress:
             progress(seed, run)
@@ -97,6 +99,7 @@ def compare(
     parallel: bool = False,
     cpus_per_trial: float = 1.0,
     gpus_per_trial: float = 0.0,
+    objective: tuple[str, str] | None = None,
 ) -> list[Comparison]:
     """:func:`rerun` for several activations on the same seeds.
 
@@ -109,6 +112,7 @@ def compare(
     from afsearch.tasks import get_task
 
     t = get_task(task, settings)
+    metric, mode = objective or (t.metric, t.mode)
     named = list(named)
     _check_smooth([act for _, act in named], task, settings)
     if parallel:
@@ -118,6 +122,7 @@ def compare(
                 act.to_dict() if isinstance(act, (Candidate, SiteCandidates)) else act,
                 seed,
                 settings,
+                metric,
             )
             for name, act in named
             for seed in seeds
@@ -126,14 +131,22 @@ def compare(
         runs = ray_runner(cpus_per_trial, gpus_per_trial, device)(jobs, task, done)
         per = len(seeds)
         return [
-            Comparison(name, t.metric, t.mode, tuple(runs[i * per : (i + 1) * per]))
+            Comparison(name, metric, mode, tuple(runs[i * per : (i + 1) * per]))
             for i, (name, _) in enumerate(named)
         ]
     out = []
     for name, act in named:
         cb = (lambda s, r, _n=name: progress(_n, s, r)) if progress else None
-        runs = rerun(act, task, seeds=seeds, settings=settings, device=device or "cpu", progress=cb)
-        out.append(Comparison(name, t.metric, t.mode, tuple(runs)))
+        runs = rerun(
+            act,
+            task,
+            seeds=seeds,
+            settings=settings,
+            device=device or "cpu",
+            progress=cb,
+            metric=metric,
+        )
+        out.append(Comparison(name, metric, mode, tuple(runs)))
     return out
 
 

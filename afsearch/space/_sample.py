@@ -58,19 +58,20 @@ class _Corner:
         return options[-1] if self.high else options[0]
 
 
-def _probe_family(where: Where, label: str, fs: Any) -> None:
+def _probe_family(where: Where, label: str, fs: Any) -> list[Any]:
     """Build a candidate for every option of every choice of ``fs``, so a bad value anywhere
     is found before a launch: each option is tried with the choices that led to it pinned and
-    the rest at their first (or last) option, the ranges at either end."""
+    the rest at their first (or last) option, the ranges at either end. Returns what it built."""
     queue: list[tuple[bool, dict[str, int]]] = [(False, {}), (True, {})]
     covered: set[tuple[str, int]] = set()
+    built: list[Any] = []
     runs = 0
     while queue and runs < MAX_PROBES:
         high, pins = queue.pop()
         corner = _Corner(high, pins)
         runs += 1
         try:
-            build(sample_family(fs, corner, label))
+            built.append(build(sample_family(fs, corner, label)))
         except AfsearchError as exc:
             pinned = [n for n in pins if n in corner.seen]
             if pinned:
@@ -85,22 +86,25 @@ def _probe_family(where: Where, label: str, fs: Any) -> None:
                 if (name, k) not in covered:
                     covered.add((name, k))
                     queue.append((high, {**pins, name: k}))
+    return built
 
 
 def probe(where: Where, space: SearchSpace) -> None:
-    """Build the candidates at the corners of every family sub-space, and check the task."""
+    """Build the candidates at the corners of every family sub-space, and check the task:
+    its name, the metric the space names, its settings, and that it accepts the families."""
+    from afsearch.space._task_check import check_candidates, check_task
     from afsearch.tasks import get_task
 
-    for i, fs in enumerate(space.families):
-        _probe_family(where.at("families").at(f"[{i}]"), fs.label, fs)
+    built = [
+        (fs.label, _probe_family(where.at("families").at(f"[{i}]"), fs.label, fs))
+        for i, fs in enumerate(space.families)
+    ]
     try:
-        task_cls = type(get_task(space.task, search_path=space.folder))
+        task = get_task(space.task, search_path=space.folder)
     except AfsearchError as exc:
         raise where.at("task.name").error(str(exc)) from None
-    if space.metric is None:
-        space.metric = task_cls.metric
-    if space.mode is None:
-        space.mode = task_cls.mode
+    check_task(where, space, task)
+    check_candidates(where, space, task, built)
     for corner in (_Corner(False), _Corner(True)):
         values = {k: suggest(corner, k, v) for k, v in space.task_values.items()}
         try:

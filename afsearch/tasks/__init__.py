@@ -56,6 +56,7 @@ from afsearch.tasks._base import BaseTask, TaskData
 # or build a network, so listing tasks and checking a space's task settings load no torch.
 from afsearch.tasks._cifar10 import CIFAR10ResNet20
 from afsearch.tasks._digits import DigitsMLP
+from afsearch.tasks._function import FunctionTask, Trial, TrialStopped
 from afsearch.tasks._inr_image import INRImage
 from afsearch.tasks._mnist1d import MNIST1DCNN, MNIST1DMLP
 from afsearch.tasks._pinn_burgers import PINNBurgers
@@ -107,6 +108,7 @@ __all__ = [
     "ConvNet1d",
     "DigitsMLP",
     "EpochResult",
+    "FunctionTask",
     "INRImage",
     "PINNBurgers",
     "PINNPoisson",
@@ -114,6 +116,8 @@ __all__ = [
     "TaskData",
     "TaskSettings",
     "TeacherStudent",
+    "Trial",
+    "TrialStopped",
     "count_sites",
     "get_task",
     "list_tasks",

@@ -11,20 +11,24 @@ afsearch runs.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
+from collections.abc import Callable
 from types import ModuleType
 from typing import TypeVar
 
 from afsearch.exceptions import AfsearchError, choices
 from afsearch.tasks._base import BaseTask
+from afsearch.tasks._function import function_task, is_training_function
 from afsearch.tasks._settings import MODES, PROBLEMS, TaskSettings
 
 _REGISTRY: dict[str, type[BaseTask]] = {}
 
 _UNKNOWN = (
     "Unknown task {name!r}; valid tasks are {valid}, or an import path 'pkg.mod:factory' "
-    "to a BaseTask subclass or to a callable that returns a BaseTask."
+    "to a training function train(trial), a BaseTask subclass or a callable that returns a "
+    "BaseTask."
 )
 _NOT_IMPORTABLE = "Task import path {path!r} could not be imported: {error}."
 _NOT_FOUND = (
@@ -45,17 +49,7 @@ def register_task(cls: T) -> T:
     """
     if not isinstance(cls, type) or not issubclass(cls, BaseTask):
         raise AfsearchError(f"register_task takes a BaseTask subclass, got {cls!r}.")
-    for attr in ("name", "description", "metric", "mode"):
-        if not isinstance(getattr(cls, attr, None), str):
-            raise AfsearchError(f"Task class {cls.__name__} must set the string {attr!r}.")
-    if cls.mode not in MODES:
-        raise AfsearchError(
-            f"mode of task {cls.name!r} must be one of {choices(MODES)}, got {cls.mode!r}."
-        )
-    if cls.problem not in PROBLEMS:
-        raise AfsearchError(
-            f"problem of task {cls.name!r} must be one of {choices(PROBLEMS)}, got {cls.problem!r}."
-        )
+    check_task_class(cls, "Task class")
     if cls.name in _REGISTRY:
         raise AfsearchError(
             f"A task named {cls.name!r} is already registered "
@@ -77,10 +71,12 @@ def get_task(
     *,
     search_path: str | os.PathLike[str] | None = None,
 ) -> BaseTask:
-    """A task instance from a registered name or an import path ``pkg.mod:factory``.
+    """A task instance from a registered name or an import path ``pkg.mod:attribute``.
 
-    ``factory`` is either a BaseTask subclass, called as ``factory(settings)``, or any callable
-    taking the settings (``None`` for the task's defaults) and returning a BaseTask. A module
+    ``attribute`` is a training function ``train(trial)`` (one parameter, named ``trial`` or
+    annotated :class:`~afsearch.tasks.Trial`; see :mod:`afsearch.tasks._function`), a
+    BaseTask subclass, called as ``factory(settings)``, or any callable taking the settings
+    (``None`` for the task's defaults) and returning a BaseTask. A module
     that is not on the Python path is looked for in the folder ``search_path`` (the space
     file's), then in the working directory; the folder it is found in joins the end of
     ``sys.path``, so the module's own imports of its neighbours work too.
@@ -106,10 +102,50 @@ def get_task(
         factory = getattr(factory, part)
     if not callable(factory):
         raise AfsearchError(_NOT_A_TASK.format(path=name_or_path, value=factory))
+    if is_training_function(factory):
+        return function_task(factory, name_or_path)(settings)
+    if isinstance(factory, type) and issubclass(factory, BaseTask):
+        check_task_class(factory, f"Task class {name_or_path!r}")
+    else:
+        _check_factory(factory, name_or_path)
     task = factory(settings)
     if not isinstance(task, BaseTask):
         raise AfsearchError(_NOT_A_TASK.format(path=name_or_path, value=task))
+    check_task_class(type(task), f"The task {name_or_path!r} made")
     return task
+
+
+def _check_factory(factory: Callable[..., object], path: str) -> None:
+    """A sentence unless ``factory`` can be called with the settings as its one argument."""
+    try:
+        inspect.signature(factory).bind(None)
+    except TypeError:
+        raise AfsearchError(
+            f"Task import path {path!r} names {factory!r}, which cannot be called with one "
+            "argument; name a BaseTask subclass, a function that takes the settings (or None) "
+            "and returns a task, or a training function train(trial)."
+        ) from None
+    except ValueError:  # a builtin without a signature: call it and see
+        pass
+
+
+def check_task_class(cls: type[BaseTask], what: str) -> None:
+    """A sentence unless task class ``cls`` sets what every task needs: ``name``,
+    ``description``, ``metric``, and ``mode`` and ``problem`` among their values."""
+    for attr in ("name", "description", "metric", "mode"):
+        if not isinstance(getattr(cls, attr, None), str) or not getattr(cls, attr):
+            raise AfsearchError(
+                f"{what} ({cls.__name__}) must set the class attribute {attr!r} to a string"
+                + (", the metric it reports, such as 'val_accuracy'." if attr == "metric" else ".")
+            )
+    if cls.mode not in MODES:
+        raise AfsearchError(
+            f"mode of task {cls.name!r} must be one of {choices(MODES)}, got {cls.mode!r}."
+        )
+    if cls.problem not in PROBLEMS:
+        raise AfsearchError(
+            f"problem of task {cls.name!r} must be one of {choices(PROBLEMS)}, got {cls.problem!r}."
+        )
 
 
 def _import(module_name: str, path: str, search_path: str | os.PathLike[str] | None) -> ModuleType:

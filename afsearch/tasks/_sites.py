@@ -45,8 +45,21 @@ def count_sites(task: BaseTask) -> list[int | None]:
     calls ``make_activation`` (``None`` where the network does not say).
 
     Builds the network once on the CPU with identity activations: cheap for the built-in ones.
+    A training function has no network apart from its training: it is run up to its first
+    forward through an activation instead.
     """
     from torch import nn
+
+    from afsearch.tasks._function import FunctionTask
+
+    if isinstance(task, FunctionTask):
+        sites_of_function = task.site_channels()
+        if not sites_of_function:
+            raise AfsearchError(
+                f"Training function {task.name!r} never calls trial.make_activation, so it "
+                "has no activation site to give a candidate."
+            )
+        return sites_of_function
 
     sites: list[int | None] = []
 

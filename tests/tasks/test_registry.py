@@ -232,3 +232,42 @@ def test_a_missing_dependency_of_the_user_module_is_named(user_dirs: Path) -> No
     assert "no_such_dependency_xyz" in message
     assert "working directory" not in message
     assert sys.path == before
+
+
+NO_METRIC = """
+from afsearch.tasks import BaseTask
+
+class Quiet(BaseTask):
+    name = "quiet"
+    description = "no metric"
+    mode = "max"
+
+    def build_data(self, seed): ...
+
+    def build_model(self, make_activation): ...
+
+def no_argument():
+    return Quiet()
+"""
+
+
+def test_a_task_class_without_a_metric_is_one_sentence(user_dirs: Path) -> None:
+    (user_dirs / "cwd" / "quiettask.py").write_text(NO_METRIC)
+    with pytest.raises(AfsearchError, match=r"must set the class attribute 'metric'.*val_accuracy"):
+        get_task("quiettask:Quiet")
+
+
+def test_a_task_factory_that_takes_no_argument_is_one_sentence(user_dirs: Path) -> None:
+    (user_dirs / "cwd" / "quiettask2.py").write_text(NO_METRIC)
+    with pytest.raises(AfsearchError, match=r"cannot be called with one argument"):
+        get_task("quiettask2:no_argument")
+
+
+def test_a_training_function_is_told_from_a_task_factory(user_dirs: Path) -> None:
+    (user_dirs / "cwd" / "twofuncs.py").write_text(
+        USER_TASK.format(where="cwd")
+        + "\n\ndef train(trial):\n    trial.report(val_accuracy=1.0)\n"
+        + "\n\ndef make(settings):\n    return MyTask(settings)\n"
+    )
+    assert type(get_task("twofuncs:train")).__name__ == "FunctionTask[twofuncs:train]"
+    assert type(get_task("twofuncs:make")).__name__ == "MyTask"

@@ -1,0 +1,70 @@
+"""What a space asks of its task is checked when it is read: the metric it names, a training
+function's metric and mode, and families the task would refuse on every trial."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from afsearch.exceptions import AfsearchError
+from afsearch.space import parse_space
+
+
+def space(**overrides: object) -> dict:
+    return {"task": {"name": "mnist1d-mlp"}, "families": [{"family": "swish"}], **overrides}
+
+
+@pytest.mark.parametrize(
+    ("metric", "hint"),
+    [("val_acc", "did you mean 'val_accuracy'?"), ("val_rel_l2", "it reports 'train_loss'")],
+)
+def test_a_metric_the_task_does_not_report_is_one_sentence(metric: str, hint: str) -> None:
+    with pytest.raises(AfsearchError, match="reports no metric") as caught:
+        parse_space(space(metric=metric))
+    assert hint in str(caught.value) and "metric" in str(caught.value)
+
+
+def test_the_metrics_a_task_reports_and_what_every_trial_reports_are_accepted() -> None:
+    assert parse_space(space(metric="val_loss", mode="min")).metric == "val_loss"
+    pinn = {"task": {"name": "pinn-poisson"}, "families": [{"family": "standard", "name": "tanh"}]}
+    assert parse_space({**pinn, "metric": "val_loss"}).metric == "val_loss"
+    assert parse_space(pinn).metric == "val_rel_l2"
+    multi = space(sampler="nsga2", objectives=[["val_accuracy", "max"], ["activation_cost", "min"]])
+    assert parse_space(multi).objectives[1] == ("activation_cost", "min")
+    with pytest.raises(AfsearchError, match=r"objectives\[1\].metric.*activation_cots"):
+        parse_space(
+            space(sampler="nsga2", objectives=[["val_accuracy", "max"], ["activation_cots", "min"]])
+        )
+
+
+def test_a_pinn_space_whose_family_the_task_always_refuses_is_one_sentence() -> None:
+    data = {"task": {"name": "pinn-poisson"}, "families": [{"family": "standard", "name": "relu"}]}
+    with pytest.raises(AfsearchError, match=r"families\[0\].*every trial of it would fail"):
+        parse_space(data)
+    # A family with some smooth candidates passes: its relu trials are refused one by one.
+    data["families"] = [{"family": "standard", "name": ["relu", "tanh"]}]
+    parse_space(data)
+
+
+def test_a_training_function_needs_the_space_to_name_its_metric_and_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "spacefn.py").write_text("def train(trial):\n    trial.report(score=1.0)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "spacefn", raising=False)
+    data = {"task": {"name": "spacefn:train"}, "families": [{"family": "swish"}]}
+    with pytest.raises(AfsearchError, match=r"metric.*training function.*'mode: max'"):
+        parse_space(data)
+    with pytest.raises(AfsearchError, match=r"mode.*training function"):
+        parse_space({**data, "metric": "score"})
+    parsed = parse_space(
+        {
+            **data,
+            "metric": "score",
+            "mode": "max",
+            "task": {"name": "spacefn:train", "options": {"anything": 3}},
+        }
+    )
+    assert (parsed.metric, parsed.mode) == ("score", "max")

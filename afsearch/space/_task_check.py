@@ -63,10 +63,7 @@ def reported_metrics(task: Any) -> set[str] | None:
 def _unknown_metric(task: str, metric: str, known: set[str]) -> str:
     close = difflib.get_close_matches(metric, sorted(known), n=1)
     hint = f"; did you mean {close[0]!r}?" if close else "."
-    return (
-        f"task {task!r} reports no metric {metric!r}; it reports {choices(sorted(known))}"
-        f"{hint}"
-    )
+    return f"task {task!r} reports no metric {metric!r}; it reports {choices(sorted(known))}{hint}"
 
 
 def check_candidates(where: Where, space: SearchSpace, task: Any, built: Sequence[Any]) -> None:
@@ -85,7 +82,11 @@ def check_candidates(where: Where, space: SearchSpace, task: Any, built: Sequenc
                 break
         else:
             if reasons:
-                raise where.at("families").at(f"[{i}]").error(
-                    f"every candidate of family {label!r} that validation built is refused, so "
-                    f"every trial of it would fail: {reasons[0]}"
+                raise (
+                    where.at("families")
+                    .at(f"[{i}]")
+                    .error(
+                        f"every candidate of family {label!r} that validation built is refused, so "
+                        f"every trial of it would fail: {reasons[0]}"
+                    )
                 )

@@ -68,3 +68,30 @@ def test_a_training_function_needs_the_space_to_name_its_metric_and_mode(
         }
     )
     assert (parsed.metric, parsed.mode) == ("score", "max")
+
+
+def test_per_site_counts_a_training_functions_sites(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = (
+        "import torch\nfrom torch import nn\n\n"
+        "def train(trial):\n"
+        "    depth = trial.options['depth']\n"
+        "    layers = []\n"
+        "    for _ in range(depth):\n"
+        "        layers += [nn.Linear(4, 4), trial.make_activation(channels=4)]\n"
+        "    model = nn.Sequential(*layers)\n"
+        "    model(torch.ones(2, 4))\n"
+        "    trial.report(score=1.0)\n"
+    )
+    (tmp_path / "sitesfn.py").write_text(body)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "sitesfn", raising=False)
+    data = {
+        "task": {"name": "sitesfn:train", "options": {"depth": 3}},
+        "metric": "score",
+        "mode": "max",
+        "per_site": True,
+        "families": [{"family": "swish"}],
+    }
+    assert parse_space(data).sites == 3

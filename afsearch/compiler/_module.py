@@ -68,6 +68,7 @@ class CompiledActivation(nn.Module):
         fold: bool = False,
         fused: bool | None = False,
         channels: int | None = None,
+        inplace: bool = False,
     ) -> None:
         """``native``: PyTorch's fused ops where the expression has them (SiLU, GELU, ...).
         ``fold``: fixed parameters enter the program as numbers (``x*sigmoid(beta*x)`` with a
@@ -81,7 +82,9 @@ class CompiledActivation(nn.Module):
         (:attr:`Candidate.per_channel`) then holds one value of each trainable parameter per
         channel, broadcast over dim 1 of the input (``(N, C)`` after a linear layer, ``(N, C,
         L)`` or ``(N, C, H, W)`` after a convolution; as ``nn.PReLU``). Without ``channels``
-        it holds one value per parameter."""
+        it holds one value per parameter.
+        ``inplace``: accepted and ignored, as timm's own activations do (timm builds
+        ``act_layer(inplace=True)``); the module never writes into its input."""
         super().__init__()
         self.candidate = candidate
         self.names = list(candidate.params)

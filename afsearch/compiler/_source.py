@@ -134,6 +134,8 @@ def _module_docstring(plan: Plan) -> list[str]:
         "",
         f"Usage: ``{class_name}()(x)``; ``{class_name}(trainable=False)`` fixes every parameter,",
         f"``{class_name}(trainable=True)`` trains all of them. Depends on torch alone.",
+        f"``{class_name}(inplace=True)`` is accepted and ignored, as timm's own activations",
+        "do, so the class works as timm's ``act_layer``.",
     ]
     if plan.per_channel:
         out += [

@@ -73,7 +73,9 @@ def module_class(plan: Plan) -> list[str]:
     out = [
         "\n",
         f"class {plan.class_name}(torch.nn.Module):",
-        f'    """{text}, with its exported parameter values as defaults."""\n',
+        f'    """{text}, with its exported parameter values as defaults.\n',
+        "    ``inplace`` is accepted and ignored, as timm's own activations do: timm builds",
+        '    ``act_layer(inplace=True)``, and this module never writes into its input."""\n',
         *_module_init(plan),
     ]
     if plan.direct:
@@ -112,6 +114,7 @@ def _module_init(plan: Plan) -> list[str]:
     if per_channel:
         init_args = [*init_params.split(", ")[1:], "channels: int | None = None"]
         init_args += ["site: int | None = None", "trainable: bool | None = None"]
+        init_args.append("inplace: bool = False")
         out = ["    def __init__(", "        self,", *(f"        {a}," for a in init_args)]
         out += ["    ) -> None:", "        super().__init__()"]
         out += [
@@ -125,7 +128,9 @@ def _module_init(plan: Plan) -> list[str]:
         ]
     else:
         out = [
-            f"    def __init__(self{init_params}, trainable: bool | None = None) -> None:",
+            "    def __init__(",
+            f"        self{init_params}, trainable: bool | None = None, inplace: bool = False",
+            "    ) -> None:",
             "        super().__init__()",
         ]
     trainable = plan.candidate.trainable

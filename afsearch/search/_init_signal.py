@@ -102,7 +102,7 @@ class InitProbe:
         candidate = build(config)
         sites: list[nn.Module] = []
 
-        def make() -> nn.Module:
+        def make(**_: Any) -> nn.Module:  # a network may pass timm's inplace=
             module = CompiledActivation(candidate)
             sites.append(module)
             return module

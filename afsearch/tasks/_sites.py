@@ -63,7 +63,8 @@ def count_sites(task: BaseTask) -> list[int | None]:
 
     sites: list[int | None] = []
 
-    def make_activation(channels: int | None = None) -> nn.Module:
+    def make_activation(channels: int | None = None, **_: Any) -> nn.Module:
+        # Keyword arguments such as timm's inplace= do not change what a site is.
         sites.append(channels)
         return nn.Identity()
 

@@ -220,3 +220,41 @@ def test_exported_module_carries_only_the_kernels_it_uses() -> None:
     elu = render_module(build({"family": "elu"}), "EluAct")
     assert "def safe_exp(" in elu and "_EXP_MAX = {" in elu and "def _exp_limit(" in elu
     assert len(mish.splitlines()) < 120, len(mish.splitlines())
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"family": "swish", "beta": 1.3, "trainable": True},
+        {"family": "gelu"},  # no trainable parameter: runs as PyTorch's own op
+        {"family": "swish", "beta": 1.3, "trainable": True, "per_channel": True},
+    ],
+    ids=["trainable", "direct", "per-channel"],
+)
+def test_exported_module_takes_timms_inplace_and_ignores_it(config: dict, tmp_path: Path) -> None:
+    import importlib.util
+
+    cand = build(config)
+    path = write_module(cand, "Timmable", tmp_path)
+    spec = importlib.util.spec_from_file_location("Timmable", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    cls = mod.Timmable
+    x = torch.linspace(-3.0, 3.0, 24).reshape(2, 3, 4)
+    kwargs = {"channels": 3} if cand.per_channel else {}
+    plain, given = cls(**kwargs), cls(inplace=True, **kwargs)
+    x_before = x.clone()
+    torch.testing.assert_close(given(x), plain(x))
+    torch.testing.assert_close(x, x_before)  # the input is left as it was
+    assert cls(inplace=False, trainable=False).state_dict().keys() == plain.state_dict().keys()
+    assert "inplace" in cls.__doc__ and "inplace=True" in mod.__doc__
+
+
+def test_compiled_activation_takes_timms_inplace_and_ignores_it() -> None:
+    cand = build({"family": "elu", "alpha": 0.7, "trainable": True})
+    x = torch.randn(16)
+    x_before = x.clone()
+    got = CompiledActivation(cand, inplace=True)(x)
+    torch.testing.assert_close(got, CompiledActivation(cand)(x))
+    torch.testing.assert_close(x, x_before)

@@ -106,3 +106,14 @@ def test_a_per_channel_activation_trains_in_each_built_in_network():
     x = torch.randn(2, 4)
     net = MLP(4, 2, make, width=6, depth=1)
     assert net(x).shape == (2, 2) and modules[-1].p_beta.shape == (6,)
+
+
+class _TimmStyle(_Broken):
+    """A network built as timm builds one: ``act_layer(inplace=True)``."""
+
+    def build_model(self, make_activation) -> nn.Module:
+        return nn.Sequential(nn.Linear(2, 5), make_activation(inplace=True), nn.Linear(5, 2))
+
+
+def test_count_sites_of_a_network_that_passes_inplace():
+    assert count_sites(_TimmStyle()) == [None]

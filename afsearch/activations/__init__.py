@@ -27,6 +27,7 @@ from afsearch.activations._registry import (
     register_family,
     sample_family,
 )
+from afsearch.activations._replace import replace_activations
 from afsearch.activations._sites import build_activation, is_per_site, per_site_config, site_configs
 from afsearch.activations._slaf import BASES
 
@@ -50,6 +51,7 @@ __all__ = [
     "per_site_config",
     "random_suggester",
     "register_family",
+    "replace_activations",
     "sample_family",
     "site_configs",
 ]

@@ -104,7 +104,11 @@ def trials_cmd(
         raise AfsearchError(f"--format must be {choices(FORMATS)}, got {output!r}.")
     name = pick_study(study, db)
     if as_json or output == "json":
-        confirmed = {v.trial_id: v.to_dict() for v in verdicts(name, db) if v.trial_id}
+        confirmed = {
+            v.trial_id: v.to_dict()
+            for v in verdicts(name, db)
+            if v.trial_id and v.kind == "candidate"
+        }
         print_json(
             [
                 {**t.to_dict(), "confirmation": confirmed.get(t.id)}
@@ -135,7 +139,9 @@ def show(
 
     t = get_trial(trial_ref(trial, study, db), db)
     rows = epochs(t.id, db)
-    verdict = next((v for v in verdicts(t.study, db) if v.trial_id == t.id), None)
+    verdict = next(
+        (v for v in verdicts(t.study, db) if v.trial_id == t.id and v.kind == "candidate"), None
+    )
     if as_json:
         print_json(
             {
@@ -150,6 +156,7 @@ def show(
             f"[bold]{t.study}/{t.number}[/] (id {t.id})  status [bold]{t.status.value}[/]"
             f"  metric {fmt(t.metric_value)}  node {t.node or '-'}"
         )
+        out.print(f"device {t.device or '-'}", markup=False, highlight=False)
         out.print(f"activation {t.activation_id}: {cfg.get('expression', '-')}")
         out.print(f"config: {json.dumps(cfg.get('activation', {}))}")
         for line in site_lines(cfg):

@@ -15,14 +15,25 @@ the study's confirmed best (``store.study_best``).
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from afsearch.confirm._protocol import (
+    RECIPE,
+    TUNING,
+    TUNING_SEED_BASE,
+    choose_factor,
+    recipe_settings,
+    run_value,
+    split_values,
+    tuning_arm,
+    with_lr_factor,
+)
 from afsearch.confirm._seeds import Runner, SeedJob, SeedRun, fresh_seeds, run_here
-from afsearch.confirm._stats import CONFIDENCE, difference_interval, holm, welch
+from afsearch.confirm._stats import CONFIDENCE, TESTS, center, choose_scale, compare, holm
 from afsearch.exceptions import AfsearchError
 from afsearch.space import ConfirmOptions
 from afsearch.store import (
@@ -51,6 +62,12 @@ class Arm:
     activation: Mapping[str, Any]
     settings: Any
     trial_id: int | None = None
+    #: The seeds the search trained this candidate on (none for a baseline).
+    search_seeds: tuple[int, ...] = ()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.kind, self.arm)
 
 
 @dataclass(frozen=True)
@@ -74,86 +91,224 @@ def confirm_study(
 ) -> ConfirmResult:
     """Run (or continue) the confirmation of ``study``, training with ``runner`` (in this
     process by default; ``afsearch.orchestrator.ray_runner`` on Ray). ``observer`` is told when
-    the stage starts and as each training ends.
+    each stage starts and as each training ends.
 
-    Its stages: :func:`plan` the arms and seeds, train the runs the database lacks (each
-    stored as it ends), :func:`judge` the stored values, store the verdicts.
+    Its stages: :func:`plan` the arms and seeds; with ``lr_grid``, tune every arm's learning
+    rate on the validation split (afsearch.confirm._protocol); train the judging runs the
+    database lacks (each stored as it ends); :func:`judge` them on ``options.split``; train the
+    winners and the best baseline again under each recipe; store the verdicts.
     """
     info = store.get_study(study)
     arms, seeds = plan(store, study, options)
-    stored = {(r.kind, r.arm, r.seed) for r in confirm_runs(study, store)}
-    jobs = [
-        SeedJob(arm, arm.activation, seed, arm.settings, info.metric)
-        for arm in arms
-        for seed in seeds
-        if (arm.kind, arm.arm, seed) not in stored
-    ]
-    store.set_study_status(study, StudyStatus.RUNNING)
-    _train(store, study, arms, seeds, jobs, observer or LaunchObserver(), runner or run_here)
-    values: dict[tuple[str, str], list[float]] = {(a.kind, a.arm): [] for a in arms}
-    for r in confirm_runs(study, store):
-        if (r.kind, r.arm) in values and r.seed in seeds and r.metric_value is not None:
-            values[(r.kind, r.arm)].append(r.metric_value)
+    stage = _Stage(store, study, info, options, runner or run_here, observer or LaunchObserver())
+    factors = stage.tune(arms, seeds) if options.lr_grid else {}
+    values = stage.judging_values(arms, seeds, factors)
+    scale = choose_scale(info.mode, [v for vals in values.values() for v in vals])
     verdicts = judge(
         [(a.arm, a.trial_id, values[(a.kind, a.arm)]) for a in arms if a.kind == CANDIDATE],
         [(a.arm, values[(a.kind, a.arm)]) for a in arms if a.kind == BASELINE],
         info.mode,
+        scale=scale,
     )
+    for row in verdicts:
+        arm = next(a for a in arms if a.arm == row["arm"] and a.kind == row["kind"])
+        row["extra"] = {
+            "lr_factor": factors.get(arm.key, 1.0),
+            "scale": scale,
+            "test": TESTS[scale],
+            "split": options.split,
+        }
+    verdicts += stage.recipes(arms, seeds, factors, verdicts, scale)
     refused = refused_baselines(info.task, arms[0].settings, options.against)
     stored_options = {**options.to_dict(), "fresh_seeds": seeds}
     if refused:
         stored_options["refused"] = refused
     store.record_verdicts(study, verdicts, stored_options)
     store.set_study_status(study, StudyStatus.COMPLETED, finished=True)
-    total = len(arms) * len(seeds)
-    return ConfirmResult(confirmation(study, store), seeds, len(jobs), total - len(jobs))
+    return ConfirmResult(confirmation(study, store), seeds, stage.trained, stage.reused)
+
+
+@dataclass(frozen=True, eq=False)
+class _Job:
+    """What a confirmation run is for: its arm, the kind and name it is stored under, the
+    learning-rate factor it trains with and the split that scores it."""
+
+    arm: Arm
+    kind: str
+    name: str
+    factor: float
+    split: str
+
+
+class _Stage:
+    """One confirmation's training: runs stored as they end, stored runs reused."""
+
+    def __init__(
+        self,
+        store: TrialStore,
+        study: str,
+        info: Any,
+        options: ConfirmOptions,
+        runner: Runner,
+        observer: LaunchObserver,
+    ) -> None:
+        self.store, self.study, self.info, self.options = store, study, info, options
+        self.runner, self.observer = runner, observer
+        self.trained = self.reused = 0
+
+    def stored(self) -> dict[tuple[str, str, int], Any]:
+        return {(r.kind, r.arm, r.seed): r for r in confirm_runs(self.study, self.store)}
+
+    def run(self, jobs: Sequence[tuple[_Job, int]], arms: Sequence[Arm]) -> dict[Any, Any]:
+        """Train the ``(job, seed)`` pairs the database lacks (or holds with another factor);
+        every pair's stored value on its split, ``None`` where it diverged."""
+        stored = self.stored()
+
+        def usable(job: _Job, seed: int) -> bool:
+            row = stored.get((job.kind, job.name, seed))
+            return row is not None and (row.metrics or {}).get("lr_factor", 1.0) == job.factor
+
+        todo = [(job, seed) for job, seed in jobs if not usable(job, seed)]
+        self.reused += len(jobs) - len(todo)
+        self.trained += len(todo)
+        if todo:
+            _train(self, todo, arms, len(jobs))
+        stored = self.stored()
+        return {(job, seed): stored[(job.kind, job.name, seed)].metric_value for job, seed in jobs}
+
+    def tune(self, arms: Sequence[Arm], seeds: Sequence[int]) -> dict[tuple[str, str], float]:
+        """Every arm's learning-rate factor, the best mean on the validation split over the
+        tuning seeds."""
+        grid = self.options.lr_grid or (1.0,)
+        used = set(seeds) | {s for a in arms for s in a.search_seeds}
+        tuning = fresh_seeds(self.options.tuning_seeds, TUNING_SEED_BASE, avoid=used)
+        jobs = [
+            (_Job(arm, TUNING, tuning_arm(arm.arm, f), f, "val"), seed)
+            for arm in arms
+            for f in grid
+            for seed in tuning
+        ]
+        values = self.run(jobs, arms)
+        chosen = {}
+        for arm in arms:
+            per = {
+                f: [values[(j, s)] for j, s in jobs if j.arm is arm and j.factor == f] for f in grid
+            }
+            chosen[arm.key] = choose_factor(per, self.info.mode).factor
+        return chosen
+
+    def judging_values(
+        self, arms: Sequence[Arm], seeds: Sequence[int], factors: Mapping[tuple[str, str], float]
+    ) -> dict[tuple[str, str], list[float]]:
+        """Every arm's values on the judging seeds and split (diverged runs left out)."""
+        split = self.options.split
+        jobs = [
+            (_Job(arm, arm.kind, arm.arm, factors.get(arm.key, 1.0), split), seed)
+            for arm in arms
+            for seed in seeds
+        ]
+        values = self.run(jobs, arms)
+        out: dict[tuple[str, str], list[float]] = {(a.kind, a.arm): [] for a in arms}
+        for (job, _), value in values.items():
+            if value is not None:
+                out[(job.arm.kind, job.arm.arm)].append(value)
+        return out
+
+    def recipes(
+        self,
+        arms: Sequence[Arm],
+        seeds: Sequence[int],
+        factors: Mapping[tuple[str, str], float],
+        verdicts: Sequence[Mapping[str, Any]],
+        scale: str,
+    ) -> list[dict[str, Any]]:
+        """The verdicts of each winner against the best baseline under each extra recipe."""
+        winners = [
+            v["arm"] for v in verdicts if v["kind"] == CANDIDATE and v["verdict"] == "better"
+        ]
+        base_name = next((v["baseline"] for v in verdicts if v.get("baseline")), None)
+        if not self.options.recipes or not winners or base_name is None:
+            return []
+        chosen = [
+            a for a in arms if a.arm in winners or (a.kind == BASELINE and a.arm == base_name)
+        ]
+        rows: list[dict[str, Any]] = []
+        for i, recipe in enumerate(self.options.recipes):
+            recipe_arms = [
+                dataclasses.replace(a, settings=recipe_settings(a.settings, recipe)) for a in chosen
+            ]
+            jobs = [
+                (_Job(a, RECIPE, f"{i}:{a.arm}", 1.0, self.options.split), seed)
+                for a in recipe_arms
+                for seed in seeds
+            ]
+            values = self.run(jobs, recipe_arms)
+            per = {a.arm: [values[(j, s)] for j, s in jobs if j.arm is a] for a in recipe_arms}
+            got = {k: [v for v in vals if v is not None] for k, vals in per.items()}
+            judged = judge(
+                [
+                    (f"{i}:{a.arm}", a.trial_id, got[a.arm])
+                    for a in recipe_arms
+                    if a.kind == CANDIDATE
+                ],
+                [(f"{i}:{base_name}", got[base_name])],
+                self.info.mode,
+                scale=scale,
+            )
+            for row in judged:
+                row["extra"] = {"recipe": recipe["name"], "recipe_index": i, "role": row["kind"],
+                                "scale": scale, "test": TESTS[scale]}  # fmt: skip
+                row["kind"] = RECIPE
+                row.pop("rank", None)
+            rows += judged
+        return rows
 
 
 def _train(
-    store: TrialStore,
-    study: str,
-    arms: list[Arm],
-    seeds: list[int],
-    jobs: list[SeedJob],
-    observer: LaunchObserver,
-    runner: Runner,
+    stage: _Stage, todo: Sequence[tuple[_Job, int]], arms: Sequence[Arm], total: int
 ) -> None:
-    """Train ``jobs`` (keyed by their :class:`Arm`) with ``runner``, storing each run as it
-    ends."""
+    """Train ``todo`` with the stage's runner, storing each run as it ends."""
     ids = {a.trial_id for a in arms if a.trial_id is not None}
-    numbers = {t.id: t.number for t in trials(study, store) if t.id in ids}
-    observer.confirm_started(
+    numbers = {t.id: t.number for t in trials(stage.study, stage.store) if t.id in ids}
+    stage.observer.confirm_started(
         ConfirmStarted(
             tuple(numbers[a.trial_id] for a in arms if a.trial_id is not None),
             tuple(a.arm for a in arms if a.kind == BASELINE),
-            len(seeds),
-            len(jobs),
-            len(arms) * len(seeds),
+            len({seed for _, seed in todo}),
+            len(todo),
+            total,
         )
     )
     done = 0
+    metric, task = stage.info.metric, stage.info.task
 
-    def keep(job: SeedJob, run: SeedRun) -> None:
+    def keep(seed_job: SeedJob, run: SeedRun) -> None:
         nonlocal done
-        arm: Arm = job.key
-        store.record_confirm_run(
-            study,
-            kind=arm.kind,
-            arm=arm.arm,
+        job: _Job = seed_job.key
+        value = run_value(run, metric, job.split, task)
+        stage.store.record_confirm_run(
+            stage.study,
+            kind=job.kind,
+            arm=job.name,
             seed=run.seed,
-            trial_id=arm.trial_id,
-            metric_value=run.metric,
-            metrics=run.test,
+            trial_id=job.arm.trial_id,
+            metric_value=value,
+            metrics={**split_values(run), "lr_factor": job.factor, "split": job.split},
             diverged=run.diverged,
             duration_s=run.seconds,
         )
         done += 1
-        name = arm.arm if arm.trial_id is None else f"#{numbers[arm.trial_id]}"
-        observer.confirm_run_finished(
-            ConfirmRunFinished(name, run.seed, run.metric, done, len(jobs))
+        tid = job.arm.trial_id
+        name = job.name if tid is None else f"#{numbers[tid]}" + job.name[len(job.arm.arm) :]
+        stage.observer.confirm_run_finished(
+            ConfirmRunFinished(name, run.seed, value, done, len(todo))
         )
 
-    runner(jobs, store.get_study(study).task, keep)
+    seed_jobs = [
+        SeedJob(job, job.arm.activation, seed, with_lr_factor(job.arm.settings, job.factor), metric)
+        for job, seed in todo
+    ]
+    stage.runner(seed_jobs, task, keep)
 
 
 def plan(store: TrialStore, study: str, options: ConfirmOptions) -> tuple[list[Arm], list[int]]:
@@ -228,13 +383,15 @@ def _candidate_arm(t: TrialRecord) -> Arm:
     if not activation and t.activation is not None:
         a = t.activation
         activation = {"expression": a.expression, "params": a.params, "family": a.family}
-    return Arm(CANDIDATE, str(t.activation_id), activation or {}, _spec(t).settings, t.id)
-
-
-def _stats(values: Sequence[float]) -> tuple[float | None, float | None]:
-    if not values:
-        return None, None
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+    spec = _spec(t)
+    return Arm(
+        CANDIDATE,
+        str(t.activation_id),
+        activation or {},
+        spec.settings,
+        t.id,
+        tuple(spec.training_seeds),
+    )
 
 
 def judge(
@@ -242,6 +399,8 @@ def judge(
     baselines: Sequence[tuple[str, Sequence[float]]],
     mode: str,
     alpha: float = 1 - CONFIDENCE,
+    *,
+    scale: str = "linear",
 ) -> list[dict[str, Any]]:
     """The verdicts of a confirmation from its values (diverged runs left out), as
     :meth:`TrialStore.record_verdicts` stores them.
@@ -249,21 +408,25 @@ def judge(
     Each candidate ``(arm, trial_id, values)`` faces the best baseline (best mean, by ``mode``):
     Welch's t-test, the difference of means (candidate minus baseline) with its interval, and
     Holm's correction over the candidates' p-values. A candidate is ``better`` or ``worse``
-    when its corrected p is below ``alpha``, else a ``tie``; rank 1 is the best mean.
+    when its corrected p is below ``alpha``, else a ``tie``; rank 1 is the best mean. On the
+    ``log`` scale (positive errors, :func:`~afsearch.confirm._stats.choose_scale`) the means
+    are geometric, ``delta`` and its interval are the ratio of geometric means, and the test
+    is Welch's on the logs.
     """
     sign = -1.0 if mode == "max" else 1.0
 
     def order(mean: float | None) -> float:
         return math.inf if mean is None else sign * mean
 
-    base = [(name, vals, *_stats(vals)) for name, vals in baselines]
+    base = [(name, vals, *center(vals, scale)) for name, vals in baselines]
     best = min(base, key=lambda b: order(b[2]), default=None)
     best_values: Sequence[float] = best[1] if best else []
     rows: list[dict[str, Any]] = []
+    effects: list[float] = []
     for arm, trial_id, vals in candidates:
-        mean, std = _stats(vals)
-        t, p = welch(vals, best_values)
-        delta, low, high = difference_interval(vals, best_values)
+        mean, std = center(vals, scale)
+        result = compare(vals, best_values, scale)
+        effects.append(result.pop("effect"))
         rows.append(
             {
                 "kind": CANDIDATE,
@@ -273,16 +436,12 @@ def judge(
                 "mean": mean,
                 "std": std,
                 "baseline": best[0] if best else None,
-                "delta": delta,
-                "ci_low": low,
-                "ci_high": high,
-                "t": t,
-                "p_value": p,
+                **result,
             }
         )
-    for row, p_holm in zip(rows, holm([r["p_value"] for r in rows]), strict=True):
+    for row, effect, p_holm in zip(rows, effects, holm([r["p_value"] for r in rows]), strict=True):
         row["p_holm"] = p_holm
-        better = sign * row["delta"] < 0 if not math.isnan(row["delta"]) else False
+        better = sign * effect < 0 if not math.isnan(effect) else False
         significant = not math.isnan(p_holm) and p_holm < alpha
         row["verdict"] = ("better" if better else "worse") if significant else "tie"
     # Rank 1, the confirmed best, needs a mean: a candidate that diverged on every seed has none.

@@ -26,14 +26,16 @@ FRESH_SEED_BASE = 10_000
 
 @dataclass(frozen=True)
 class SeedRun:
-    """One training on one seed: the task's metric after the last epoch (``None`` when it
-    diverged), its test metrics and how long it took."""
+    """One training on one seed: the metric after the last epoch on the validation split
+    (``None`` when it diverged), its test metrics, how long it took, and every metric of the
+    last epoch."""
 
     seed: int
     metric: float | None
     test: dict[str, float] = field(default_factory=dict)
     diverged: bool = False
     seconds: float = 0.0
+    metrics: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,9 @@ def train_seed(
         )
     value = None if last.diverged else last.metrics[name]
     test = {k: v for k, v in last.metrics.items() if k.startswith("test_")}
-    return SeedRun(seed, value, test, last.diverged, time.perf_counter() - start)
+    return SeedRun(
+        seed, value, test, last.diverged, time.perf_counter() - start, dict(last.metrics)
+    )
 
 
 #: How a confirmation trains its jobs: ``runner(jobs, task, on_result)`` returns the runs in

@@ -62,3 +62,53 @@ def holm(p_values: Sequence[float]) -> list[float]:
         running = max(running, min(1.0, (m - rank) * p))
         adjusted[i] = running
     return adjusted
+
+
+#: How two sets of values are compared: the difference of arithmetic means (Welch's t), or, for
+#: positive errors and losses, the ratio of geometric means (Welch's t on the logs).
+SCALES = ("linear", "log")
+TESTS = {
+    "linear": "Welch's t-test on the values, difference of means",
+    "log": "Welch's t-test on the log values, ratio of geometric means",
+}
+
+
+def choose_scale(mode: str, values: Sequence[float]) -> str:
+    """``log`` for a metric to minimise whose values are all positive (an error or a loss:
+    heavy-tailed, compared by ratios), else ``linear``."""
+    positive = bool(values) and all(v > 0 and math.isfinite(v) for v in values)
+    return "log" if mode == "min" and positive else "linear"
+
+
+def center(values: Sequence[float], scale: str) -> tuple[float | None, float | None]:
+    """The mean and spread of ``values`` on ``scale``: arithmetic mean and sample std, or
+    geometric mean and geometric std factor (``exp`` of the logs' std)."""
+    if not values:
+        return None, None
+    if scale == "log":
+        logs = [math.log(v) for v in values]
+        mean = sum(logs) / len(logs)
+        sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (len(logs) - 1)) if len(logs) > 1 else 0
+        return math.exp(mean), math.exp(sd)
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, 0.0
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def compare(
+    a: Sequence[float], b: Sequence[float], scale: str = "linear", confidence: float = CONFIDENCE
+) -> dict[str, float]:
+    """``a`` against ``b`` on ``scale``: ``delta`` (mean(a) - mean(b), or the ratio of
+    geometric means on ``log``) with its interval, Welch's ``t`` and ``p_value`` (on the logs
+    for ``log``), and ``effect``, which is below 0 when ``a`` is lower (the difference, or the
+    log of the ratio)."""
+    if scale == "log":
+        la, lb = [math.log(v) for v in a], [math.log(v) for v in b]
+        t, p = welch(la, lb)
+        diff, low, high = difference_interval(la, lb, confidence)
+        return {"delta": math.exp(diff), "ci_low": math.exp(low), "ci_high": math.exp(high),
+                "t": t, "p_value": p, "effect": diff}  # fmt: skip
+    t, p = welch(a, b)
+    delta, low, high = difference_interval(a, b, confidence)
+    return {"delta": delta, "ci_low": low, "ci_high": high, "t": t, "p_value": p, "effect": delta}

@@ -13,10 +13,13 @@ import time
 from typing import Any
 
 from afsearch.exceptions import AfsearchError
+from afsearch.orchestrator._device import device_label
 from afsearch.trial import Checkpoint, Reuse, TrialSpec
+from afsearch.trial.inputs import InputRecorder
 from afsearch.trial.report import (
     ACTIVATION_COST,
     ACTIVATION_MEMORY,
+    DEVICE,
     DIVERGED,
     EPOCH,
     FINAL,
@@ -111,11 +114,18 @@ def train_candidate(config: dict[str, Any]) -> None:
     # interrupted trial left.
     saved = _load_state(tune.get_checkpoint(), spec.resume_from, len(seeds), spec.settings)
     done = int(saved["epoch"]) if saved else 0
+    # The first run's sites report the range of inputs they saw (afsearch.trial.inputs).
+    inputs = InputRecorder()
     runs = [
-        task.fit(factory.maker(), seed=s, device=device, resume=saved["runs"][k] if saved else None)
+        task.fit(
+            inputs.watch(factory.maker()) if k == 0 else factory.maker(),
+            seed=s,
+            device=device,
+            resume=saved["runs"][k] if saved else None,
+        )
         for k, s in enumerate(seeds)
     ]
-    _train_epochs(spec, factory, runs, done, node)
+    _train_epochs(spec, factory, runs, done, node, inputs)
 
 
 def _place(spec: TrialSpec) -> tuple[str, str]:
@@ -130,7 +140,9 @@ def _place(spec: TrialSpec) -> tuple[str, str]:
     return node, "cuda" if gpu else "cpu"
 
 
-def _train_epochs(spec: TrialSpec, factory: Any, runs: list[Any], done: int, node: str) -> None:
+def _train_epochs(
+    spec: TrialSpec, factory: Any, runs: list[Any], done: int, node: str, inputs: InputRecorder
+) -> None:
     """Advance every run one epoch at a time and report their merged metrics, until the last
     epoch, a divergence or the time limit; checkpoint every ``checkpoint_every`` epochs."""
     from ray import tune
@@ -164,8 +176,9 @@ def _train_epochs(spec: TrialSpec, factory: Any, runs: list[Any], done: int, nod
             TIMED_OUT: int(timed_out),
             REUSED_FROM: -1,
             NODE: node,
+            DEVICE: device_label(),
             # Every epoch, so a trial stopped early by the scheduler keeps its learned values.
-            LEARNED: json.dumps(_learned(factory.runs[0], factory.per_site)),
+            LEARNED: json.dumps({**_learned(factory.runs[0], factory.per_site), **inputs.take()}),
             RESUMED_AT: done,
         }
         if why:

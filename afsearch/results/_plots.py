@@ -1,8 +1,9 @@
 """Plots for ``afsearch show --plot``: the activation, its derivative, the learning curves.
 
-Four panels: the activation and its derivative beside ReLU and GELU, the study's metric per
-epoch, and the losses per epoch (on an axis of their own: a loss near 2 and an accuracy near 0.9
-share no scale). The title names the trial as the leaderboard does, with its values.
+Four panels: the activation and its derivative beside ReLU and GELU (shaded over the inputs the
+trial's sites saw, where it recorded them), the study's metric per epoch, and the losses per
+epoch (on an axis of their own: a loss near 2 and an accuracy near 0.9 share no scale). The
+title names the trial as the leaderboard does, with its values.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ def plot_trial(trial: Any, epochs: Sequence[Any], path: str | Path) -> Path:
     from afsearch.results._trial import trial_candidate
 
     candidate = trial_candidate(trial)
-    x = torch.linspace(-4, 4, 401, dtype=torch.float64, requires_grad=True)
+    seen = seen_inputs(trial)
+    low, high = (min(-4.0, seen[0][0]), max(4.0, seen[0][1])) if seen else (-4.0, 4.0)
+    x = torch.linspace(low, high, 401, dtype=torch.float64, requires_grad=True)
     # A per-site trial draws each site's activation.
     sites = getattr(candidate, "sites", None) or (candidate,)
     curves: dict[str, Any] = {
@@ -46,6 +49,7 @@ def plot_trial(trial: Any, epochs: Sequence[Any], path: str | Path) -> Path:
     axes[0].set_title("activation f(x)")
     axes[1].set_title("derivative f'(x)")
     for ax in axes[:2]:
+        shade_seen(ax, seen)
         ax.axhline(0, color="grey", linewidth=0.5)
         ax.axvline(0, color="grey", linewidth=0.5)
         ax.legend()
@@ -68,6 +72,33 @@ def plot_trial(trial: Any, epochs: Sequence[Any], path: str | Path) -> Path:
     fig.suptitle(title(trial, candidate), fontsize=10)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def seen_inputs(trial: Any) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """The inputs the trial's activation sites saw in its last epoch, over every site: the
+    0.1-99.9% range and the 5-95% range (``None`` when the trial recorded none)."""
+    from afsearch.trial.inputs import input_quantiles
+
+    stored = input_quantiles(trial.learned_params)
+    sites = [q for q in stored[1] if q] if stored else []
+    if not stored or not sites:
+        return None
+    levels = stored[0]
+
+    def at(level: float, pick: Any) -> float:
+        k = min(range(len(levels)), key=lambda i: abs(levels[i] - level))
+        return float(pick(q[k] for q in sites))
+
+    return (at(0.0, min), at(1.0, max)), (at(0.05, min), at(0.95, max))
+
+
+def shade_seen(ax: Any, seen: tuple[tuple[float, float], tuple[float, float]] | None) -> None:
+    """Shade the inputs seen on ``ax``: light over 0.1-99.9%, darker over 5-95%."""
+    if seen is None:
+        return
+    (low, high), (q05, q95) = seen
+    ax.axvspan(low, high, color="tab:green", alpha=0.08, label="inputs seen (0.1-99.9%)")
+    ax.axvspan(q05, q95, color="tab:green", alpha=0.12, label="inputs seen (5-95%)")
 
 
 def _curves(trial: Any, epochs: Sequence[Any]) -> tuple[str | None, list[str]]:

@@ -23,8 +23,9 @@ from afsearch.store._rows import study_row, utc_now
 
 R = TypeVar("R", bound=_Record)
 
-#: What a confirmation trains: the search's candidates and the standard activations they face.
-KINDS = ("candidate", "baseline")
+#: What a confirmation trains: the search's candidates and the standard activations they face,
+#: each arm's learning-rate tuning runs, and the winners trained again under other recipes.
+KINDS = ("candidate", "baseline", "tuning", "recipe")
 #: A candidate's verdict against the best baseline (Holm-corrected p below 0.05, or not), and
 #: what a baseline's own row says.
 VERDICTS = ("better", "worse", "tie", "baseline")
@@ -160,8 +161,9 @@ class ConfirmWrites(StoreConnection):
         """Store a confirmation's verdicts in place of the study's earlier ones.
 
         Each verdict is a mapping of :class:`VerdictRecord`'s stored fields (``kind``, ``arm``,
-        ``trial_id``, ``n``, ``mean``, ... ``verdict``, ``rank``); ``options`` are the ones the
-        confirmation ran with (top, seeds, against).
+        ``trial_id``, ``n``, ``mean``, ... ``verdict``, ``rank``) and, optionally, ``extra``:
+        what is particular to its row (its learning-rate factor, its recipe), stored in its
+        ``options`` beside the ones the confirmation ran with (top, seeds, against).
         """
         rows = []
         for v in verdicts:
@@ -179,6 +181,7 @@ class ConfirmWrites(StoreConnection):
                     "verdict": str(v["verdict"]),
                     "rank": v.get("rank"),
                     **{k: finite_or_none(v.get(k)) for k in _VERDICT_FLOATS},
+                    "options": jsonable({**dict(options), **dict(v.get("extra") or {})}),
                 }
             )
 
@@ -190,9 +193,7 @@ class ConfirmWrites(StoreConnection):
             now = utc_now()
             for row in rows:
                 session.add(
-                    ConfirmVerdictModel(
-                        study_id=st.id, options=jsonable(dict(options)), created_at=now, **row
-                    )
+                    ConfirmVerdictModel(study_id=st.id, created_at=now, **row)
                 )
 
         self._run(work)

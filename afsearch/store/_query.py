@@ -72,6 +72,7 @@ FRAME_COLUMNS = (
     "family",
     "expression",
     "node",
+    "device",
     "duplicate_of",
     "dedup_key",
     "started_at",
@@ -136,13 +137,14 @@ def _studies(session: Session) -> list[StudySummary]:
     ).all()
     # The confirmed best of each study that has a confirmation (see study_best).
     confirmed = {
-        study_id: (number, mean, verdict)
-        for study_id, number, mean, verdict in session.execute(
+        study_id: (number, mean, verdict, (options or {}).get("split", "val"))
+        for study_id, number, mean, verdict, options in session.execute(
             select(
                 ConfirmVerdictModel.study_id,
                 TrialModel.number,
                 ConfirmVerdictModel.mean,
                 ConfirmVerdictModel.verdict,
+                ConfirmVerdictModel.options,
             )
             .join(TrialModel, ConfirmVerdictModel.trial_id == TrialModel.id)
             .where(ConfirmVerdictModel.rank == BEST_RANK)
@@ -166,6 +168,7 @@ def _studies(session: Session) -> list[StudySummary]:
             confirmed_trial=confirmed[row[0].id][0] if row[0].id in confirmed else None,
             confirmed_mean=confirmed[row[0].id][1] if row[0].id in confirmed else None,
             confirmed_verdict=confirmed[row[0].id][2] if row[0].id in confirmed else None,
+            confirmed_split=confirmed[row[0].id][3] if row[0].id in confirmed else None,
         )
         for row in rows
     ]
@@ -305,6 +308,7 @@ def trials_frame(
             "family": record.activation.family if record.activation else None,
             "expression": record.activation.expression if record.activation else None,
             "node": record.node,
+            "device": record.device,
             "duplicate_of": record.duplicate_of,
             "dedup_key": record.dedup_key,
             "started_at": record.started_at,

@@ -78,6 +78,8 @@ class StudySummary(_Record):
     confirmed_trial: int | None = None
     confirmed_mean: float | None = None
     confirmed_verdict: str | None = None
+    #: The split the confirmation judged on (``val`` for one stored before test judged).
+    confirmed_split: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,6 +116,8 @@ class TrialRecord(_Record):
     learned_params: Any
     error: str | None
     node: str | None
+    #: The torch device it trained on: ``"cpu"`` or ``"cuda:0 (<GPU name>, Ray GPU <id>)"``.
+    device: str | None
     duplicate_of: int | None
     dedup_key: str | None
     started_at: datetime
@@ -197,6 +201,7 @@ def trial_record(
         learned_params=row.learned_params,
         error=row.error,
         node=row.node,
+        device=row.device,
         duplicate_of=row.duplicate_of,
         dedup_key=row.dedup_key,
         started_at=_utc(row.started_at),

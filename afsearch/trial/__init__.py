@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from afsearch._lazy import lazy_surface
 
 if TYPE_CHECKING:
-    from afsearch.trial import attrs, report
+    from afsearch.trial import attrs, inputs, report
     from afsearch.trial._candidate import candidate_of
     from afsearch.trial._events import (
         Best,
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 _HOMES = {
     # Public modules of constants: ``afsearch.trial.report.EPOCH``, ``trial.attrs.EVOLVED``.
     "attrs": "attrs",
+    "inputs": "inputs",
     "report": "report",
     "candidate_of": "_candidate",
     "Best": "_events",
@@ -61,6 +62,7 @@ __all__ = [
     "attrs",
     "candidate_of",
     "dedup_key",
+    "inputs",
     "report",
 ]
 

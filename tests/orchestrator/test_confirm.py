@@ -122,7 +122,11 @@ def test_the_top_candidates_and_baselines_train_on_fresh_seeds(confirmed: tuple[
     assert {r.arm for r in runs if r.kind == "baseline"} == {"relu", "tanh"}
     for r in runs:
         assert r.metric_value is not None and 0.0 <= r.metric_value <= 1.0 and not r.diverged
-        assert set(r.metrics) == {"test_loss", "test_accuracy"}
+        # Judged on the test split; both splits are stored.
+        assert set(r.metrics["test"]) == {"test_loss", "test_accuracy"}
+        assert {"val_loss", "val_accuracy"} <= set(r.metrics["val"])
+        assert r.metric_value == r.metrics["test"]["test_accuracy"]
+        assert (r.metrics["split"], r.metrics["lr_factor"]) == ("test", 1.0)
 
 
 def test_verdicts_are_welch_and_holm_on_the_stored_numbers(confirmed: tuple[str, Path]):

@@ -163,3 +163,35 @@ def test_a_per_site_trial_plots_each_site_under_one_title(tmp_path: Path, figure
     (fig,) = figures
     assert labels(fig.axes[0]) == ["site 0", "site 1", "ReLU", "GELU"]
     assert fig._suptitle.get_text().endswith("\nf(x) = x*sigmoid(1.7*x); tanh(x)")
+
+
+def test_the_inputs_a_trial_saw_are_shaded_and_widen_the_axis(
+    stored: tuple[str, TrialRecord], tmp_path: Path, figures: list[Any]
+) -> None:
+    from afsearch.trial.inputs import INPUT_LEVELS, INPUT_QUANTILES, LEVELS
+
+    _, t = stored
+    # Two sites: the shading covers both, from the lowest 0.1% to the highest 99.9% quantile.
+    quantiles = [
+        [-2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0],
+        [-1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0],
+    ]
+    learned = {**t.learned_params, INPUT_LEVELS: list(LEVELS), INPUT_QUANTILES: quantiles}
+    plot_trial(dataclasses.replace(t, learned_params=learned), [], tmp_path / "p.png")
+    (fig,) = figures
+    activation = fig.axes[0]
+    assert labels(activation)[-2:] == ["inputs seen (0.1-99.9%)", "inputs seen (5-95%)"]
+    spans = [p.get_x() for p in activation.patches], [p.get_width() for p in activation.patches]
+    assert spans == ([-2.0, -1.0], [8.0, 4.0])
+    line = next(ln for ln in activation.get_lines() if ln.get_label() == "this trial")
+    assert line.get_xdata()[0] == -4.0 and line.get_xdata()[-1] == 6.0
+
+
+def test_a_trial_without_input_ranges_has_no_shading(
+    stored: tuple[str, TrialRecord], tmp_path: Path, figures: list[Any]
+) -> None:
+    _, t = stored
+    plot_trial(t, [], tmp_path / "p.png")
+    (fig,) = figures
+    assert list(fig.axes[0].patches) == []
+    assert not any("inputs seen" in label for label in labels(fig.axes[0]))

@@ -48,21 +48,21 @@ def delta_text(v: VerdictRecord) -> str:
     or a ratio of geometric means, ``×0.42 [×0.30, ×0.59]``."""
     if v.delta is None:
         return "-"
-    return f"{_delta(v)} {_interval(v)}"
+    return f"{_delta(v, 4)} {_interval(v, 4)}"
 
 
-def _delta(v: VerdictRecord) -> str:
+def _delta(v: VerdictRecord, digits: int = 3) -> str:
     if v.delta is None:
         return "-"
-    return f"×{v.delta:.3g}" if _log(v) else f"{v.delta:+.3g}"
+    return f"×{v.delta:.{digits}g}" if _log(v) else f"{v.delta:+.{digits}g}"
 
 
-def _interval(v: VerdictRecord) -> str:
+def _interval(v: VerdictRecord, digits: int = 3) -> str:
     if v.ci_low is None or v.ci_high is None:
         return "-"
     if _log(v):
-        return f"[×{v.ci_low:.3g}, ×{v.ci_high:.3g}]"
-    return f"[{v.ci_low:+.3g}, {v.ci_high:+.3g}]"
+        return f"[×{v.ci_low:.{digits}g}, ×{v.ci_high:.{digits}g}]"
+    return f"[{v.ci_low:+.{digits}g}, {v.ci_high:+.{digits}g}]"
 
 
 def short(v: VerdictRecord) -> str:

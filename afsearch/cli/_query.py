@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from afsearch.cli._common import (
@@ -26,6 +27,9 @@ from afsearch.cli._epochs import cost_text, epoch_table
 from afsearch.cli._leaderboard import leaderboard, pick_study, trial_ref
 from afsearch.exceptions import AfsearchError, choices
 
+if TYPE_CHECKING:
+    from afsearch.store import StudySummary
+
 #: What ``afsearch trials --format`` prints.
 FORMATS = ("table", "json", "csv")
 
@@ -43,26 +47,42 @@ def studies(db: DbOption = None, as_json: JsonOption = False) -> None:
     if not rows:
         out.print("The database has no studies yet; run `afsearch launch SPACE.yaml` to start one.")
         return
-    table = Table(title="Studies")
-    # Counts over the last columns; when the study was created is in --json.
-    table.add_column("name", no_wrap=True)
-    for col in ("task", "metric", "status", "trials", "done", "pruned", "distinct", "skipped"):
-        table.add_column(col)
-    table.add_column("best", no_wrap=True)
+    out.print(studies_table(rows))
+
+
+def studies_table(rows: list[StudySummary]) -> Table:
+    """The studies, one row each. Every header is one word or two that wrap whole, and the
+    counts share one cell, so the table keeps its headers at 80 columns."""
+    # No vertical rules, as the leaderboard: ten fields need every column of a narrow terminal.
+    table = Table(
+        title="Studies",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("name", overflow="fold", min_width=8)
+    table.add_column("task, metric", overflow="fold", min_width=12)
+    table.add_column("status", no_wrap=True)
+    table.add_column("trials", justify="right", no_wrap=True)
+    table.add_column("best", justify="right", no_wrap=True)
     confirmed = any(r.confirmed_trial is not None for r in rows)
     if confirmed:
-        table.add_column("confirmed best", no_wrap=True)
+        # Wide enough for "#12 0.9550 better" on one line; the split wraps below it.
+        table.add_column("confirmed best", min_width=17)
     for r in rows:
+        counts = [
+            str(r.n_trials),
+            f"{r.n_completed} done",
+            f"{r.n_pruned} pruned",
+            f"{r.n_distinct} distinct",
+            f"{r.duplicates_avoided} skipped",
+        ]
         table.add_row(
             r.name,
-            r.task,
-            f"{r.metric} ({r.mode})",
+            f"{r.task}\n{r.metric} ({r.mode})",
             r.status.value,
-            str(r.n_trials),
-            str(r.n_completed),
-            str(r.n_pruned),
-            str(r.n_distinct),
-            str(r.duplicates_avoided),
+            "\n".join(counts),
             fmt(r.best_value),
             *([confirmed_cell(r)] if confirmed else []),
         )
@@ -74,7 +94,7 @@ def studies(db: DbOption = None, as_json: JsonOption = False) -> None:
             else ""
         )
     )
-    out.print(table)
+    return table
 
 
 @app.command("trials")

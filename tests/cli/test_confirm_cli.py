@@ -102,7 +102,7 @@ def test_show_gives_the_trials_confirmation(tmp_path: Path) -> None:
     url = confirmed_db(tmp_path / "c.db")
     (steady,) = [v for v in confirmation("s", url) if v.rank == 1]
     text = run("show", "s/1", "--db", url).output
-    assert "confirmed on 3 fresh seeds: 0.9550 ± 0.0050 over 3 runs, rank 1" in text
+    assert "confirmed on 3 fresh seeds, val split: 0.9550 ± 0.0050 over 3 runs, rank 1" in text
     assert f"vs relu: Δ {steady.delta:+.4g} [{steady.ci_low:+.4g}, {steady.ci_high:+.4g}]" in text
     assert f"Holm p {steady.p_holm:.3g}: better" in text
     as_json = json.loads(run("show", "s/1", "--db", url, "--json").output)

@@ -20,7 +20,7 @@ from afsearch.confirm._protocol import TUNING_SEED_BASE, choose_factor, split_me
 from afsearch.confirm._stats import choose_scale, compare
 from afsearch.exceptions import AfsearchError
 from afsearch.space import ConfirmOptions
-from afsearch.store import TrialStore, confirm_runs, confirmation
+from afsearch.store import TrialStore, confirm_runs
 from afsearch.tasks import TaskSettings
 from afsearch.trial import TrialSpec
 

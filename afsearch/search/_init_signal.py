@@ -72,21 +72,13 @@ class InitProbe:
         batch: int = 64,
         search_path: Any = None,
     ) -> None:
-        from afsearch.tasks import get_task, make_optimizer
+        from afsearch.tasks import get_task, make_optimizer, sample_batches
 
         self.make_optimizer = make_optimizer
         try:
             self.task = get_task(task, settings, search_path=search_path)
-            data = self.task.data(seed)
             self.seed = seed
-            g = torch.Generator().manual_seed(seed)
-            n = data.x_train.shape[0]
-            order = torch.randperm(n, generator=g)
-            size = min(batch, n)
-            self.batches = [
-                (data.x_train[idx], data.y_train[idx])
-                for idx in order[: size * (STEPS + 1)].split(size)
-            ]
+            self.batches = sample_batches(self.task, seed, batch, STEPS + 1)
             torch.manual_seed(seed)
             self.task.build_model(nn.ReLU)(self.batches[0][0])
         except AfsearchError:

@@ -50,7 +50,7 @@ The attribute may also be a function that takes the settings (or None) and retur
 
 from typing import TYPE_CHECKING, Any
 
-from afsearch.tasks._base import BaseTask, TaskData
+from afsearch.tasks._base import BaseTask, TaskData, TaskDatasets
 
 # Importing the task modules registers the built-in tasks. They import torch where they train
 # or build a network, so listing tasks and checking a space's task settings load no torch.
@@ -68,6 +68,7 @@ from afsearch.tasks._teacher_student import TeacherStudent
 
 if TYPE_CHECKING:
     from afsearch.tasks._activation_factory import COMPILE_AFTER_S, ActivationFactory
+    from afsearch.tasks._batches import sample_batches
     from afsearch.tasks._data import TEACHER_ACTIVATIONS
     from afsearch.tasks._networks import MLP, ConvNet1d, ResNet20
     from afsearch.tasks._optim import make_optimizer
@@ -77,6 +78,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "COMPILE_AFTER_S": "afsearch.tasks._activation_factory",
     "ActivationFactory": "afsearch.tasks._activation_factory",
+    "sample_batches": "afsearch.tasks._batches",
     "TEACHER_ACTIVATIONS": "afsearch.tasks._data",
     "MLP": "afsearch.tasks._networks",
     "ConvNet1d": "afsearch.tasks._networks",
@@ -114,6 +116,7 @@ __all__ = [
     "PINNPoisson",
     "ResNet20",
     "TaskData",
+    "TaskDatasets",
     "TaskSettings",
     "TeacherStudent",
     "Trial",
@@ -123,5 +126,6 @@ __all__ = [
     "list_tasks",
     "make_optimizer",
     "register_task",
+    "sample_batches",
     "seed_everything",
 ]

@@ -1,4 +1,6 @@
-"""The task interface: :class:`BaseTask`, the :class:`TaskData` it trains on.
+"""The task interface: :class:`BaseTask`, and the data it trains on: :class:`TaskData`
+(tensors, kept whole on the device) or :class:`TaskDatasets` (datasets or DataLoaders, streamed
+in batches).
 
 A task says what data to train on (:meth:`BaseTask.build_data`) and which network to build around
 a candidate activation (:meth:`BaseTask.build_model`); :meth:`BaseTask.fit` does the rest with
@@ -30,6 +32,7 @@ from afsearch.tasks._smoothness import not_smooth_reason
 if TYPE_CHECKING:
     import torch
     from torch import nn
+    from torch.utils.data import DataLoader, Dataset
 
     from afsearch.tasks._training import EpochResult
 
@@ -50,6 +53,34 @@ class TaskData:
 
     def to(self, device: torch.device) -> TaskData:
         return TaskData(*(t.to(device) for t in dataclasses.astuple(self)))
+
+
+@dataclass
+class TaskDatasets:
+    """Train, validation and test data streamed to the device in batches: each split a
+    :class:`~torch.utils.data.Dataset` of ``(input, target)`` pairs or a ready
+    :class:`~torch.utils.data.DataLoader` of ``(inputs, targets)`` batches.
+
+    A Dataset is loaded in batches of the settings' ``batch_size`` with the options
+    ``num_workers`` and ``pin_memory``, the training one shuffled by the fit's seed. A DataLoader
+    is used as it is (its batch size, workers, sampler and collate function); the generators
+    that shuffle it are reseeded by the fit's seed. Batches reach :meth:`BaseTask.prepare_batch`
+    on the device. For data too large for the device, or read from files::
+
+        from torch.utils.data import DataLoader
+        from torchvision.datasets import ImageFolder
+        from torchvision.transforms import ToTensor
+
+        def build_data(self, seed):
+            train = ImageFolder("data/train", ToTensor())
+            val = ImageFolder("data/val", ToTensor())
+            test = DataLoader(ImageFolder("data/test", ToTensor()), batch_size=256)
+            return TaskDatasets(train, val, test)
+    """
+
+    train: Dataset[Any] | DataLoader[Any]
+    val: Dataset[Any] | DataLoader[Any]
+    test: Dataset[Any] | DataLoader[Any]
 
 
 class BaseTask(abc.ABC):
@@ -94,7 +125,7 @@ class BaseTask(abc.ABC):
         self.options = options
         check_common_options(self.name, self.options)
         self.check_options()
-        self._data: dict[tuple[int, str], TaskData] = {}
+        self._data: dict[tuple[int, str], Any] = {}
         self.last_model: nn.Module | None = None
 
     @classmethod
@@ -137,8 +168,9 @@ class BaseTask(abc.ABC):
                 raise self.option_error(key, f"an integer of at least {low}")
 
     @abc.abstractmethod
-    def build_data(self, seed: int) -> TaskData:
-        """Build the train, validation and test tensors (on the CPU) for this seed."""
+    def build_data(self, seed: int) -> TaskData | TaskDatasets:
+        """Build the train, validation and test data for this seed: tensors on the CPU
+        (:class:`TaskData`), or datasets or DataLoaders (:class:`TaskDatasets`)."""
 
     @abc.abstractmethod
     def build_model(self, make_activation: Callable[[], nn.Module]) -> nn.Module:
@@ -172,7 +204,8 @@ class BaseTask(abc.ABC):
         return self.loss_fn(model(x), y)
 
     def steps_per_epoch(self, n_train: int) -> int:
-        """Optimizer steps in one epoch: one pass over the ``n_train`` examples by default.
+        """Optimizer steps in one epoch: one pass over the ``n_train`` examples by default
+        (over a :class:`TaskDatasets`' training loader: its number of batches).
 
         Full-batch tasks take several steps an epoch, each over a fresh shuffle, so that a
         trial reports a few epochs rather than one per step.
@@ -197,8 +230,9 @@ class BaseTask(abc.ABC):
                 "without kinks or jumps, such as tanh, sin, silu or gelu."
             )
 
-    def data(self, seed: int, device: str | torch.device = "cpu") -> TaskData:
-        """The task's data for this seed on this device, built once and cached."""
+    def data(self, seed: int, device: str | torch.device = "cpu") -> TaskData | TaskDatasets:
+        """The task's data for this seed, built once and cached: tensors moved to this device,
+        datasets as they are (their batches move as they are loaded)."""
         from afsearch.tasks._training import resolve_device
 
         check_int("seed", seed, 0)
@@ -207,10 +241,31 @@ class BaseTask(abc.ABC):
         if key not in self._data:
             cpu_key = (seed, "cpu")
             if cpu_key not in self._data:
-                self._data[cpu_key] = self.build_data(seed)
+                self._data[cpu_key] = self._checked(self.build_data(seed))
+            cpu = self._data[cpu_key]
             if key != cpu_key:
-                self._data[key] = self._data[cpu_key].to(device)
+                self._data[key] = cpu.to(device) if isinstance(cpu, TaskData) else cpu
         return self._data[key]
+
+    def _checked(self, data: object) -> TaskData | TaskDatasets:
+        """What :meth:`build_data` returned, once it is known to be data the loop can use."""
+        from torch.utils.data import DataLoader, Dataset
+
+        if isinstance(data, TaskData):
+            return data
+        if isinstance(data, TaskDatasets):
+            for split in ("train", "val", "test"):
+                part = getattr(data, split)
+                if not isinstance(part, (Dataset, DataLoader)):
+                    raise AfsearchError(
+                        f"The {split!r} split of task {self.name!r}'s TaskDatasets must be a "
+                        f"torch Dataset or DataLoader, got {part!r}."
+                    )
+            return data
+        raise AfsearchError(
+            f"build_data of task {self.name!r} must return a TaskData of tensors or a "
+            f"TaskDatasets of datasets or DataLoaders, got {data!r}."
+        )
 
     def fit(
         self,
@@ -246,15 +301,19 @@ class BaseTask(abc.ABC):
         return train(self, make_activation, seed, resolve_device(device), resume)
 
     def evaluate_test(
-        self, model: nn.Module, data: TaskData, device: str | torch.device = "cpu"
+        self,
+        model: nn.Module,
+        data: TaskData | TaskDatasets,
+        device: str | torch.device = "cpu",
     ) -> dict[str, float]:
         """Test-set metrics (``test_loss``, and ``test_accuracy`` for classification)."""
         import torch
 
-        from afsearch.tasks._training import amp_mode, evaluate, resolve_device
+        from afsearch.tasks._batches import batch_source
+        from afsearch.tasks._training import amp_mode, resolve_device
 
         device = resolve_device(device)
         use_amp, amp_dtype = amp_mode(self.options, device)
         generator = torch.Generator(device=device)
-        x, y = data.x_test.to(device), data.y_test.to(device)
-        return evaluate(self, model, x, y, "test", use_amp, amp_dtype, generator)
+        source = batch_source(self, data, device)
+        return source.evaluate(model, "test", use_amp, amp_dtype, generator)

@@ -8,12 +8,13 @@ epochs on it.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
+from afsearch.exceptions import AfsearchError
 from afsearch.tasks._optim import autocast
 
 if TYPE_CHECKING:
@@ -35,24 +36,51 @@ def evaluate(
 ) -> dict[str, float]:
     """The mean loss of ``model`` on ``(x, y)`` as ``{prefix}_loss``, and for classification
     the accuracy as ``{prefix}_accuracy``; ``x`` is fed through ``task.prepare_batch``."""
+    chunks = (
+        (x[start : start + _EVAL_CHUNK], y[start : start + _EVAL_CHUNK])
+        for start in range(0, x.shape[0], _EVAL_CHUNK)
+    )
+    return score(task, model, chunks, y, prefix, x.device, use_amp, amp_dtype, generator)
+
+
+def score(
+    task: BaseTask,
+    model: nn.Module,
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    targets: torch.Tensor | Sequence[torch.Tensor],
+    prefix: str,
+    device: torch.device,
+    use_amp: bool,
+    amp_dtype: torch.dtype,
+    generator: torch.Generator,
+) -> dict[str, float]:
+    """:func:`evaluate` over ``batches`` of stored inputs and targets on ``device``.
+
+    ``targets`` are the split's targets for ``task.loss_metrics``: a tensor, or the list the
+    batches' targets are gathered into while they are read (read once they all are).
+    """
     model.eval()
-    loss_sum = torch.zeros((), device=x.device)
-    correct = torch.zeros((), device=x.device)
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device)
+    seen = 0
     with torch.no_grad():
-        for start in range(0, x.shape[0], _EVAL_CHUNK):
-            xb = task.prepare_batch(
-                x[start : start + _EVAL_CHUNK], train=False, generator=generator
-            )
-            yb = y[start : start + _EVAL_CHUNK]
-            with autocast(x.device, use_amp, amp_dtype):
+        for x, y in batches:
+            xb = task.prepare_batch(x, train=False, generator=generator)
+            with autocast(device, use_amp, amp_dtype):
                 out = model(xb)
-            loss_sum += task.loss_fn(out, yb) * yb.shape[0]
+            loss_sum += task.loss_fn(out, y) * y.shape[0]
             if task.problem == "classification":
-                correct += (out.argmax(dim=-1) == yb).sum()
-    metrics = {f"{prefix}_loss": loss_sum.item() / x.shape[0]}
+                correct += (out.argmax(dim=-1) == y).sum()
+            seen += y.shape[0]
+    if seen == 0:
+        raise AfsearchError(
+            f"The {prefix!r} data of task {task.name!r} is empty; give it at least one example."
+        )
+    metrics = {f"{prefix}_loss": loss_sum.item() / seen}
     if task.problem == "classification":
-        metrics[f"{prefix}_accuracy"] = correct.item() / x.shape[0]
-    metrics.update(task.loss_metrics(prefix, metrics[f"{prefix}_loss"], y))
+        metrics[f"{prefix}_accuracy"] = correct.item() / seen
+    y_all = targets if isinstance(targets, torch.Tensor) else torch.cat(list(targets))
+    metrics.update(task.loss_metrics(prefix, metrics[f"{prefix}_loss"], y_all))
     return metrics
 
 
@@ -74,12 +102,23 @@ class CollapseCheck:
 
     @classmethod
     def of(cls, task: BaseTask, data: Any) -> CollapseCheck:
-        y_train, y_val = data.y_train, data.y_val
+        """The check of a :class:`~afsearch.tasks.TaskData`'s validation targets."""
+        if task.problem == "classification":
+            return cls.of_targets(task, data.y_val)
+        return cls.of_targets(task, data.y_val, data.y_train.float().mean(dim=0))
+
+    @classmethod
+    def of_targets(
+        cls, task: BaseTask, y_val: torch.Tensor, mean: torch.Tensor | None = None
+    ) -> CollapseCheck:
+        """The check of validation targets ``y_val``; a regression's floor predicts ``mean``,
+        the training targets' mean, or without it the validation targets' own."""
         if task.problem == "classification":
             counts = torch.bincount(y_val.reshape(-1).long().cpu())
             majority = float(counts.max()) / max(1, int(counts.sum()))
             return cls("val_accuracy", majority, True)
-        mean = y_train.float().mean(dim=0)
+        if mean is None:
+            mean = y_val.float().mean(dim=0)
         floor = float(((y_val.float() - mean) ** 2).mean())
         return cls("val_loss", floor, False)
 

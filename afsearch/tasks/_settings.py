@@ -28,6 +28,11 @@ COMMON_OPTIONS: dict[str, Any] = {
     # unless asked, since decaying them pulls every activation towards zero.
     "activation_lr_factor": 1.0,
     "activation_weight_decay": 0.0,
+    # How a task whose build_data returns datasets is loaded (tasks._streaming): worker
+    # processes of the DataLoaders afsearch makes, and page-locked batches for a faster copy
+    # to a GPU. Tensor tasks keep their data on the device and ignore both.
+    "num_workers": 0,
+    "pin_memory": False,
 }
 
 _BAD_INT = "{name} must be an integer of at least {low}, got {value!r}."
@@ -113,6 +118,17 @@ def check_common_options(task: str, options: Mapping[str, Any]) -> None:
         raise AfsearchError(
             f"Option 'activation_weight_decay' of task {task!r} must be a finite number of at "
             f"least 0, got {decay!r}."
+        )
+    workers = options["num_workers"]
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+        raise AfsearchError(
+            f"Option 'num_workers' of task {task!r} must be an integer of at least 0 (0 loads "
+            f"batches in the training process), got {workers!r}."
+        )
+    if not isinstance(options["pin_memory"], bool):
+        raise AfsearchError(
+            f"Option 'pin_memory' of task {task!r} must be true or false, "
+            f"got {options['pin_memory']!r}."
         )
     clip = options["grad_clip"]
     if clip is not None and (not is_number(clip) or not clip > 0):

@@ -8,7 +8,9 @@ early. A task changes the loop only through its hooks (``build_model``, ``prepar
 ``loss_fn``, ``training_loss``, ``steps_per_epoch``, ``loss_metrics``, ``evaluate_test``); a
 task that takes derivatives of the activation refuses a compiled candidate that lacks them.
 The optimizer, schedule and mixed precision come from :mod:`afsearch.tasks._optim`, the scoring
-from :mod:`afsearch.tasks._evaluation`; callers still import both from here.
+from :mod:`afsearch.tasks._evaluation` (callers still import both from here), the batches from
+:mod:`afsearch.tasks._batches`: tensors indexed on the device, or datasets and DataLoaders
+streamed to it (:mod:`afsearch.tasks._streaming`).
 """
 
 from __future__ import annotations
@@ -27,12 +29,13 @@ from torch import nn
 
 from afsearch.exceptions import AfsearchError
 from afsearch.expr import Candidate
-from afsearch.tasks._evaluation import CollapseCheck, evaluate
+from afsearch.tasks._batches import BaseBatches, batch_source
+from afsearch.tasks._evaluation import CollapseCheck, evaluate  # noqa: F401 - imported from here
 from afsearch.tasks._optim import amp_mode, autocast, make_optimizer, make_scheduler
 from afsearch.tasks._sites import site_activation
 
 if TYPE_CHECKING:
-    from afsearch.tasks._base import BaseTask, TaskData
+    from afsearch.tasks._base import BaseTask, TaskData, TaskDatasets
 
 # On CUDA a finiteness check forces a sync, so the running loss is checked every few batches;
 # a NaN or inf never leaves the running sum, so a late check still catches it.
@@ -98,7 +101,7 @@ def train(
     """
     loop = _set_up(task, make_activation, seed, device)
     first = 1 if resume is None else loop.restore(resume)
-    collapse = CollapseCheck.of(task, loop.data)
+    collapse: CollapseCheck | None = None
     for epoch in range(first, task.settings.epochs + 1):
         start = time.perf_counter()
         train_loss = loop.train_epoch()
@@ -106,6 +109,8 @@ def train(
             yield _diverged(task.metric, epoch, start)
             return
         metrics = loop.evaluate_epoch(epoch, train_loss)
+        # A stream's validation targets are known once they have been read.
+        collapse = collapse or loop.source.collapse_check()
         result = _report(loop, epoch, metrics, start, collapse)
         yield result
         if result.diverged:
@@ -117,7 +122,8 @@ class _Loop:
     """One fit's model and what steps it: the state that :func:`train`'s stages share."""
 
     task: BaseTask
-    data: TaskData
+    data: TaskData | TaskDatasets
+    source: BaseBatches
     model: nn.Module
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
@@ -127,29 +133,23 @@ class _Loop:
     use_amp: bool
     amp_dtype: torch.dtype
     grad_clip: float | None
-    #: Batches in one pass over the training set; an epoch may take more or fewer steps.
-    batches: int
     steps_per_epoch: int
     check_every: int
 
     def train_epoch(self) -> float | None:
         """One epoch of optimizer steps: the mean training loss, ``None`` once it is not
         finite (the step on that batch is not taken)."""
-        task, data, batch_size = self.task, self.data, self.task.settings.batch_size
-        n_train = data.x_train.shape[0]
+        task = self.task
         self.model.train()
         loss_sum = torch.zeros((), device=self.device)
         seen = 0
-        for step in range(self.steps_per_epoch):
-            batch = step % self.batches
-            if batch == 0:  # a fresh shuffle for each pass over the training set
-                perm = torch.randperm(n_train, generator=self.generator, device=self.device)
-            idx = perm[batch * batch_size : (batch + 1) * batch_size]
-            x = task.prepare_batch(data.x_train[idx], train=True, generator=self.generator)
+        batches = self.source.train(self.steps_per_epoch, self.generator)
+        for step, (x_stored, y) in enumerate(batches):
+            x = task.prepare_batch(x_stored, train=True, generator=self.generator)
             with autocast(self.device, self.use_amp, self.amp_dtype):
-                loss = task.training_loss(self.model, x, data.y_train[idx])
-            loss_sum += loss.detach() * idx.shape[0]
-            seen += idx.shape[0]
+                loss = task.training_loss(self.model, x, y)
+            loss_sum += loss.detach() * y.shape[0]
+            seen += y.shape[0]
             last = step == self.steps_per_epoch - 1
             if (step % self.check_every == 0 or last) and not torch.isfinite(loss_sum):
                 return None
@@ -169,21 +169,11 @@ class _Loop:
     def evaluate_epoch(self, epoch: int, train_loss: float) -> dict[str, float]:
         """The epoch's metrics but its duration; the last epoch adds the test metrics."""
         metrics = {"train_loss": train_loss}
-        data = self.data
         metrics.update(
-            evaluate(
-                self.task,
-                self.model,
-                data.x_val,
-                data.y_val,
-                "val",
-                self.use_amp,
-                self.amp_dtype,
-                self.generator,
-            )
+            self.source.evaluate(self.model, "val", self.use_amp, self.amp_dtype, self.generator)
         )
         if epoch == self.task.settings.epochs and math.isfinite(metrics["val_loss"]):
-            metrics.update(self.task.evaluate_test(self.model, data, self.device))
+            metrics.update(self.task.evaluate_test(self.model, self.data, self.device))
         return metrics
 
     def state(self, epoch: int) -> dict[str, Any]:
@@ -198,6 +188,7 @@ class _Loop:
             "generator": self.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
+            "batches": self.source.state(),
         }
 
     def restore(self, resume: Mapping[str, Any]) -> int:
@@ -211,6 +202,7 @@ class _Loop:
             torch.set_rng_state(resume["torch_rng"])
             if self.device.type == "cuda" and resume["cuda_rng"]:
                 torch.cuda.set_rng_state_all(resume["cuda_rng"])
+            self.source.restore(resume.get("batches", {}))
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             raise AfsearchError(
                 f"The saved training state does not fit this task's model: {exc}"
@@ -225,6 +217,8 @@ def _set_up(
     settings = task.settings
     seed_everything(seed)
     data = task.data(seed, device)
+    source = batch_source(task, data, device)
+    source.seed(seed)
     model, sites = _build_model(task, make_activation, device)
     optimizer = make_optimizer(
         model,
@@ -233,8 +227,7 @@ def _set_up(
         lr_factor=float(task.options["activation_lr_factor"]),
         activation_weight_decay=float(task.options["activation_weight_decay"]),
     )
-    n_train = data.x_train.shape[0]
-    steps_per_epoch = task.steps_per_epoch(n_train)
+    steps_per_epoch = source.steps_per_epoch()
     scheduler = make_scheduler(
         optimizer, task.options["schedule"], settings.epochs * steps_per_epoch
     )
@@ -246,6 +239,7 @@ def _set_up(
     return _Loop(
         task=task,
         data=data,
+        source=source,
         model=model,
         optimizer=optimizer,
         scheduler=scheduler,
@@ -255,7 +249,6 @@ def _set_up(
         use_amp=use_amp,
         amp_dtype=amp_dtype,
         grad_clip=task.options["grad_clip"],
-        batches=math.ceil(n_train / settings.batch_size),
         steps_per_epoch=steps_per_epoch,
         check_every=_CUDA_CHECK_EVERY if device.type == "cuda" else 1,
     )

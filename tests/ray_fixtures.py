@@ -9,8 +9,12 @@ from collections.abc import Iterator
 import pytest
 
 
-def init_local_ray() -> None:
-    """A fresh local Ray on 2 CPUs; workers inherit the environment as it is now."""
+def init_local_ray(num_gpus: int | None = None) -> None:
+    """A fresh local Ray on 2 CPUs; workers inherit the environment as it is now.
+
+    ``num_gpus`` GPUs that Ray counts and schedules, though the machine may have none: trials
+    asking for GPUs are placed and then train on the CPU (torch sees no CUDA).
+    """
     import ray
 
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
@@ -18,6 +22,7 @@ def init_local_ray() -> None:
     ray.init(
         address="local",
         num_cpus=2,
+        num_gpus=num_gpus,
         include_dashboard=False,
         log_to_driver=False,
         logging_level="ERROR",

@@ -31,8 +31,13 @@ def launch(
     num_samples: Annotated[int | None, typer.Option(help="Number of trials.")] = None,
     db: DbOption = None,
     address: Annotated[str | None, typer.Option(help="Ray cluster address (host:port).")] = None,
-    cpus_per_trial: Annotated[float, typer.Option(help="CPUs per trial.")] = 1.0,
-    gpus_per_trial: Annotated[float, typer.Option(help="GPUs per trial (fractions share).")] = 0.0,
+    cpus_per_trial: Annotated[
+        float | None, typer.Option(help="CPUs per trial (default: the space's resources, or 1).")
+    ] = None,
+    gpus_per_trial: Annotated[
+        float | None,
+        typer.Option(help="GPUs per trial, 0.5 shares one (default: the space's resources, or 0)."),
+    ] = None,
     max_concurrent: Annotated[int | None, typer.Option(help="Trials at once.")] = None,
     num_cpus: Annotated[int | None, typer.Option(help="CPUs of the local Ray instance.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted study.")] = False,

@@ -119,6 +119,9 @@ class PlainLines(LaunchObserver):
     def ray_started(self, seconds: float) -> None:
         self._line(f"Ray is up ({seconds:.1f} s)")
 
+    def notice(self, text: str) -> None:
+        self._line(f"afsearch: {text}")
+
     def study_started(self, event: StudyStarted) -> None:
         self.metric = event.metric
         self._line(study_line(event))
@@ -194,6 +197,9 @@ class LiveView(LaunchObserver):
     def ray_started(self, seconds: float) -> None:
         self.status = None
         self._print(f"Ray is up ({seconds:.1f} s)")
+
+    def notice(self, text: str) -> None:
+        self._print(f"afsearch: {text}")
 
     def study_started(self, event: StudyStarted) -> None:
         self.metric, self.mode = event.metric, event.mode

@@ -13,6 +13,7 @@ from ray.tune import Callback
 from afsearch.store import TrialStatus
 from afsearch.trial import TrialSpec
 from afsearch.trial.report import (
+    DEVICE,
     DIVERGED,
     EPOCH,
     LEARNED,
@@ -168,18 +169,19 @@ class StoreCallback(Callback):
             learned_params=learned,
             error=error,
             duplicate_of=dup,
-            **self._node(result),
+            **_where(result),
         )
-
-    def _node(self, result: dict[str, Any]) -> dict[str, Any]:
-        node = result.get(NODE) or result.get("node_ip")
-        return {"node": str(node)} if node else {}
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         row = self._row(trial)
         self.flush()
         self._history.pop(row, None)
-        self.store.finish_trial(row, status=TrialStatus.FAILED, error=_error_text(trial))
+        self.store.finish_trial(
+            row,
+            status=TrialStatus.FAILED,
+            error=_error_text(trial),
+            **_where(trial.last_result or {}),
+        )
 
     def on_checkpoint(
         self, iteration: int, trials: list, trial: Any, checkpoint: Any, **info: Any
@@ -195,6 +197,15 @@ class StoreCallback(Callback):
 
     def on_experiment_end(self, trials: list, **info: Any) -> None:
         self.flush()
+
+
+def _where(result: dict[str, Any]) -> dict[str, str]:
+    """The node and the device a trial's last result says it ran on (what it names)."""
+    node = result.get(NODE) or result.get("node_ip")
+    where = {"node": str(node)} if node else {}
+    if result.get(DEVICE):
+        where["device"] = str(result[DEVICE])
+    return where
 
 
 def _location(checkpoint: Any) -> str:

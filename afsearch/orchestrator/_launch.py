@@ -19,6 +19,7 @@ from typing import Any
 
 from afsearch.confirm import ConfirmResult, confirm_study
 from afsearch.exceptions import AfsearchError, choices
+from afsearch.orchestrator._device import unused_gpus
 from afsearch.orchestrator._optuna import (
     enqueue_activations,
     open_optuna_study,
@@ -61,10 +62,10 @@ class LaunchResult:
 class LaunchOptions:
     """How :func:`launch` runs a study: the command line's values over the space's.
 
-    ``None`` leaves the space's own value (task, sample count, ...); ``url`` defaults to
-    ``$AFSEARCH_DB`` and then an SQLite file, ``address`` to a local Ray instance with
-    ``num_cpus`` CPUs, ``runs_dir`` to ``$AFSEARCH_RUNS`` or ``./afsearch_runs``. Without
-    ``reuse`` every proposal trains, repeats of known functions included.
+    ``None`` leaves the space's own value (task, sample count, CPUs and GPUs per trial, ...);
+    ``url`` defaults to ``$AFSEARCH_DB`` and then an SQLite file, ``address`` to a local Ray
+    instance with ``num_cpus`` CPUs, ``runs_dir`` to ``$AFSEARCH_RUNS`` or ``./afsearch_runs``.
+    Without ``reuse`` every proposal trains, repeats of known functions included.
     """
 
     study: str | None = None
@@ -72,8 +73,8 @@ class LaunchOptions:
     num_samples: int | None = None
     url: str | None = None
     address: str | None = None
-    cpus_per_trial: float = 1.0
-    gpus_per_trial: float = 0.0
+    cpus_per_trial: float | None = None
+    gpus_per_trial: float | None = None
     max_concurrent: int | None = None
     resume: bool = False
     seed: int = 0
@@ -100,14 +101,16 @@ def launch(
     >>> launch("search_spaces/quickstart.yaml", study="demo")  # doctest: +SKIP
     """
     opts = _options(options, settings)
-    store = TrialStore(opts.url, retries=DRIVER_RETRIES)
     space, source = _space_of(space, opts)
-    if opts.cpus_per_trial <= 0 or opts.gpus_per_trial < 0:
-        raise AfsearchError("--cpus-per-trial must be above 0 and --gpus-per-trial at least 0.")
     resources = TrialResources(
-        opts.cpus_per_trial, opts.gpus_per_trial, opts.max_concurrent or space.max_concurrent
+        space.resources.cpus_per_trial,
+        space.resources.gpus_per_trial,
+        opts.max_concurrent or space.max_concurrent,
     )
     name = check_launch_name(opts.study or space.name)
+    if opts.resume:
+        _check_resumable(opts.url, name)
+    store = TrialStore(opts.url, retries=DRIVER_RETRIES)
     existing = _existing_study(store, name, opts.resume)
     if existing is not None and opts.num_samples is not None:
         existing = _extend(store, existing, opts.num_samples)
@@ -119,6 +122,9 @@ def launch(
     # Ray first: an unreachable cluster must not leave a study behind in the database.
     started_ray = _start_ray(space, opts, observer)
     try:
+        notice = unused_gpus(resources.gpus_per_trial)
+        if notice:
+            observer.notice(notice)
         study = _Study(store, name, space, existing, resources, observer)
         return study.run(source, opts, f"{runs}/{name}/{run_name}", runs, run_name)
     except KeyboardInterrupt:
@@ -159,6 +165,8 @@ def _space_of(
         num_samples=opts.num_samples,
         max_failures=opts.max_failures,
         trial_timeout_s=opts.trial_timeout_s,
+        cpus_per_trial=opts.cpus_per_trial,
+        gpus_per_trial=opts.gpus_per_trial,
     )
     check_space(space)
     limit = get_strategy(space.sampler).num_samples(space)
@@ -281,6 +289,19 @@ class _Study:
 
 # ---------------------------------------------------------------------------------------------
 # Stage 1: the study it continues (the command line's values: space.with_overrides).
+
+
+def _check_resumable(url: str | None, name: str) -> None:
+    """Refuse to resume a study the database lacks, reading only: no file, no tables made."""
+    from afsearch.store import get_study
+
+    try:
+        get_study(name, url)
+    except AfsearchError as exc:
+        reason = str(exc)
+        raise AfsearchError(
+            f"There is no study {name!r} to resume: {reason[:1].lower()}{reason[1:]}"
+        ) from None
 
 
 def _existing_study(store: TrialStore, name: str, resume: bool) -> StudyRecord | None:

@@ -19,6 +19,7 @@ from afsearch.space._confirm_options import ConfirmOptions
 from afsearch.space._enqueue import parse_enqueue
 from afsearch.space._per_site import check_per_site
 from afsearch.space._prescreen_options import PrescreenOptions, check_prescreen
+from afsearch.space._resources import parse_resources
 from afsearch.space._sample import probe
 from afsearch.space._space import (
     COMPILE_MODES,
@@ -93,6 +94,7 @@ def parse_space(data: Any, source: str = "<space>", default_name: str = "study")
             where, "checkpoint_min_seconds", data.get("checkpoint_min_seconds", 30.0)
         ),
         compile=_enum(where, "compile", data.get("compile", "auto"), COMPILE_MODES),
+        resources=parse_resources(where.at("resources"), data.get("resources")),
     )
     probe(where, space)
     check_per_site(where, data, space)

@@ -7,6 +7,7 @@ from typing import Any
 
 from afsearch.exceptions import AfsearchError
 from afsearch.space._load import parse_space
+from afsearch.space._resources import check_cpus, check_gpus
 from afsearch.space._space import SearchSpace
 
 
@@ -17,6 +18,8 @@ def with_overrides(
     num_samples: int | None = None,
     max_failures: int | None = None,
     trial_timeout_s: float | None = None,
+    cpus_per_trial: float | None = None,
+    gpus_per_trial: float | None = None,
 ) -> SearchSpace:
     """``space`` with the command line's values in place of its own, each one checked."""
     if task is not None:
@@ -39,4 +42,11 @@ def with_overrides(
         if trial_timeout_s <= 0:
             raise AfsearchError(f"--trial-timeout must be above 0 seconds, got {trial_timeout_s}.")
         changes["trial_timeout_s"] = trial_timeout_s
+    resources: dict[str, float] = {}
+    if cpus_per_trial is not None:
+        resources["cpus_per_trial"] = check_cpus(cpus_per_trial, "--cpus-per-trial")
+    if gpus_per_trial is not None:
+        resources["gpus_per_trial"] = check_gpus(gpus_per_trial, "--gpus-per-trial")
+    if resources:
+        changes["resources"] = dataclasses.replace(space.resources, **resources)
     return dataclasses.replace(space, **changes) if changes else space

@@ -9,6 +9,7 @@ from typing import Any
 from afsearch.domains import FamilySpace, Value
 from afsearch.space._confirm_options import ConfirmOptions
 from afsearch.space._prescreen_options import PrescreenOptions
+from afsearch.space._resources import Resources
 
 MODES = ("max", "min")
 SCHEDULERS = ("asha", "none")
@@ -38,6 +39,7 @@ TOP_KEYS = {
     "enqueue",
     "compile",
     "per_site",
+    "resources",
 }
 TASK_KEYS = {"name", "epochs", "batch_size", "lr", "weight_decay", "optimizer", "options"}
 
@@ -82,6 +84,8 @@ class SearchSpace:
     per_site: bool = False
     #: The number of activation sites of the task's network (counted when ``per_site``).
     sites: int = 0
+    #: CPUs and GPUs each trial asks of Ray (``resources:``; the launch flags override them).
+    resources: Resources = field(default_factory=Resources)
 
     @property
     def folder(self) -> str | None:

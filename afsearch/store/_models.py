@@ -156,6 +156,8 @@ class TrialModel(Base):
     learned_params: Mapped[Any] = mapped_column(JSONType, nullable=True)
     error: Mapped[str | None] = mapped_column(Text)
     node: Mapped[str | None] = mapped_column(String(255))
+    # The torch device it trained on: "cpu" or "cuda:0 (<GPU name>, Ray GPU <id>)" (0007).
+    device: Mapped[str | None] = mapped_column(String(255))
     duplicate_of: Mapped[int | None] = mapped_column(
         ForeignKey("afs_trials.id", ondelete="SET NULL")
     )

@@ -156,10 +156,12 @@ class TrialWrites(StoreConnection):
         error: str | None = None,
         duplicate_of: int | None = None,
         node: str | None = None,
+        device: str | None = None,
     ) -> None:
         """Record how a trial ended; ``status`` is any final status (not ``running``).
 
-        ``node`` (where the trial ran, often only known from its results) is kept if ``None``.
+        ``node`` and ``device`` (where the trial ran and on what, known from its results) are
+        kept if ``None``.
         """
         final = coerce_enum(TrialStatus, status, "status")
         if final is TrialStatus.RUNNING:
@@ -183,6 +185,8 @@ class TrialWrites(StoreConnection):
             row.duplicate_of = duplicate_of
             if node is not None:
                 row.node = node
+            if device is not None:
+                row.device = device
             row.finished_at = now
             started = utc(row.started_at)
             row.duration_s = (now - started).total_seconds() if started is not None else None

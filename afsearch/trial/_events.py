@@ -111,6 +111,10 @@ class LaunchObserver:
     def ray_started(self, seconds: float) -> None:
         """Ray is up, after ``seconds``."""
 
+    def notice(self, text: str) -> None:
+        """Something the user should know that stops nothing, in one sentence (the cluster has
+        GPUs the trials do not ask for)."""
+
     def study_started(self, event: StudyStarted) -> None:
         """The study is open and its trials are about to run."""
 

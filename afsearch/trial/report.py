@@ -18,6 +18,8 @@ REUSED_FROM = "reused_from"  # store id of the trial whose result was reused, el
 # parameters "per_channel": {name: [[value per channel] per site]}.
 LEARNED = "learned_params"
 NODE = "node"  # "<ip> <node id>" of the Ray node that ran the trial
+#: The device the trial trained on: "cpu" or "cuda:0 (NVIDIA H100 80GB HBM3, Ray GPU 3)".
+DEVICE = "device"
 RESUMED_AT = "resumed_at"  # epoch of the checkpoint the trial continued from, else 0
 STOPPED = "stopped"  # 1 on the last report of a trial that `afsearch stop` ended
 REFUSED = "refused_because"  # text: why the task refused the candidate before training it
@@ -45,6 +47,7 @@ NOT_METRICS = frozenset(
         "timesteps_since_restore",
         LEARNED,
         NODE,
+        DEVICE,
         WHY_DIVERGED,
         STOPPED,
         REFUSED,

@@ -99,11 +99,10 @@ def add_launch_options(parser: argparse.ArgumentParser, max_concurrent: bool = F
 
 def launch_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """``launch`` arguments from :func:`add_launch_options`: local Ray on ``--cpus`` CPUs, or the
-    cluster at ``--address``; no progress table."""
+    cluster at ``--address``."""
     kwargs: dict[str, Any] = {
         "num_cpus": None if args.address else args.cpus,
         "address": args.address,
-        "progress": False,
     }
     if hasattr(args, "max_concurrent"):
         kwargs["max_concurrent"] = args.max_concurrent

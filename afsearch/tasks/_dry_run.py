@@ -111,8 +111,9 @@ def _first(data: Any, split: str, size: int) -> tuple[Any, Any]:
     if source is None:
         raise AfsearchError(f"The task's data has no {split!r} split to take a batch from.")
     if hasattr(source, "__getitem__") and not hasattr(source, "batch_size"):
-        import torch
+        from torch.utils.data import default_collate
 
-        items = [source[i] for i in range(min(size, len(source)))]
-        return torch.stack([i[0] for i in items]), torch.as_tensor([i[1] for i in items])
-    return next(iter(source))
+        x, y = default_collate([source[i] for i in range(min(size, len(source)))])
+        return x, y
+    x, y = next(iter(source))
+    return x, y

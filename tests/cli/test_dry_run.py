@@ -75,3 +75,39 @@ def test_a_built_in_task_passes_the_dry_run(folder: Path) -> None:
     code, output = validate(folder, task="digits-mlp")
     assert code == 0, output
     assert "one batch of" in output and "val_accuracy" in output
+
+
+STREAMED = """
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from afsearch.tasks import BaseTask, TaskDatasets, TaskSettings
+
+
+class Streamed(BaseTask):
+    name = "streamed"
+    description = "datasets and a loader"
+    metric, mode = "val_accuracy", "max"
+    default_settings = TaskSettings(epochs=1, batch_size=16)
+
+    def build_data(self, seed):
+        x = torch.randn(64, 4)
+        y = (x[:, 0] > 0).long()
+        return TaskDatasets(
+            TensorDataset(x[:32], y[:32]),
+            DataLoader(TensorDataset(x[32:48], y[32:48]), batch_size=8),
+            TensorDataset(x[48:], y[48:]),
+        )
+
+    def build_model(self, make_activation):
+        return nn.Sequential(nn.Linear(4, 8), make_activation(), nn.Linear(8, 2))
+"""
+
+
+def test_a_task_of_datasets_and_loaders_passes_the_dry_run(folder: Path) -> None:
+    (folder / "dryrun_streamed.py").write_text(STREAMED)
+    sys.modules.pop("dryrun_streamed", None)
+    code, output = validate(folder, task="dryrun_streamed:Streamed")
+    assert code == 0, output
+    assert "one batch of 16 forward and backward" in output

@@ -51,9 +51,9 @@ def studies(db: DbOption = None, as_json: JsonOption = False) -> None:
 
 
 def studies_table(rows: list[StudySummary]) -> Table:
-    """The studies, one row each. Every header is one word or two that wrap whole, and the
-    counts share one cell, so the table keeps its headers at 80 columns."""
-    # No vertical rules, as the leaderboard: ten fields need every column of a narrow terminal.
+    """The studies, one row each, readable at 80 columns: the task and its metric share a
+    cell, and so do the counts, one a line."""
+    # No vertical rules, as the leaderboard: a narrow terminal needs every column for text.
     table = Table(
         title="Studies",
         box=box.SIMPLE_HEAD,
@@ -61,15 +61,16 @@ def studies_table(rows: list[StudySummary]) -> Table:
         show_edge=False,
         collapse_padding=True,
     )
-    table.add_column("name", overflow="fold", min_width=8)
-    table.add_column("task, metric", overflow="fold", min_width=12)
+    # The name and the task fold where the terminal is narrow; the other columns keep their
+    # width, so their headers and values stay whole.
+    table.add_column("name", overflow="fold")
+    table.add_column("task, metric", overflow="fold")
     table.add_column("status", no_wrap=True)
     table.add_column("trials", justify="right", no_wrap=True)
     table.add_column("best", justify="right", no_wrap=True)
     confirmed = any(r.confirmed_trial is not None for r in rows)
     if confirmed:
-        # Wide enough for "#12 0.9550 better" on one line; the split wraps below it.
-        table.add_column("confirmed best", min_width=17)
+        table.add_column("confirmed best", no_wrap=True)
     for r in rows:
         counts = [
             str(r.n_trials),

@@ -206,6 +206,30 @@ def test_studies_on_an_empty_database_says_so(tmp_path: Path) -> None:
     assert result.exit_code == 0 and "no studies yet" in result.output
 
 
+@pytest.mark.parametrize("confirmed", [False, True])
+def test_studies_keeps_every_header_whole_at_80_columns(tmp_path: Path, confirmed: bool) -> None:
+    from tests.cli.test_confirm_cli import confirmed_db
+    from tests.helpers import create_digits_study
+
+    url = confirmed_db(tmp_path / "c.db") if confirmed else store_trial(tmp_path / "s.db")
+    with TrialStore(url) as store:
+        create_digits_study(store, "quickstart-20240101-120000-with-a-long-name")
+    result = run("studies", "--db", url, env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    table = result.output.split("done: completed;")[0]
+    assert "…" not in table, table
+    assert max(len(line) for line in table.splitlines()) <= 80, table
+    header = next(line for line in table.splitlines() if line.startswith("name"))
+    words = ["name", "task, metric", "status", "trials", "best"]
+    for word in [*words, *(["confirmed best"] if confirmed else [])]:
+        assert f" {word} " in f" {header} ", header
+    assert "0 pruned" in table and "0 skipped" in table and "val_accuracy" in table
+    # A long study name folds onto more lines; the other columns keep their width.
+    assert "quickstart-" in table
+    if confirmed:
+        assert "#1 0.9550 better" in table
+
+
 def test_a_bare_number_is_a_trial_number_and_ids_need_their_prefix(tmp_path: Path) -> None:
     url = store_trial(tmp_path / "n.db")
     with TrialStore(url) as store:

@@ -9,9 +9,9 @@ from torch import nn
 from afsearch.activations import build
 from afsearch.compiler import CompiledActivation
 from afsearch.exceptions import AfsearchError
-from afsearch.tasks import BaseTask, TaskData, get_task
+from afsearch.tasks import BaseTask, TaskData, get_task, site_activation
 from afsearch.tasks._networks import MLP, ConvNet1d, ResNet20
-from afsearch.tasks._sites import count_sites, site_activation, takes_channels
+from afsearch.tasks._sites import count_sites, takes_channels
 
 
 def test_channels_go_only_to_a_factory_that_takes_them():

@@ -135,7 +135,6 @@ def run_study(
         study=study,
         url=url,
         runs_dir=workdir / "runs",
-        progress=False,
         num_cpus=2,
         reuse=False,
     )

@@ -83,7 +83,7 @@ def _variants(epochs: int) -> dict[str, Any]:
 def _dataloader_task(settings: TaskSettings) -> Any:
     """mnist1d-cnn as a BaseTask that returns datasets, streamed by afsearch's loop."""
     try:
-        from afsearch.tasks import TaskDatasets  # type: ignore[attr-defined]
+        from afsearch.tasks import TaskDatasets
     except ImportError:
         return None
     from torch.utils.data import TensorDataset

@@ -48,11 +48,15 @@ def check_task(where: Where, space: SearchSpace, task: Any) -> None:
 def reported_metrics(task: Any) -> set[str] | None:
     """The metrics a :class:`~afsearch.tasks.BaseTask` reports every epoch through the shared
     loop, or ``None`` where that cannot be known without training."""
-    import torch
+    from afsearch.tasks import BaseTask
 
     names = {"train_loss", "val_loss", task.metric}
     if task.problem == "classification":
         names.add("val_accuracy")
+    if type(task).loss_metrics is BaseTask.loss_metrics:
+        return names  # no metric derived from the loss: no torch needed to know
+    import torch
+
     try:  # a user's loss_metrics may expect targets of its own shape
         names.update(task.loss_metrics("val", 1.0, torch.ones(4, 1)))
     except Exception:

@@ -35,6 +35,15 @@ Then a transfer matrix: each task's confirmed winner trained on every other task
 with that task's default settings on 3 fresh seeds (in this process; a PINN refuses a winner
 that is not smooth enough, shown as such).
 
+``--searches 2`` runs two independent searches per task (search seeds ``--search-seed`` and the
+next) with the same protocol; a task then counts as won only if both confirmed winners beat the
+best tuned baseline on the test split at Holm-corrected p < 0.05, Holm over every candidate
+confirmed for the task (``replicate``), and each winner's worst seed and spread are reported.
+The shipped spaces confirm with ``lr_grid: [0.3, 1.0, 3.0]``: every arm, candidates and
+baselines alike, picks its learning-rate factor on the validation split over tuning seeds of
+its own before it is judged on the test split (afsearch.confirm._protocol). The transfer matrix
+runs with ``--transfer``; inr-image's untuned extra baselines with ``--extra-baselines``.
+
 ``--quick`` (2 shared cores): inr-image and pinn-poisson with 100 trials each, pinn-burgers
 with as many trials as the time left allows (``--minutes``, 65 by default; none below 30),
 top 5 confirmed on 10 seeds. ``--full`` (a Ray cluster, ``--address``): inr-image, pinn-poisson,
@@ -71,6 +80,7 @@ from _common import (
 )
 
 from afsearch.confirm import judge
+from afsearch.confirm._stats import center, choose_scale
 from afsearch.exceptions import AfsearchError, shorten
 from afsearch.orchestrator import init_ray, launch
 from afsearch.results import compare, trial_candidate
@@ -101,17 +111,16 @@ def space_path(task: str) -> Path:
     return ROOT / "search_spaces" / SPACE_FILES[task]
 
 
-def make_space(task: str, trials_n: int, top: int, seeds: int) -> SearchSpace:
+def make_space(task: str, trials_n: int, top: int, seeds: int, study: str) -> SearchSpace:
     """The shipped space of ``task`` with its task set to ``task``, ``trials_n`` trials and the
-    confirm stage's ``top`` and ``seeds``; nothing else of the file changes."""
+    confirm stage's ``top`` and ``seeds``; nothing else of the file changes (its confirm
+    protocol, split and lr_grid included)."""
     path = space_path(task)
     space = with_overrides(load_space(path), task=task, num_samples=trials_n)
     if space.confirm is None:
         raise AfsearchError(f"{path} has no confirm: key; this benchmark confirms its winners.")
-    confirm = ConfirmOptions.parse(
-        {"top": top, "seeds": seeds, "against": list(space.confirm.against)}
-    )
-    space = dataclasses.replace(space, name=f"prove-{task}", confirm=confirm)
+    confirm: ConfirmOptions = dataclasses.replace(space.confirm, top=top, seeds=seeds)
+    space = dataclasses.replace(space, name=study, confirm=confirm)
     check_space(space)
     return space
 
@@ -122,12 +131,12 @@ def siren_settings(task: str, omega0: float) -> Any:
 
 
 def run_task(
-    task: str, trials_n: int, args: argparse.Namespace, url: str, runs: Path
+    task: str, trials_n: int, args: argparse.Namespace, url: str, runs: Path, seed: int
 ) -> dict[str, Any]:
-    study = f"prove-{task}"
-    space = make_space(task, trials_n, args.top, args.seeds)
+    study = f"prove-{task}" if seed == args.search_seed else f"prove-{task}-seed{seed}"
+    space = make_space(task, trials_n, args.top, args.seeds, study)
     clock = Stopwatch()
-    launch(space, study=study, url=url, runs_dir=runs, seed=args.search_seed, **launch_kwargs(args))
+    launch(space, study=study, url=url, runs_dir=runs, seed=seed, **launch_kwargs(args))
     wall = clock.seconds
     rows = trials(study, url)
     counts: dict[str, int] = {}
@@ -136,12 +145,18 @@ def run_task(
     by_id = {t.id: t for t in rows}
     verdicts = confirmation(study, url)
     seeds = sorted({r.seed for r in confirm_runs(study, url)})
+    mode = get_task(task).mode
+    metric = get_task(task).metric
     values: dict[tuple[str, str], list[float]] = {}
+    val_values: dict[tuple[str, str], list[float]] = {}
     for r in confirm_runs(study, url):
         if r.metric_value is not None:
             values.setdefault((r.kind, r.arm), []).append(r.metric_value)
-    mode = get_task(task).mode
-    metric = get_task(task).metric
+            val = ((r.metrics or {}).get("val") or {}).get(metric)
+            if val is not None:
+                val_values.setdefault((r.kind, r.arm), []).append(val)
+    split = space.confirm.split if space.confirm else "val"
+    lr_factors = {(v.kind, v.arm): (v.options or {}).get("lr_factor", 1.0) for v in verdicts}
     candidates: list[dict[str, Any]] = []
     for v in verdicts:
         if v.kind != "candidate":
@@ -159,6 +174,8 @@ def run_task(
                 "candidate": cand.to_dict(),
                 "config": (t.config or {}).get("activation"),
                 "values": values.get(("candidate", v.arm), []),
+                "val_values": val_values.get(("candidate", v.arm), []),
+                "lr_factor": lr_factors.get(("candidate", v.arm), 1.0),
                 "confirm_stage": {
                     "mean": v.mean,
                     "baseline": v.baseline,
@@ -184,7 +201,7 @@ def run_task(
     refused = dict((verdicts[0].options or {}).get("refused", {})) if verdicts else {}
     confirm_wall = wall  # launch includes the confirm stage; split below from the runs
     extra: dict[str, list[float]] = {}
-    if omega0 is not None:
+    if omega0 is not None and args.extra_baselines:
         # The six standard activations in the task's plain MLP (its defaults) and SIREN at the
         # other omega0 of SIREN_OMEGAS: the same fresh seeds, the same training function.
         clock2 = Stopwatch()
@@ -208,7 +225,10 @@ def run_task(
         log(f"  baselines trained in {clock2.seconds:.0f} s")
         baselines.update(extra)
     all_base = [(name, vals) for name, vals in baselines.items()]
-    rejudged = judge([(c["arm"], c["trial_id"], c["values"]) for c in candidates], all_base, mode)
+    scale = choose_scale(mode, [v for vals in baselines.values() for v in vals])
+    rejudged = judge(
+        [(c["arm"], c["trial_id"], c["values"]) for c in candidates], all_base, mode, scale=scale
+    )
     for c, row in zip(candidates, [r for r in rejudged if r["kind"] == "candidate"], strict=True):
         c["verdict"] = {
             k: row.get(k)
@@ -236,7 +256,19 @@ def run_task(
         "against": list(space.confirm.against) if space.confirm else [],
         "extra_baselines": sorted(extra),
         "refused_baselines": refused,
-        "baselines": {n: {"values": v, "mean": _mean(v)} for n, v in baselines.items()},
+        "baselines": {
+            n: {
+                "values": v,
+                "mean": _mean(v),
+                "val_values": val_values.get(("baseline", n), []),
+                "lr_factor": lr_factors.get(("baseline", n), 1.0),
+            }
+            for n, v in baselines.items()
+        },
+        "split": split,
+        "scale": scale,
+        "search_seed": seed,
+        "protocol": space.confirm.to_dict() if space.confirm else None,
         "best_baseline": best_base,
         "candidates": candidates,
         "winner": winner,
@@ -247,6 +279,53 @@ def run_task(
 
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else math.nan
+
+
+def replicate(searches: list[dict[str, Any]]) -> dict[str, Any]:
+    """Whether a task's win replicates: every candidate confirmed in any of its searches against
+    the first search's tuned baselines (the same fresh seeds), Holm over all of them; the task
+    counts as won only when each search's confirmed winner is ``better``. Each winner's worst
+    seed and spread are kept: a function that sometimes collapses is worth knowing about."""
+    first = searches[0]
+    mode, scale = first["mode"], first["scale"]
+    base = [(n, b["values"]) for n, b in first["baselines"].items()]
+    candidates = [
+        (f"s{i}:{c['arm']}", c["trial_id"], c["values"])
+        for i, d in enumerate(searches)
+        for c in d["candidates"]
+    ]
+    rows = {
+        r["arm"]: r for r in judge(candidates, base, mode, scale=scale) if r["kind"] != "baseline"
+    }
+    winners: list[dict[str, Any] | None] = []
+    for i, d in enumerate(searches):
+        w = d.get("winner")
+        if w is None:
+            winners.append(None)
+            continue
+        row, vals = rows[f"s{i}:{w['arm']}"], w["values"]
+        mean, spread = center(vals, scale)
+        winners.append(
+            {
+                "search_seed": d["search_seed"],
+                "number": w["number"],
+                "expression": w["expression"],
+                "test_mean": mean,
+                "val_mean": center(w.get("val_values") or [], scale)[0],
+                "spread": spread,
+                "worst": (min(vals) if mode == "max" else max(vals)) if vals else None,
+                "n": len(vals),
+                "lr_factor": w.get("lr_factor"),
+                "baseline": row["baseline"],
+                "delta": row["delta"],
+                "ci": [row["ci_low"], row["ci_high"]],
+                "p_holm": row["p_holm"],
+                "verdict": row["verdict"],
+            }
+        )
+    replicated = len(winners) > 1 and all(w and w["verdict"] == "better" for w in winners)
+    return {"holm_over": len(candidates), "scale": scale, "winners": winners,
+            "replicated": replicated}  # fmt: skip
 
 
 def transfer(data: dict[str, Any], parallel: bool = True) -> dict[str, Any]:
@@ -323,6 +402,43 @@ def report(data: dict[str, Any]) -> str:
         "winner",
     ]
     parts = [table(head, rows)]
+    rep_rows = []
+    for task, d in data["tasks"].items():
+        rep = d.get("replication")
+        if not rep:
+            continue
+        m = d["metric"]
+        for w in rep["winners"]:
+            if w is None:
+                rep_rows.append([task, "-", "no winner", "", "", "", "", "", "", ""])
+                continue
+            delta = f"×{w['delta']:.3g}" if rep["scale"] == "log" else _fmt(w["delta"], m)
+            rep_rows.append(
+                [
+                    task,
+                    w["search_seed"],
+                    f"#{w['number']} {shorten(w['expression'], 40)}",
+                    f"{_fmt(w['val_mean'], m)} / {_fmt(w['test_mean'], m)}",
+                    _fmt(w["worst"], m),
+                    f"{w['spread']:.3g}",
+                    f"{delta} vs {w['baseline']}",
+                    fmt_p(w["p_holm"]),
+                    w["verdict"],
+                    "yes" if rep["replicated"] else "no",
+                ]
+            )
+    if rep_rows:
+        parts.append(
+            "Replication: each search's confirmed winner against the best tuned baseline on the "
+            "test split, Holm over every candidate of the task's searches:"
+        )
+        parts.append(
+            table(
+                ["task", "search seed", "winner", "val / test mean", "worst seed", "spread",
+                 "Δ", "Holm p", "verdict", "replicated"],
+                rep_rows,
+            )
+        )  # fmt: skip
     for task, d in data["tasks"].items():
         m = d["metric"]
         brow = [
@@ -499,6 +615,20 @@ def main() -> None:
         default=SEARCH_SEED,
         help="seed of the searches (another seed: does a second search find as good a winner?)",
     )
+    parser.add_argument(
+        "--searches",
+        type=int,
+        default=1,
+        help="independent searches per task (search seeds from --search-seed up); with 2 or "
+        "more, a task counts as won only if every search's winner beats the best tuned baseline",
+    )
+    parser.add_argument(
+        "--extra-baselines",
+        action="store_true",
+        help="inr-image: also train the plain MLP's standard activations and SIREN at other "
+        "omega0 (untuned, in this process)",
+    )
+    parser.add_argument("--transfer", action="store_true", help="also the transfer matrix")
     parser.add_argument("--plot", action="store_true", help="draw docs/prove_*.png")
     parser.add_argument("--report", type=Path, metavar="JSON", help="print the tables of a file")
     parser.add_argument(
@@ -516,12 +646,13 @@ def main() -> None:
         for part in parts:
             merged["tasks"].update(part["tasks"])
         merged["wall_s"] = sum(part.get("wall_s", 0.0) for part in parts)
-        # Each winner on every other task: 3 seeds per pair, on Ray (two at a time here).
-        set_threads(1)
-        clock = Stopwatch()
-        init_ray(args.address, None if args.address else args.cpus, None)
-        merged["transfer"] = transfer(merged)
-        merged["transfer_wall_s"] = clock.seconds
+        if args.transfer:
+            # Each winner on every other task: 3 seeds per pair, on Ray (two at a time here).
+            set_threads(1)
+            clock = Stopwatch()
+            init_ray(args.address, None if args.address else args.cpus, None)
+            merged["transfer"] = transfer(merged)
+            merged["transfer_wall_s"] = clock.seconds
         log(f"wrote {save(merged, 'bench_prove', args.json, bool(args.full))}")
         if args.plot:
             for p in plot(merged):
@@ -546,6 +677,7 @@ def main() -> None:
         "top": args.top,
         "seeds": args.seeds,
         "search_seed": args.search_seed,
+        "searches": args.searches,
         "tasks": {},
     }
     from _common import workdir
@@ -568,8 +700,17 @@ def main() -> None:
                     continue
             log(f"[{task}] {budget} trials, confirm top {args.top} on {args.seeds} seeds")
             t0 = clock.seconds
-            data["tasks"][task] = run_task(task, budget, args, url, wd / "runs")
-            d = data["tasks"][task]
+            searches = []
+            for i in range(args.searches):
+                seed = args.search_seed + i
+                searches.append(run_task(task, budget, args, url, wd / "runs", seed))
+                w = searches[-1].get("winner") or {}
+                log(f"  search seed {seed}: winner {w.get('expression')}")
+            d = data["tasks"][task] = searches[0]
+            if len(searches) > 1:
+                d["other_searches"] = searches[1:]
+                d["replication"] = replicate(searches)
+                log(f"  replicated: {d['replication']['replicated']}")
             d["wall_s"] = clock.seconds - t0
             d["budget"] = budget
             if task == "pinn-poisson":
@@ -578,8 +719,9 @@ def main() -> None:
             log(f"  {d['wall_s']:.0f} s; winner {w.get('expression')}: {w.get('verdict')}")
             data["wall_s"] = clock.seconds
             save(data, "bench_prove", args.json, full)
-        log("transfer matrix")
-        data["transfer"] = transfer(data)
+        if args.transfer:
+            log("transfer matrix")
+            data["transfer"] = transfer(data)
         data["wall_s"] = clock.seconds
         path = save(data, "bench_prove", args.json, full)
         log(f"wrote {path}; {clock.seconds:.0f} s in all")

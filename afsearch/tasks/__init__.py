@@ -13,7 +13,8 @@ site); :meth:`BaseTask.fit` trains it and yields an :class:`EpochResult` per epo
 Built-in tasks: ``digits-mlp`` (quickstart), ``mnist1d-mlp``, ``mnist1d-cnn``,
 ``teacher-student``, ``cifar10-resnet20``, and tasks where the activation decides the result:
 ``inr-image`` (an image as a function of its coordinates, SIREN's setting), ``pinn-poisson`` and
-``pinn-burgers`` (physics-informed networks, which take two derivatives of the activation);
+``pinn-burgers`` (physics-informed networks, which take two derivatives of the activation), and
+``image-folder`` (the user's images, any timm model; ``pip install 'afsearch[vision]'``);
 :func:`list_tasks` lists them.
 
 Your own task needs no registration: subclass :class:`BaseTask` in an importable module, say
@@ -57,6 +58,7 @@ from afsearch.tasks._base import BaseTask, TaskData, TaskDatasets
 from afsearch.tasks._cifar10 import CIFAR10ResNet20
 from afsearch.tasks._digits import DigitsMLP
 from afsearch.tasks._function import FunctionTask, Trial, TrialStopped
+from afsearch.tasks._image_folder import ImageFolderTask
 from afsearch.tasks._inr_image import INRImage
 from afsearch.tasks._mnist1d import MNIST1DCNN, MNIST1DMLP
 from afsearch.tasks._pinn_burgers import PINNBurgers
@@ -112,6 +114,7 @@ __all__ = [
     "EpochResult",
     "FunctionTask",
     "INRImage",
+    "ImageFolderTask",
     "PINNBurgers",
     "PINNPoisson",
     "ResNet20",

@@ -220,18 +220,60 @@ def find_cifar_folder(data_dir: str) -> Path:
 
 def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     # The official CIFAR-10 format is a pickle; only read files the user put there on purpose.
+    # latin1 reads the Python 2 pickles of the official batches as torchvision does.
     with path.open("rb") as handle:
-        batch = pickle.load(handle, encoding="bytes")
-    images = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-    return images, np.asarray(batch[b"labels"], dtype=np.int64)
+        batch = pickle.load(handle, encoding="latin1")
+    images = np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+    return images, np.asarray(batch["labels"], dtype=np.int64)
+
+
+def _read_cifar_folder(folder: Path, train_files: list[Path]) -> Arrays:
+    """The batches read by afsearch itself, where torchvision is not installed."""
+    parts = [_read_cifar_batch(path) for path in train_files]
+    x_test, y_test = _read_cifar_batch(folder / "test_batch")
+    x = np.concatenate([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    return x, y, x_test, y_test
+
+
+def _read_cifar_torchvision(folder: Path, data_dir: str) -> Arrays:
+    """The batches read by ``torchvision.datasets.CIFAR10``, which checks every file's MD5 sum
+    and never downloads here."""
+    from torchvision.datasets import CIFAR10
+
+    reader: type[CIFAR10] = CIFAR10
+    if folder.name != CIFAR10.base_folder:  # the batches lie in data_dir itself
+        # base_folder is how torchvision's own CIFAR100 names its folder, too.
+        reader = type("CIFAR10", (CIFAR10,), {"base_folder": folder.name})
+    try:
+        train = reader(str(folder.parent), train=True, download=False)
+        test = reader(str(folder.parent), train=False, download=False)
+    except RuntimeError:  # torchvision's message suggests download=True, which afsearch never does
+        raise AfsearchError(
+            f"Option 'data_dir' {data_dir!r}: torchvision's CIFAR-10 reader refused "
+            f"{str(folder)!r}, since it needs 'data_batch_1' to 'data_batch_5', 'test_batch' and "
+            f"'batches.meta' with their official contents (it checks their MD5 sums); "
+            f"{_CIFAR_HELP}."
+        ) from None
+
+    def channels_first(images: np.ndarray) -> np.ndarray:  # torchvision keeps (N, H, W, C)
+        return np.ascontiguousarray(images.transpose(0, 3, 1, 2))
+
+    return (
+        channels_first(train.data), np.asarray(train.targets, dtype=np.int64),
+        channels_first(test.data), np.asarray(test.targets, dtype=np.int64),
+    )  # fmt: skip
 
 
 @functools.lru_cache(maxsize=1)
 def cifar10_arrays(data_dir: str) -> Arrays:
     """CIFAR-10 as uint8 images ``(N, 3, 32, 32)`` and labels: x, y, x_test, y_test.
 
-    Reads ``data_batch_1`` ... ``data_batch_5`` (those present, at least one) and
-    ``test_batch`` from ``data_dir`` or ``data_dir/cifar-10-batches-py``.
+    Reads the batches in ``data_dir`` or ``data_dir/cifar-10-batches-py`` through
+    ``torchvision.datasets.CIFAR10`` (``download=False``) where torchvision is installed: every
+    file of the official set is then needed, with its official MD5 sum. Without torchvision
+    afsearch reads ``data_batch_1`` ... ``data_batch_5`` (those present, at least one) and
+    ``test_batch`` itself.
     """
     folder = find_cifar_folder(data_dir)
     train_files = [folder / name for name in _CIFAR_TRAIN_FILES if (folder / name).is_file()]
@@ -240,11 +282,11 @@ def cifar10_arrays(data_dir: str) -> Arrays:
             f"Option 'data_dir' {data_dir!r} has 'test_batch' but no 'data_batch_1' to "
             f"'data_batch_5' in {str(folder)!r}; {_CIFAR_HELP}."
         )
-    parts = [_read_cifar_batch(path) for path in train_files]
-    x_test, y_test = _read_cifar_batch(folder / "test_batch")
-    x = np.concatenate([p[0] for p in parts])
-    y = np.concatenate([p[1] for p in parts])
-    return x, y, x_test, y_test
+    try:
+        import torchvision  # noqa: F401 - only whether it is there
+    except ImportError:
+        return _read_cifar_folder(folder, train_files)
+    return _read_cifar_torchvision(folder, data_dir)
 
 
 def cifar10_data(seed: int, *, data_dir: str, n_val: int, subset: int | None) -> TaskData:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -68,3 +70,56 @@ def test_normalise_uses_the_cifar_statistics() -> None:
     out = normalise(x)
     assert out.dtype == torch.float32
     assert torch.allclose(out[0, :, 0, 0], torch.tensor([-0.0049, 0.0328, 0.1670]), atol=1e-3)
+
+
+def test_torchvision_and_afsearchs_own_reader_read_the_same_arrays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("torchvision")
+    from afsearch.tasks._data import cifar10_arrays
+
+    root = write_fake_cifar(tmp_path)
+    cifar10_arrays.cache_clear()
+    through_torchvision = cifar10_arrays(str(root))
+    cifar10_arrays.cache_clear()
+    monkeypatch.setitem(sys.modules, "torchvision", None)  # as if it were not installed
+    own = cifar10_arrays(str(root))
+    cifar10_arrays.cache_clear()
+    for a, b in zip(through_torchvision, own, strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert own[0].shape == (40, 3, 32, 32) and own[2].shape == (20, 3, 32, 32)
+
+
+def test_torchvision_checks_the_files_and_its_refusal_is_a_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tv = pytest.importorskip("torchvision")
+    root = write_fake_cifar(tmp_path)
+    monkeypatch.setattr(tv.datasets.CIFAR10, "test_list", [["test_batch", "0" * 32]])
+    with pytest.raises(AfsearchError) as info:
+        make(root, n_val=1).data(0)
+    message = str(info.value)
+    assert "MD5" in message and "downloads nothing" in message and "download=True" not in message
+
+
+@pytest.mark.parametrize("meta", [True, False], ids=["two-batches", "no-meta"])
+def test_an_incomplete_set_is_refused_with_torchvision_and_read_without(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, meta: bool
+) -> None:
+    pytest.importorskip("torchvision")
+    from afsearch.tasks._data import cifar10_arrays
+
+    root = write_fake_cifar(tmp_path, n_batches=2 if meta else 5, meta=meta)
+    with pytest.raises(AfsearchError, match="'batches.meta'"):
+        make(root, n_val=1).data(0)
+    monkeypatch.setitem(sys.modules, "torchvision", None)
+    cifar10_arrays.cache_clear()
+    assert len(make(root, n_val=1).data(0).y_train) == (2 if meta else 5) * 8 - 1
+    cifar10_arrays.cache_clear()
+
+
+def test_batches_in_a_folder_of_another_name_are_read(tmp_path: Path) -> None:
+    folder = write_fake_cifar(tmp_path) / "cifar-10-batches-py"
+    renamed = folder.rename(tmp_path / "my-cifar")
+    data = make(renamed, n_val=10).data(0)
+    assert (len(data.y_train), len(data.y_test)) == (30, 20)

@@ -27,10 +27,16 @@ class CountingReLU(nn.Module):
         return torch.relu(x)
 
 
-def tiny_task(cls: type[BaseTask], cifar_dir: Path, epochs: int = 2) -> BaseTask:
+@pytest.fixture(scope="module")
+def data_dirs(fake_cifar_dir: Path, fake_image_dir: Path) -> dict[str, Path]:
+    """The folder each task that reads one reads, by task name."""
+    return {"cifar10-resnet20": fake_cifar_dir, "image-folder": fake_image_dir}
+
+
+def tiny_task(cls: type[BaseTask], data_dirs: dict[str, Path], epochs: int = 2) -> BaseTask:
     options: dict[str, Any] = dict(cls.smoke_options)
     if "data_dir" in cls.known_options():
-        options["data_dir"] = str(cifar_dir)
+        options["data_dir"] = str(data_dirs[cls.name])
     return cls(cls.make_settings(epochs=epochs, options=options))
 
 
@@ -42,7 +48,7 @@ def test_the_built_in_tasks_are_registered() -> None:
     names = [cls.name for cls in TASKS]
     assert names == sorted(names)
     expected = {"digits-mlp", "mnist1d-mlp", "mnist1d-cnn", "teacher-student", "cifar10-resnet20"}
-    expected |= {"inr-image", "pinn-poisson", "pinn-burgers"}
+    expected |= {"inr-image", "pinn-poisson", "pinn-burgers", "image-folder"}
     assert expected <= set(names)
 
 
@@ -55,8 +61,10 @@ def test_class_attributes(cls: type[BaseTask]) -> None:
 
 
 @pytest.mark.parametrize("cls", TASKS, ids=lambda cls: cls.name)
-def test_fit_yields_one_finite_result_per_epoch(cls: type[BaseTask], fake_cifar_dir: Path) -> None:
-    task = tiny_task(cls, fake_cifar_dir)
+def test_fit_yields_one_finite_result_per_epoch(
+    cls: type[BaseTask], data_dirs: dict[str, Path]
+) -> None:
+    task = tiny_task(cls, data_dirs)
     made: list[CountingReLU] = []
 
     def make_activation() -> nn.Module:
@@ -76,19 +84,19 @@ def test_fit_yields_one_finite_result_per_epoch(cls: type[BaseTask], fake_cifar_
 
 
 @pytest.mark.parametrize("cls", TASKS, ids=lambda cls: cls.name)
-def test_fit_is_deterministic_on_cpu(cls: type[BaseTask], fake_cifar_dir: Path) -> None:
-    first = list(tiny_task(cls, fake_cifar_dir).fit(nn.ReLU, seed=3))
-    again = list(tiny_task(cls, fake_cifar_dir).fit(nn.ReLU, seed=3))
-    other = list(tiny_task(cls, fake_cifar_dir).fit(nn.ReLU, seed=4))
+def test_fit_is_deterministic_on_cpu(cls: type[BaseTask], data_dirs: dict[str, Path]) -> None:
+    first = list(tiny_task(cls, data_dirs).fit(nn.ReLU, seed=3))
+    again = list(tiny_task(cls, data_dirs).fit(nn.ReLU, seed=3))
+    other = list(tiny_task(cls, data_dirs).fit(nn.ReLU, seed=4))
     assert without_time(first) == without_time(again)
     assert without_time(first) != without_time(other)
 
 
 @pytest.mark.parametrize("cls", TASKS, ids=lambda cls: cls.name)
 def test_a_second_fit_of_one_instance_repeats_the_first(
-    cls: type[BaseTask], fake_cifar_dir: Path
+    cls: type[BaseTask], data_dirs: dict[str, Path]
 ) -> None:
-    task = tiny_task(cls, fake_cifar_dir, epochs=1)
+    task = tiny_task(cls, data_dirs, epochs=1)
     assert without_time(list(task.fit(nn.ReLU, seed=0))) == without_time(
         list(task.fit(nn.ReLU, seed=0))
     )

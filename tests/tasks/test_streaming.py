@@ -144,7 +144,6 @@ def test_a_ready_loader_keeps_its_batch_size() -> None:
     assert calls[0] == 5
 
 
-@pytest.mark.slow
 def test_workers_load_the_same_batches() -> None:
     alone = without_time(list(streamed(noise=0.1).fit(nn.ReLU, seed=1)))
     workers = without_time(list(streamed(noise=0.1, num_workers=2).fit(nn.ReLU, seed=1)))

@@ -28,6 +28,7 @@ LAYERS = (
     "confirm",
     "orchestrator",
     "results",
+    "distill",
     "cli",
 )
 

@@ -33,7 +33,13 @@ if TYPE_CHECKING:
         run_here,
         train_seed,
     )
-    from afsearch.confirm._stats import CONFIDENCE, difference_interval, holm, welch
+    from afsearch.confirm._stats import (
+        CONFIDENCE,
+        choose_scale,
+        difference_interval,
+        holm,
+        welch,
+    )
 
 _HOMES = {
     **dict.fromkeys(
@@ -62,7 +68,9 @@ _HOMES = {
         ),
         "_seeds",
     ),
-    **dict.fromkeys(("CONFIDENCE", "difference_interval", "holm", "welch"), "_stats"),
+    **dict.fromkeys(
+        ("CONFIDENCE", "choose_scale", "difference_interval", "holm", "welch"), "_stats"
+    ),
 }
 
 __all__ = [
@@ -75,6 +83,7 @@ __all__ = [
     "Runner",
     "SeedJob",
     "SeedRun",
+    "choose_scale",
     "confirm_study",
     "difference_interval",
     "fresh_seeds",

@@ -8,7 +8,7 @@ re-training with Welch's t-test, plots.
 from typing import TYPE_CHECKING, Any
 
 from afsearch.results._export import EXPORT_DIR, Exported, export_activation, export_trial
-from afsearch.results._plots import plot_trial
+from afsearch.results._plots import plot_trial, save_figure
 from afsearch.results._rerun import Comparison, compare, rerun
 from afsearch.results._study_analysis import (
     StudyBest,
@@ -53,6 +53,7 @@ __all__ = [
     "plot_study",
     "plot_trial",
     "rerun",
+    "save_figure",
     "trial_candidate",
     "trial_channel_values",
     "welch",

@@ -5,7 +5,8 @@ status 2; nothing else is printed for them. Each module registers its commands o
 """
 
 # Imported in the order their commands appear in --help.
-from afsearch.cli import _activations, _spaces, _launch, _query, _results, _analysis, _study  # noqa: F401, I001
+from afsearch.cli import _activations, _spaces, _launch, _query, _results  # noqa: F401, I001
+from afsearch.cli import _distill, _analysis, _study  # noqa: F401
 from afsearch.cli._common import app
 
 

@@ -96,6 +96,7 @@ def place(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], Pat
         (["validate", "fitted.yaml"], NO_TRAINING),
         (["tasks"], NO_TRAINING),
         (["tasks", "--json"], NO_TRAINING),
+        (["distill", "--help"], NO_TRAINING),
         # The fingerprint of an exported expression runs it: torch, but never Ray.
         (["export-expr", "x*sigmoid(beta*x)", "--param", "beta=1.5", "--out", "out"], NO_RAY),
     ],

@@ -33,6 +33,13 @@ if TYPE_CHECKING:
         strategy_names,
     )
     from afsearch.search._site_evolution import SiteEvolution
+    from afsearch.search._table import (
+        TABLE_COLUMNS,
+        init_signal,
+        output_features,
+        read_table,
+        write_table,
+    )
 
 #: Public name -> the private module that defines it.
 _HOMES = {
@@ -63,12 +70,18 @@ _HOMES = {
     "register": "_registry",
     "strategy_names": "_registry",
     "SiteEvolution": "_site_evolution",
+    "TABLE_COLUMNS": "_table",
+    "init_signal": "_table",
+    "output_features": "_table",
+    "read_table": "_table",
+    "write_table": "_table",
 }
 
 __all__ = [
     "PATIENCE",
     "SIGNALS",
     "STRATEGIES",
+    "TABLE_COLUMNS",
     "BaseStrategy",
     "DistinctBudget",
     "Draft",
@@ -88,11 +101,15 @@ __all__ = [
     "check_space",
     "fit_predict",
     "get_strategy",
+    "init_signal",
     "make_strategy",
+    "output_features",
+    "read_table",
     "register",
     "run_local",
     "scored_trials",
     "strategy_names",
+    "write_table",
 ]
 
 __getattr__, __dir__ = lazy_surface(__name__, _HOMES)

@@ -93,16 +93,21 @@ def probe(where: Where, space: SearchSpace) -> None:
     """Build the candidates at the corners of every family sub-space, and check the task:
     its name, the metric the space names, its settings, and that it accepts the families."""
     from afsearch.space._task_check import check_candidates, check_task
-    from afsearch.tasks import get_task
+    from afsearch.tasks import get_task, task_class
 
     built = [
         (fs.label, _probe_family(where.at("families").at(f"[{i}]"), fs.label, fs))
         for i, fs in enumerate(space.families)
     ]
     try:
-        task = get_task(space.task, search_path=space.folder)
+        task_class(space.task, search_path=space.folder)
     except AfsearchError as exc:
         raise where.at("task.name").error(str(exc)) from None
+    low = {k: suggest(_Corner(False), k, v) for k, v in space.task_values.items()}
+    try:  # the task with the space's options: its defaults may lack a required one (data_dir)
+        task = get_task(space.task, task_settings(space, low), search_path=space.folder)
+    except AfsearchError as exc:
+        raise where.at("task").error(str(exc)) from None
     check_task(where, space, task)
     check_candidates(where, space, task, built)
     for corner in (_Corner(False), _Corner(True)):
@@ -115,10 +120,9 @@ def probe(where: Where, space: SearchSpace) -> None:
 
 def task_settings(space: SearchSpace, values: Mapping[str, Any]) -> Any:
     """The task's settings for one trial: the space's fixed values and the sampled ones."""
-    from afsearch.tasks import TaskSettings, get_task
+    from afsearch.tasks import TaskSettings, get_task, task_class
 
-    task = get_task(space.task)
-    base = task.default_settings
+    base = task_class(space.task, search_path=space.folder).default_settings
     fixed = {k: v for k, v in space.task_values.items() if not isinstance(v, (Range, Choice))}
     values = {**fixed, **values}
     kwargs = {
@@ -130,7 +134,7 @@ def task_settings(space: SearchSpace, values: Mapping[str, Any]) -> Any:
         "options": {**base.options, **space.task_options},
     }
     settings = TaskSettings(**kwargs)
-    get_task(space.task, settings)  # validates options against the task
+    get_task(space.task, settings, search_path=space.folder)  # validates the options
     return settings
 
 

@@ -63,7 +63,7 @@ from afsearch.tasks._inr_image import INRImage
 from afsearch.tasks._mnist1d import MNIST1DCNN, MNIST1DMLP
 from afsearch.tasks._pinn_burgers import PINNBurgers
 from afsearch.tasks._pinn_poisson import PINNPoisson
-from afsearch.tasks._registry import get_task, list_tasks, register_task
+from afsearch.tasks._registry import get_task, list_tasks, register_task, task_class
 from afsearch.tasks._settings import COMMON_OPTIONS, TaskSettings
 from afsearch.tasks._sites import count_sites, site_activation
 from afsearch.tasks._teacher_student import TeacherStudent
@@ -132,4 +132,5 @@ __all__ = [
     "sample_batches",
     "seed_everything",
     "site_activation",
+    "task_class",
 ]

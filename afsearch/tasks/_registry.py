@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from afsearch.exceptions import AfsearchError, choices
 from afsearch.tasks._base import BaseTask
-from afsearch.tasks._function import function_task, is_training_function
+from afsearch.tasks._function import FunctionTask, function_task, is_training_function
 from afsearch.tasks._settings import MODES, PROBLEMS, TaskSettings
 
 _REGISTRY: dict[str, type[BaseTask]] = {}
@@ -84,10 +84,34 @@ def get_task(
     >>> get_task("digits-mlp").metric
     'val_accuracy'
     """
+    factory = _factory(name_or_path, search_path)
+    task = factory(settings)
+    if not isinstance(task, BaseTask):
+        raise AfsearchError(_NOT_A_TASK.format(path=name_or_path, value=task))
+    if not isinstance(task, FunctionTask):  # the space names a training function's metric
+        check_task_class(type(task), f"The task {name_or_path!r} made")
+    return task
+
+
+def task_class(
+    name_or_path: str, *, search_path: str | os.PathLike[str] | None = None
+) -> type[BaseTask]:
+    """The class of the task ``name_or_path`` names, built from its defaults only when it is
+    named by a factory function (a class's options are then checked where settings are)."""
+    factory = _factory(name_or_path, search_path)
+    if isinstance(factory, type) and issubclass(factory, BaseTask):
+        return factory
+    return type(get_task(name_or_path, search_path=search_path))
+
+
+def _factory(
+    name_or_path: str, search_path: str | os.PathLike[str] | None
+) -> Callable[[TaskSettings | None], object]:
+    """What makes the task ``name_or_path`` from its settings: a task class, or a callable."""
     if not isinstance(name_or_path, str):
         raise AfsearchError(f"A task is named by a string, got {name_or_path!r}.")
     if name_or_path in _REGISTRY:
-        return _REGISTRY[name_or_path](settings)
+        return _REGISTRY[name_or_path]
     if ":" not in name_or_path:
         raise AfsearchError(_UNKNOWN.format(name=name_or_path, valid=choices(_REGISTRY)))
     module_name, _, attr = name_or_path.partition(":")
@@ -103,16 +127,12 @@ def get_task(
     if not callable(factory):
         raise AfsearchError(_NOT_A_TASK.format(path=name_or_path, value=factory))
     if is_training_function(factory):
-        return function_task(factory, name_or_path)(settings)
+        return function_task(factory, name_or_path)
     if isinstance(factory, type) and issubclass(factory, BaseTask):
         check_task_class(factory, f"Task class {name_or_path!r}")
     else:
         _check_factory(factory, name_or_path)
-    task = factory(settings)
-    if not isinstance(task, BaseTask):
-        raise AfsearchError(_NOT_A_TASK.format(path=name_or_path, value=task))
-    check_task_class(type(task), f"The task {name_or_path!r} made")
-    return task
+    return factory
 
 
 def _check_factory(factory: Callable[..., object], path: str) -> None:

@@ -95,3 +95,40 @@ def test_per_site_counts_a_training_functions_sites(
         "families": [{"family": "swish"}],
     }
     assert parse_space(data).sites == 3
+
+
+REQUIRED = """
+import torch
+from torch import nn
+
+from afsearch.tasks import BaseTask, TaskData, TaskSettings
+
+
+class NeedsFolder(BaseTask):
+    name = "needs-folder"
+    description = "a task whose defaults lack a required option"
+    metric, mode = "val_accuracy", "max"
+    default_settings = TaskSettings(epochs=1, options={"data_dir": None})
+
+    def check_options(self):
+        if self.options["data_dir"] is None:
+            raise self.option_error("data_dir", "a folder")
+
+    def build_data(self, seed): ...
+
+    def build_model(self, make_activation):
+        return nn.Sequential(nn.Linear(2, 2), make_activation())
+"""
+
+
+def test_a_task_is_checked_with_the_spaces_options_not_its_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "needsfolder.py").write_text(REQUIRED)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "needsfolder", raising=False)
+    data = {"task": {"name": "needsfolder:NeedsFolder"}, "families": [{"family": "swish"}]}
+    with pytest.raises(AfsearchError, match=r"task: Option 'data_dir'.*must be a folder"):
+        parse_space(data)
+    data["task"]["options"] = {"data_dir": str(tmp_path)}
+    assert parse_space(data).metric == "val_accuracy"

@@ -54,6 +54,13 @@ def launch(
     trial_timeout: Annotated[
         float | None, typer.Option(help="Seconds a trial may train before it is stopped.")
     ] = None,
+    log: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Write each trial to mlflow or tensorboard under the runs directory "
+            "(repeatable; replaces the space's log)."
+        ),
+    ] = None,
 ) -> None:
     """Run a search: every trial lands in the database."""
     _check_space(space)
@@ -75,6 +82,7 @@ def launch(
         reuse=reuse,
         max_failures=max_failures,
         trial_timeout_s=trial_timeout,
+        log=tuple(log) if log else None,
     )
     _print_outcome(result, url, top)
 

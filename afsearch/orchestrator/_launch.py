@@ -39,7 +39,7 @@ from afsearch.store import (
     check_launch_name,
     optuna_study_name,
 )
-from afsearch.trial import LaunchObserver, StudyStarted
+from afsearch.trial import BaseRunLogger, LaunchObserver, StudyStarted, get_run_logger
 
 #: Statuses of trials that will run again when their study is resumed.
 _UNFINISHED = (TrialStatus.RUNNING, TrialStatus.INTERRUPTED)
@@ -65,7 +65,9 @@ class LaunchOptions:
     ``None`` leaves the space's own value (task, sample count, CPUs and GPUs per trial, ...);
     ``url`` defaults to ``$AFSEARCH_DB`` and then an SQLite file, ``address`` to a local Ray
     instance with ``num_cpus`` CPUs, ``runs_dir`` to ``$AFSEARCH_RUNS`` or ``./afsearch_runs``.
-    Without ``reuse`` every proposal trains, repeats of known functions included.
+    Without ``reuse`` every proposal trains, repeats of known functions included. ``log``
+    names the run logs written under ``<runs_dir>/<study>`` (``"mlflow"``, ``"tensorboard"``)
+    in place of the space's ``log:``.
     """
 
     study: str | None = None
@@ -83,6 +85,7 @@ class LaunchOptions:
     reuse: bool = True
     max_failures: int | None = None
     trial_timeout_s: float | None = None
+    log: tuple[str, ...] | None = None
 
 
 def launch(
@@ -110,11 +113,12 @@ def launch(
     name = check_launch_name(opts.study or space.name)
     if opts.resume:
         _check_resumable(opts.url, name)
+    runs = storage_path(opts.runs_dir) if opts.runs_dir else default_runs_dir()
+    loggers = _run_loggers(space, f"{runs}/{name}", name)
     store = TrialStore(opts.url, retries=DRIVER_RETRIES)
     existing = _existing_study(store, name, opts.resume)
     if existing is not None and opts.num_samples is not None:
         existing = _extend(store, existing, opts.num_samples)
-    runs = storage_path(opts.runs_dir) if opts.runs_dir else default_runs_dir()
     # Each launch (and each resume) is its own Ray experiment; the study spans them. Multi-node
     # runs need shared storage here: NFS, or a URI such as s3://bucket/afsearch_runs.
     run_name = time.strftime("run-%Y%m%d-%H%M%S")
@@ -125,7 +129,7 @@ def launch(
         notice = unused_gpus(resources.gpus_per_trial)
         if notice:
             observer.notice(notice)
-        study = _Study(store, name, space, existing, resources, observer)
+        study = _Study(store, name, space, existing, resources, observer, loggers)
         return study.run(source, opts, f"{runs}/{name}/{run_name}", runs, run_name)
     except KeyboardInterrupt:
         store.set_study_status(name, StudyStatus.INTERRUPTED, finished=True)
@@ -167,12 +171,22 @@ def _space_of(
         trial_timeout_s=opts.trial_timeout_s,
         cpus_per_trial=opts.cpus_per_trial,
         gpus_per_trial=opts.gpus_per_trial,
+        log=opts.log,
     )
     check_space(space)
     limit = get_strategy(space.sampler).num_samples(space)
     if limit < space.num_samples:
         space = dataclasses.replace(space, num_samples=limit)
     return space, source
+
+
+def _run_loggers(space: SearchSpace, folder: str, study: str) -> list[BaseRunLogger]:
+    """The space's run loggers, writing under the study's runs directory ``folder``; each is
+    checked (its package installed, its location usable) before anything runs."""
+    loggers = [get_run_logger(name)(folder, study) for name in space.log]
+    for logger in loggers:
+        logger.check()
+    return loggers
 
 
 def _extend(store: TrialStore, existing: StudyRecord, num_samples: int) -> StudyRecord:
@@ -204,9 +218,11 @@ class _Study:
         existing: StudyRecord | None,
         resources: TrialResources,
         observer: LaunchObserver,
+        loggers: list[BaseRunLogger],
     ) -> None:
         self.store, self.name, self.space = store, name, space
         self.existing, self.resources, self.observer = existing, resources, observer
+        self.loggers = loggers
 
     def run(
         self, source: str | None, opts: LaunchOptions, experiment: str, runs: str, run_name: str
@@ -267,6 +283,7 @@ class _Study:
             run_name=run_name,
             observer=self.observer,
             progress=(total, max(0, total - remaining)),
+            loggers=self.loggers,
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -10,7 +10,7 @@ from typing import Any
 from afsearch.search import DistinctBudget
 from afsearch.space import SearchSpace
 from afsearch.store import StudyRecord, TrialStore, optuna_study_name
-from afsearch.trial import LaunchObserver
+from afsearch.trial import BaseRunLogger, LaunchObserver
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,7 @@ def make_tuner(
     run_name: str,
     observer: LaunchObserver,
     progress: tuple[int, int],
+    loggers: list[BaseRunLogger] | None = None,
 ) -> Any:
     from ray import tune
 
@@ -90,6 +91,10 @@ def make_tuner(
         # After the writer: every trial the observer's callback names has its number.
         total, done = progress
         callbacks.append(ObserverCallback(observer, writer, metric, mode, total, done))
+    if loggers:
+        from afsearch.orchestrator._run_logs import RunLogCallback
+
+        callbacks.append(RunLogCallback(loggers, writer, name, observer))
     trainable = tune.with_resources(
         train_candidate, {"cpu": resources.cpus_per_trial, "gpu": resources.gpus_per_trial}
     )

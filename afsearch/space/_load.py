@@ -29,6 +29,7 @@ from afsearch.space._space import (
     TOP_KEYS,
     SearchSpace,
 )
+from afsearch.trial import run_logger_names
 
 
 def load_space(path: str | Path) -> SearchSpace:
@@ -95,6 +96,7 @@ def parse_space(data: Any, source: str = "<space>", default_name: str = "study")
         ),
         compile=_enum(where, "compile", data.get("compile", "auto"), COMPILE_MODES),
         resources=parse_resources(where.at("resources"), data.get("resources")),
+        log=_log(where, data.get("log")),
     )
     probe(where, space)
     check_per_site(where, data, space)
@@ -172,6 +174,25 @@ def _families(where: Where, fams: Any) -> list[Any]:
             f"two entries share the label {sorted(dup)[0]!r}; give each entry a distinct 'label'.",
         )
     return families
+
+
+def _log(where: Where, raw: Any) -> tuple[str, ...]:
+    """The run loggers of ``log:``: a list of names (or one name); none when absent."""
+    if raw in (None, False, []):
+        return ()
+    if isinstance(raw, str):
+        named = [(where.at("log"), raw)]
+    elif isinstance(raw, list):
+        named = [(where.at("log").at(f"[{i}]"), name) for i, name in enumerate(raw)]
+    else:
+        raise where.at("log").error(
+            f"must be a list of run loggers such as [mlflow, tensorboard], got {show(raw)}."
+        )
+    valid = run_logger_names()
+    for place, name in named:
+        if name not in valid:
+            raise place.error(f"unknown run logger {show(name)}; valid ones are {choices(valid)}.")
+    return tuple(dict.fromkeys(name for _, name in named))
 
 
 def _optional(where: Where, key: str, raw: Any, parse: Any) -> Any:

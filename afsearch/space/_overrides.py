@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from afsearch.exceptions import AfsearchError
+from afsearch.exceptions import AfsearchError, choices
 from afsearch.space._load import parse_space
 from afsearch.space._resources import check_cpus, check_gpus
 from afsearch.space._space import SearchSpace
+from afsearch.trial import run_logger_names
 
 
 def with_overrides(
@@ -20,6 +21,7 @@ def with_overrides(
     trial_timeout_s: float | None = None,
     cpus_per_trial: float | None = None,
     gpus_per_trial: float | None = None,
+    log: tuple[str, ...] | list[str] | None = None,
 ) -> SearchSpace:
     """``space`` with the command line's values in place of its own, each one checked."""
     if task is not None:
@@ -49,4 +51,10 @@ def with_overrides(
         resources["gpus_per_trial"] = check_gpus(gpus_per_trial, "--gpus-per-trial")
     if resources:
         changes["resources"] = dataclasses.replace(space.resources, **resources)
+    if log is not None:
+        valid = run_logger_names()
+        bad = [name for name in log if name not in valid]
+        if bad:
+            raise AfsearchError(f"--log must be {choices(valid)}, got {bad[0]!r}.")
+        changes["log"] = tuple(dict.fromkeys(log))
     return dataclasses.replace(space, **changes) if changes else space

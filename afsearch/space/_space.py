@@ -40,6 +40,7 @@ TOP_KEYS = {
     "compile",
     "per_site",
     "resources",
+    "log",
 }
 TASK_KEYS = {"name", "epochs", "batch_size", "lr", "weight_decay", "optimizer", "options"}
 
@@ -86,6 +87,8 @@ class SearchSpace:
     sites: int = 0
     #: CPUs and GPUs each trial asks of Ray (``resources:``; the launch flags override them).
     resources: Resources = field(default_factory=Resources)
+    #: Run logs written as trials train (``log:``): names of afsearch.trial's run loggers.
+    log: tuple[str, ...] = ()
 
     @property
     def folder(self) -> str | None:

@@ -1,7 +1,8 @@
 """What a trial is: the :class:`TrialSpec` the driver builds and the worker runs, the keys a
-trial reports each epoch, the events a launch tells its observer, and the Optuna user
-attributes afsearch keeps. Light on purpose: the command line reads these constants without
-loading torch, Ray or Optuna (names are imported when first used, PEP 562).
+trial reports each epoch, the events a launch tells its observer, the run logs (MLflow,
+TensorBoard) it is written to, and the Optuna user attributes afsearch keeps. Light on purpose:
+the command line reads these constants without loading torch, Ray or Optuna (names are
+imported when first used, PEP 562).
 """
 
 from __future__ import annotations
@@ -23,6 +24,14 @@ if TYPE_CHECKING:
         TrialReported,
         TrialStarted,
     )
+    from afsearch.trial._run_logs import (
+        BaseRunLogger,
+        LoggedTrial,
+        TrialEnd,
+        get_run_logger,
+        register_run_logger,
+        run_logger_names,
+    )
     from afsearch.trial._spec import CONFIG_KEY, Checkpoint, Reuse, TrialSpec, dedup_key
 
 _HOMES = {
@@ -39,6 +48,12 @@ _HOMES = {
     "TrialFinished": "_events",
     "TrialReported": "_events",
     "TrialStarted": "_events",
+    "BaseRunLogger": "_run_logs",
+    "LoggedTrial": "_run_logs",
+    "TrialEnd": "_run_logs",
+    "get_run_logger": "_run_logs",
+    "register_run_logger": "_run_logs",
+    "run_logger_names": "_run_logs",
     "CONFIG_KEY": "_spec",
     "Checkpoint": "_spec",
     "Reuse": "_spec",
@@ -48,13 +63,16 @@ _HOMES = {
 
 __all__ = [
     "CONFIG_KEY",
+    "BaseRunLogger",
     "Best",
     "Checkpoint",
     "ConfirmRunFinished",
     "ConfirmStarted",
     "LaunchObserver",
+    "LoggedTrial",
     "Reuse",
     "StudyStarted",
+    "TrialEnd",
     "TrialFinished",
     "TrialReported",
     "TrialSpec",
@@ -62,8 +80,11 @@ __all__ = [
     "attrs",
     "candidate_of",
     "dedup_key",
+    "get_run_logger",
     "inputs",
+    "register_run_logger",
     "report",
+    "run_logger_names",
 ]
 
 __getattr__, __dir__ = lazy_surface(__name__, _HOMES)

@@ -67,10 +67,15 @@ def leaderboard(
 
 
 def _leaderboard(study: str, db: TrialStore, top: int | None, status: list[str] | None) -> None:
+    from afsearch.results._pareto import objectives_of
     from afsearch.store import epochs, get_study, trials
 
     info = get_study(study, db)
-    rows = trials(study, db, top=top, status=status)
+    goals = objectives_of(info.space)
+    if len(goals) > 1:
+        rows, ranks = _by_pareto_rank(trials(study, db, status=status), goals, top)
+    else:
+        rows, ranks = trials(study, db, top=top, status=status), {}
     confirmed = {v.trial_id: v for v in verdicts(study, db) if v.kind == "candidate"}
     best = next((v.trial_id for v in confirmed.values() if v.is_best), None)
     if top and best is not None and (not rows or rows[0].id != best):
@@ -79,8 +84,11 @@ def _leaderboard(study: str, db: TrialStore, top: int | None, status: list[str] 
         rows = (head + [t for t in rows if t.id != best])[:top]
     # No vertical rules: at 80 columns (a pipe, a narrow terminal) the activation keeps its
     # width instead of breaking inside "elu(alpha=1.682)".
+    heading = f"{info.metric} ({info.mode})"
+    if ranks:
+        heading = ", ".join(f"{m} ({d})" for m, d in goals) + " by Pareto rank"
     table = Table(
-        title=f"{study}: {info.metric} ({info.mode})" + (f", top {top}" if top else ""),
+        title=f"{study}: {heading}" + (f", top {top}" if top else ""),
         box=box.SIMPLE_HEAD,
         pad_edge=False,
         show_edge=False,
@@ -88,7 +96,12 @@ def _leaderboard(study: str, db: TrialStore, top: int | None, status: list[str] 
     )
     table.add_column("trial", no_wrap=True)
     table.add_column("status", no_wrap=True)
-    table.add_column(info.metric, no_wrap=True, justify="right")
+    if ranks:
+        table.add_column("Pareto", no_wrap=True, justify="right")
+        for metric, _ in goals:
+            table.add_column(metric, no_wrap=True, justify="right")
+    else:
+        table.add_column(info.metric, no_wrap=True, justify="right")
     table.add_column("epoch", no_wrap=True, justify="right")
     table.add_column("activation", overflow="fold", min_width=16)
     table.add_column("learned", overflow="fold")
@@ -102,10 +115,14 @@ def _leaderboard(study: str, db: TrialStore, top: int | None, status: list[str] 
         learned_text = ", ".join(f"{k}={v:.3g}" for k, v in list(learned.items())[:4])
         if len(learned) > 4:
             learned_text += ", …"
+        values = t.values or [None] * len(goals)
+        shown = (
+            [fmt(ranks.get(t.id)), *(fmt(v) for v in values)] if ranks else [fmt(t.metric_value)]
+        )
         table.add_row(
             f"#{t.number}",
             t.status.value,
-            fmt(t.metric_value),
+            *shown,
             fmt(t.best_epoch),
             # Text, not markup: a per-site label reads sites[tanh; silu], which rich would take
             # for a style tag and drop.
@@ -114,6 +131,32 @@ def _leaderboard(study: str, db: TrialStore, top: int | None, status: list[str] 
             *([short(confirmed[t.id]) if t.id in confirmed else "-"] if confirmed else []),
             *([(costs[t.id] or "-").split(",")[0]] if any(costs.values()) else []),
         )
+    if ranks:
+        table.caption = "Pareto 1: no other trial is as good on every objective and better on one"
     out.print(table)
     if confirmed:
         print_confirmation(study, db)
+
+
+def _by_pareto_rank(
+    rows: list[Any], goals: list[tuple[str, str]], top: int | None
+) -> tuple[list[Any], dict[int, int | None]]:
+    """A multi-objective study's trials by Pareto rank, then by the first objective; the
+    ``top`` first, and each trial's rank by id."""
+    from afsearch.results._pareto import pareto_ranks
+
+    ranked = pareto_ranks([t.values for t in rows], [mode for _, mode in goals])
+    ranks = {t.id: r for t, r in zip(rows, ranked)}
+    sign = 1.0 if goals[0][1] == "min" else -1.0
+
+    def key(t: Any) -> tuple[float, float, int]:
+        first = (t.values or [None])[0]
+        rank = ranks[t.id]
+        return (
+            float(rank) if rank is not None else float("inf"),
+            sign * first if first is not None else float("inf"),
+            t.number,
+        )
+
+    ordered = sorted(rows, key=key)
+    return (ordered[:top] if top else ordered), ranks

@@ -130,10 +130,16 @@ def trials_cmd(
             for v in verdicts(name, db)
             if v.trial_id and v.kind == "candidate"
         }
+        rows = trials(name, db, top=top, status=status)
+        ranks = _pareto_ranks(name, db, rows)
         print_json(
             [
-                {**t.to_dict(), "confirmation": confirmed.get(t.id)}
-                for t in trials(name, db, top=top, status=status)
+                {
+                    **t.to_dict(),
+                    "confirmation": confirmed.get(t.id),
+                    **({"pareto_rank": ranks[t.id]} if ranks else {}),
+                }
+                for t in rows
             ]
         )
     elif output == "csv":
@@ -231,3 +237,17 @@ def site_lines(config: Any) -> list[str]:
     if len(texts) != len(sites):
         texts = ["-"] * len(sites)
     return [f"  site {k}: {text}" for k, text in enumerate(texts)]
+
+
+def _pareto_ranks(study: str, db: Any, rows: list[Any]) -> dict[int, int | None]:
+    """Each trial's Pareto rank in a multi-objective study (none for one objective)."""
+    from afsearch.results._pareto import objectives_of, pareto_ranks
+    from afsearch.store import get_study, trials
+
+    goals = objectives_of(get_study(study, db).space)
+    if len(goals) < 2:
+        return {}
+    every = trials(study, db)
+    ranked = pareto_ranks([t.values for t in every], [mode for _, mode in goals])
+    by_id = {t.id: r for t, r in zip(every, ranked)}
+    return {t.id: by_id.get(t.id) for t in rows}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,12 @@ class StoreCallback(Callback):
     callbacks into the experiment state, and restores them on resume).
     """
 
-    def __init__(self, url: str, study: str, metric: str, mode: str) -> None:
+    def __init__(
+        self, url: str, study: str, metric: str, mode: str, objectives: Sequence[str] = ()
+    ) -> None:
         self.url, self.study, self.metric, self.mode = url, study, metric, mode
+        #: A multi-objective study's metrics, in order: each trial stores every one's value.
+        self.objectives = list(objectives)
         self._store: Any = None
         self._rows: dict[str, int] = {}
         self._buffer: dict[int, list[tuple[int, dict[str, Any], float | None]]] = {}
@@ -155,6 +160,9 @@ class StoreCallback(Callback):
         if history:
             pick = max if self.mode == "max" else min
             best_epoch = pick(history, key=lambda e: history[e])
+        values = None
+        if self.objectives and not failed:
+            values = [_finite(result.get(m)) for m in self.objectives]
         learned = None
         if result.get(LEARNED):
             try:
@@ -169,6 +177,7 @@ class StoreCallback(Callback):
             learned_params=learned,
             error=error,
             duplicate_of=dup,
+            values=values,
             **_where(result),
         )
 

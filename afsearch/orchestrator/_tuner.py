@@ -85,7 +85,8 @@ def make_tuner(
     from afsearch.orchestrator._trainable import train_candidate
 
     metric, mode = space.objective_metric, space.objective_mode
-    writer = StoreCallback(store.url, name, metric, mode)
+    objectives = [m for m, _ in space.objectives] if space.objectives else []
+    writer = StoreCallback(store.url, name, metric, mode, objectives)
     callbacks: list[Any] = [writer]
     if type(observer) is not LaunchObserver:  # the default hears nothing: no callback, no reads
         # After the writer: every trial the observer's callback names has its number.

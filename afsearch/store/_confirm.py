@@ -192,8 +192,6 @@ class ConfirmWrites(StoreConnection):
             )
             now = utc_now()
             for row in rows:
-                session.add(
-                    ConfirmVerdictModel(study_id=st.id, created_at=now, **row)
-                )
+                session.add(ConfirmVerdictModel(study_id=st.id, created_at=now, **row))
 
         self._run(work)

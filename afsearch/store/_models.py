@@ -158,6 +158,8 @@ class TrialModel(Base):
     node: Mapped[str | None] = mapped_column(String(255))
     # The torch device it trained on: "cpu" or "cuda:0 (<GPU name>, Ray GPU <id>)" (0007).
     device: Mapped[str | None] = mapped_column(String(255))
+    # Every objective's value of a multi-objective study's trial, in its order (0008).
+    objective_values: Mapped[Any] = mapped_column(JSONType, nullable=True)
     duplicate_of: Mapped[int | None] = mapped_column(
         ForeignKey("afs_trials.id", ondelete="SET NULL")
     )

@@ -126,6 +126,9 @@ class TrialRecord(_Record):
     checkpoint: str | None = None
     checkpoint_epoch: int | None = None
     activation: ActivationRecord | None = None
+    #: A multi-objective study's trial: each objective's value, in the order of the study's
+    #: ``objectives`` (Optuna's ``values``); ``None`` for one objective, or where it failed.
+    values: list[float | None] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -210,6 +213,7 @@ def trial_record(
         checkpoint=row.checkpoint,
         checkpoint_epoch=row.checkpoint_epoch,
         activation=activation_record(activation) if activation is not None else None,
+        values=row.objective_values,
     )
 
 

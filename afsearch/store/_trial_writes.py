@@ -9,7 +9,7 @@ replaces a newer one. The steps on single rows that these writes share are in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy import select, update
@@ -156,12 +156,13 @@ class TrialWrites(StoreConnection):
         error: str | None = None,
         duplicate_of: int | None = None,
         node: str | None = None,
+        values: Sequence[float | None] | None = None,
         device: str | None = None,
     ) -> None:
         """Record how a trial ended; ``status`` is any final status (not ``running``).
 
         ``node`` and ``device`` (where the trial ran and on what, known from its results) are
-        kept if ``None``.
+        kept if ``None``. ``values`` are a multi-objective study's values of its objectives.
         """
         final = coerce_enum(TrialStatus, status, "status")
         if final is TrialStatus.RUNNING:
@@ -183,6 +184,7 @@ class TrialWrites(StoreConnection):
             row.learned_params = jsonable(learned_params)
             row.error = error
             row.duplicate_of = duplicate_of
+            row.objective_values = None if values is None else [finite_or_none(v) for v in values]
             if node is not None:
                 row.node = node
             if device is not None:

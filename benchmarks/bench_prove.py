@@ -220,6 +220,7 @@ def run_task(
                 settings=settings,
                 parallel=True,
                 device=None,
+                split=split,
             )[0]
             extra[label] = list(comp.values)
         log(f"  baselines trained in {clock2.seconds:.0f} s")
@@ -350,6 +351,7 @@ def transfer(data: dict[str, Any], parallel: bool = True) -> dict[str, Any]:
                     settings=None,
                     parallel=parallel,
                     device=None if parallel else "cpu",
+                    split="test",
                 )[0]
             except AfsearchError as exc:
                 matrix[src][dst] = {"values": [], "mean": None, "note": f"refused: {exc}"}

@@ -103,10 +103,24 @@ def rerun(
             "trainings (Ray's start costs seconds).",
         ),
     ] = False,
+    split: Annotated[
+        str, typer.Option(help="The split that judges: test (the default) or val.")
+    ] = "test",
+    lr_grid: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated factors of the task's lr (e.g. 0.3,1,3): each activation "
+            "picks its factor on the validation split over --tuning-seeds seeds of its own "
+            "before it is judged, as the confirm stage's lr_grid."
+        ),
+    ] = None,
+    tuning_seeds: Annotated[int, typer.Option(help="Seeds per factor of --lr-grid.")] = 2,
     as_json: JsonOption = False,
 ) -> None:
     """Train a trial's activation (or a study's top K) again on fresh seeds, as Ray tasks in
-    parallel, against baselines (Welch's t-test; Holm over the candidates)."""
+    parallel, against baselines (Welch's t-test, on the logs for an error; Holm over the
+    candidates), judged on the test split."""
+    protocol = _protocol(split, lr_grid, tuning_seeds)
     found, baselines, spec_task, settings, objective = _rerun_plan(
         trial, db, study, against, epochs, task, top
     )
@@ -124,12 +138,34 @@ def rerun(
         gpus_per_trial=gpus_per_trial,
         quiet=as_json,
         objective=objective,
+        protocol=protocol,
     )
     rows = _rerun_rows(results, len(found))
     if as_json:
         print_json(rows)
         return
     out.print(_rerun_table(results, rows, spec_task, seeds, len(found)))
+
+
+def _protocol(split: str, lr_grid: str | None, tuning_seeds: int) -> Any:
+    """The judging protocol of ``rerun``, checked as the confirm stage's options are."""
+    from afsearch.space import ConfirmOptions
+
+    grid: list[Any] | None = None
+    if lr_grid is not None:
+        grid = []
+        for part in lr_grid.split(","):
+            try:
+                grid.append(float(part))
+            except ValueError:
+                raise AfsearchError(
+                    f"--lr-grid must be comma-separated numbers such as 0.3,1,3, got {lr_grid!r}."
+                ) from None
+    raw = {"split": split, "lr_grid": grid, "tuning_seeds": tuning_seeds}
+    try:
+        return ConfirmOptions.parse(raw)
+    except AfsearchError as exc:
+        raise AfsearchError(str(exc).replace(" of confirm", "")) from None
 
 
 def _rerun_plan(
@@ -203,6 +239,7 @@ def _rerun_train(
     gpus_per_trial: float,
     quiet: bool,
     objective: tuple[str, str] | None,
+    protocol: Any,
 ) -> list[Any]:
     """Each activation's runs on ``seeds`` fresh seeds: on Ray, or one at a time here."""
     from afsearch.orchestrator import init_ray
@@ -225,6 +262,9 @@ def _rerun_train(
             cpus_per_trial=cpus_per_trial,
             gpus_per_trial=gpus_per_trial,
             objective=objective,
+            split=protocol.split,
+            lr_grid=protocol.lr_grid,
+            tuning_seeds=protocol.tuning_seeds,
         )
     finally:
         if started:
@@ -235,20 +275,27 @@ def _rerun_train(
 
 def _rerun_rows(results: list[Any], n_found: int) -> list[dict[str, Any]]:
     """One row per activation: its runs, Welch's t and p of the first candidate against it
-    and, with several candidates, each one's verdict against the best baseline (Holm)."""
+    and, with several candidates, each one's verdict against the best baseline (Holm). Errors
+    to minimise are compared on the log scale (ratios of geometric means)."""
     from afsearch.confirm import judge
-    from afsearch.results import welch
+    from afsearch.confirm._stats import TESTS, choose_scale, compare
 
     first = results[0]
+    scale = choose_scale(first.mode, [v for r in results for v in r.values])
     rows: list[dict[str, Any]] = []
     for r in results:
-        stat, p = welch(first.values, r.values) if r is not first else (math.nan, math.nan)
-        rows.append({**r.to_dict(), "t": stat, "p_value": p})
+        if r is first:
+            stat, p = math.nan, math.nan
+        else:
+            found = compare(first.values, r.values, scale)
+            stat, p = found["t"], found["p_value"]
+        rows.append({**r.to_dict(), "t": stat, "p_value": p, "scale": scale, "test": TESTS[scale]})
     if n_found > 1:
         verdicts = judge(
             [(r.name, None, r.values) for r in results[:n_found]],
             [(r.name, r.values) for r in results[n_found:]],
             first.mode,
+            scale=scale,
         )
         for row, v in zip(rows[:n_found], verdicts[:n_found], strict=True):
             row.update({k: v[k] for k in ("baseline", "delta", "ci_low", "ci_high", "p_holm")})
@@ -259,9 +306,16 @@ def _rerun_rows(results: list[Any], n_found: int) -> list[dict[str, Any]]:
 def _rerun_table(
     results: list[Any], rows: list[dict[str, Any]], task: str, seeds: int, n_found: int
 ) -> Table:
+    from afsearch.confirm._protocol import split_metric
+
     first = results[0]
-    table = Table(title=f"{task}: {first.metric} on {seeds} fresh seeds")
+    shown = split_metric(first.metric, first.split)
+    table = Table(title=f"{task}: {shown} ({first.split} split) on {seeds} fresh seeds")
+    table.caption = rows[0]["test"] if rows else None
+    tuned = any(r.lr_factor != 1.0 for r in results)
     columns = ["activation", "mean", "std", "diverged", f"Welch t vs {first.name}", "p"]
+    if tuned:
+        columns.insert(1, "lr ×")
     if n_found > 1:
         columns += ["Δ vs best baseline [95% CI]", "p vs it", "Holm p", "verdict"]
     for col in columns:
@@ -269,6 +323,7 @@ def _rerun_table(
     for row in rows:
         cells = [
             row["name"],
+            *([f"{row['lr_factor']:g}"] if tuned else []),
             fmt(row["mean"]),
             fmt(row["std"]),
             str(row["diverged"]),

@@ -133,6 +133,9 @@ def test_studies_and_export_best_take_the_confirmed_best(tmp_path: Path) -> None
         (("s/0", "--against", "relu,gleu"), "--against names 'gleu', which is not a standard"),
         (("s/0", "--task", "no-such-task"), "no-such-task"),
         ((), "Name a trial (STUDY/N, or N with --study), or a study with --top."),
+        (("s/0", "--split", "train"), "split must be one of 'test' or 'val', got 'train'."),
+        (("s/0", "--lr-grid", "0.3,x"), "--lr-grid must be comma-separated numbers"),
+        (("s/0", "--lr-grid", "0,1"), "lr_grid holds 0.0; every factor must be a number above 0."),
     ],
 )
 def test_rerun_bad_input_is_one_sentence(tmp_path: Path, args: tuple[str, ...], fragment: str):
@@ -199,3 +202,24 @@ def test_rerun_in_process_trains_here(tmp_path: Path) -> None:
     rows = json.loads(result.output[result.output.index("[") :])
     assert [r["name"] for r in rows] == ["s/1", "relu"]
     assert all(len(r["values"]) == 2 for r in rows)
+
+
+@pytest.mark.slow
+def test_rerun_judges_on_test_and_tunes_the_lr_on_validation(tmp_path: Path) -> None:
+    url = confirmed_db(tmp_path / "c.db", confirm=False)
+    result = run(
+        "rerun", "s/1", "--in-process", "--seeds", "2", "--against", "relu", "--db", url,
+        "--lr-grid", "0.5,2", "--tuning-seeds", "1", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output[result.output.index("[") :])
+    assert all(r["split"] == "test" and r["lr_factor"] in (0.5, 2.0) for r in rows)
+    assert all(len(r["values"]) == 2 and r["scale"] == "linear" for r in rows)
+    val = run(
+        "rerun", "s/1", "--in-process", "--seeds", "2", "--against", "relu", "--db", url,
+        "--split", "val", "--json",
+    )  # fmt: skip
+    val_rows = json.loads(val.output[val.output.index("[") :])
+    assert [r["split"] for r in val_rows] == ["val", "val"]
+    assert [r["lr_factor"] for r in val_rows] == [1.0, 1.0]
+    assert val_rows[0]["values"] != rows[0]["values"]

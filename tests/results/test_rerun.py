@@ -98,6 +98,8 @@ def test_comparison_mean_and_sample_std_skip_diverged_runs() -> None:
         "name": "swish",
         "metric": "val_accuracy",
         "mode": "max",
+        "split": "val",
+        "lr_factor": 1.0,
         "mean": c.mean,
         "std": c.std,
         "values": [0.9, 0.8, 0.95],

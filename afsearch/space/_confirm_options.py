@@ -86,7 +86,9 @@ class ConfirmOptions:
             raise AfsearchError(f"against of confirm names an activation twice: {against!r}.")
         split = merged["split"]
         if split not in SPLITS:
-            raise AfsearchError(f"split of confirm must be one of {choices(SPLITS)}, got {split!r}.")
+            raise AfsearchError(
+                f"split of confirm must be one of {choices(SPLITS)}, got {split!r}."
+            )
         tuning = merged["tuning_seeds"]
         if isinstance(tuning, bool) or not isinstance(tuning, int) or not 1 <= tuning <= 100:
             raise AfsearchError(

@@ -33,3 +33,16 @@ def choices(values: object) -> str:
 def shorten(text: str, width: int) -> str:
     """``text`` cut to ``width`` characters with an ellipsis, for tables and messages."""
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def number_hint(value: object) -> str:
+    """What to add to "must be a number, got ..." when ``value`` is a string that reads as a
+    number: YAML 1.1 (PyYAML) reads ``1e-4``, without a dot, as a string."""
+    if not isinstance(value, str):
+        return ""
+    try:
+        float(value)
+    except ValueError:
+        return ""
+    fixed = value if "." in value else value.replace("e", ".0e", 1).replace("E", ".0E", 1)
+    return f" (YAML reads {value} as a string; write {fixed})"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from afsearch.domains._where import Where, show
-from afsearch.exceptions import AfsearchError
+from afsearch.exceptions import AfsearchError, number_hint
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def parse_value(where: Where, v: Any) -> Value:
         lo, hi = v["low"], v["high"]
         for name, x in (("low", lo), ("high", hi)):
             if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
-                raise where.at(name).error(f"must be a number, got {show(x)}.")
+                raise where.at(name).error(f"must be a number, got {show(x)}{number_hint(x)}.")
         if lo > hi:
             raise where.error(f"low must not exceed high, got low={lo}, high={hi}.")
         log = bool(v.get("log", False))

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from afsearch.exceptions import AfsearchError, choices
+from afsearch.exceptions import AfsearchError, choices, number_hint
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine")
@@ -70,10 +70,14 @@ class TaskSettings:
         check_int("epochs", self.epochs, 1)
         check_int("batch_size", self.batch_size, 1)
         if not is_number(self.lr) or not math.isfinite(self.lr) or self.lr <= 0:
-            raise AfsearchError(f"lr must be a finite number above 0, got {self.lr!r}.")
+            raise AfsearchError(
+                f"lr must be a finite number above 0, got {self.lr!r}{number_hint(self.lr)}."
+            )
         wd = self.weight_decay
         if not is_number(wd) or not math.isfinite(wd) or wd < 0:
-            raise AfsearchError(f"weight_decay must be a finite number of at least 0, got {wd!r}.")
+            raise AfsearchError(
+                f"weight_decay must be a finite number of at least 0, got {wd!r}{number_hint(wd)}."
+            )
         if self.optimizer not in OPTIMIZERS:
             raise AfsearchError(
                 f"optimizer must be one of {choices(OPTIMIZERS)}, got {self.optimizer!r}."

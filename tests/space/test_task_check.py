@@ -132,3 +132,31 @@ def test_a_task_is_checked_with_the_spaces_options_not_its_defaults(
         parse_space(data)
     data["task"]["options"] = {"data_dir": str(tmp_path)}
     assert parse_space(data).metric == "val_accuracy"
+
+
+@pytest.mark.parametrize(
+    ("task", "fragment"),
+    [
+        (
+            {"name": "digits-mlp", "lr": {"low": "1e-4", "high": 1.0e-2}},
+            "task.lr.low: must be a number, got '1e-4' (YAML reads 1e-4 as a string; write 1.0e-4).",
+        ),
+        (
+            {"name": "digits-mlp", "lr": "3e-4"},
+            "got '3e-4' (YAML reads 3e-4 as a string; write 3.0e-4).",
+        ),
+        ({"name": "digits-mlp", "weight_decay": "5E-5"}, "write 5.0E-5"),
+    ],
+)
+def test_a_number_yaml_reads_as_a_string_gets_the_spelling_it_needs(
+    task: dict, fragment: str
+) -> None:
+    with pytest.raises(AfsearchError) as caught:
+        parse_space({"task": task, "families": [{"family": "swish"}]})
+    assert fragment in str(caught.value)
+
+
+def test_yaml_reads_1e_minus_4_as_a_string(tmp_path: Path) -> None:
+    import yaml
+
+    assert yaml.safe_load("lr: 1e-4") == {"lr": "1e-4"}  # why the hint exists

@@ -118,7 +118,7 @@ def _front_table(d: Any, latex: bool) -> Table:
         else "no inputs recorded, equal weights"
     )
     title = (
-        f"{d.trial} site {d.site} (of {d.sites}): {d.activation[:70]}\n"
+        f"{d.trial} site {d.site} (of {d.sites}): {d.family}, learned\n"
         f"sampled on [{low:.3g}, {high:.3g}] ({where}); {d.seconds:.1f}s"
     )
     table = Table(title=title)

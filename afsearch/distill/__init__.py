@@ -28,7 +28,13 @@ if TYPE_CHECKING:
     from afsearch.distill._plot import plot_distillation
     from afsearch.distill._retrain import Retrained, retrain
     from afsearch.distill._search import distill
-    from afsearch.distill._trial import DEFAULT_RANGE, Distillation, distill_trial, sample_site
+    from afsearch.distill._trial import (
+        DEFAULT_RANGE,
+        Distillation,
+        accepted_ops,
+        distill_trial,
+        sample_site,
+    )
 
 _HOMES = {
     "Formula": "_formula",
@@ -41,6 +47,7 @@ _HOMES = {
     "distill": "_search",
     "DEFAULT_RANGE": "_trial",
     "Distillation": "_trial",
+    "accepted_ops": "_trial",
     "distill_trial": "_trial",
     "sample_site": "_trial",
 }
@@ -52,6 +59,7 @@ __all__ = [
     "Formula",
     "Primitive",
     "Retrained",
+    "accepted_ops",
     "distill",
     "distill_trial",
     "plot_distillation",

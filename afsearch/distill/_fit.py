@@ -153,15 +153,20 @@ def screen(
     return np.where(ok & np.isfinite(sse), sse, np.inf)
 
 
-def best_rows(thetas: np.ndarray, sse: np.ndarray, k: int) -> list[np.ndarray]:
-    """The ``k`` rows of lowest SSE, skipping rows that repeat a chosen one."""
-    out: list[np.ndarray] = []
+def best_indices(thetas: np.ndarray, sse: np.ndarray, k: int) -> list[int]:
+    """The ``k`` rows of lowest finite SSE, skipping rows that repeat a chosen one."""
+    out: list[int] = []
     for i in np.argsort(sse, kind="stable"):
         if not np.isfinite(sse[i]) or len(out) == k:
             break
-        if not any(np.allclose(thetas[i], t, rtol=1e-3, atol=1e-9) for t in out):
-            out.append(thetas[i])
+        if not any(np.allclose(thetas[i], thetas[j], rtol=1e-3, atol=1e-9) for j in out):
+            out.append(int(i))
     return out
+
+
+def best_rows(thetas: np.ndarray, sse: np.ndarray, k: int) -> list[np.ndarray]:
+    """The rows of :func:`best_indices`."""
+    return [thetas[i] for i in best_indices(thetas, sse, k)]
 
 
 def refine(shape: Shape, pts: Points, starts: Sequence[np.ndarray]) -> Fit | None:

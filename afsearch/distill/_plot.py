@@ -45,7 +45,7 @@ def plot_distillation(distilled: Sequence[Distillation], path: str | Path) -> Pa
         ax.set_zorder(density.get_zorder() + 1)
         ax.patch.set_visible(False)
         ax.set_xlabel("x (shaded: how often the site saw it)")
-        ax.set_title(f"{d.trial} site {d.site}: {d.activation[:60]}", fontsize=9)
+        ax.set_title(f"{d.trial} site {d.site}: {d.family}, learned", fontsize=9)
         ax.legend(fontsize=7, loc="best")
         ax.axhline(0, color="grey", linewidth=0.5)
     fig.tight_layout()

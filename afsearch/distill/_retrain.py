@@ -167,7 +167,7 @@ def retrain(
         {
             "name": LEARNED,
             "kind": LEARNED,
-            "formula": distilled[0].activation if len(distilled) == 1 else "(per site)",
+            "formula": f"{distilled[0].family if len(distilled) == 1 else 'per site'}, retrained",
             **_summary(learned_row, values[LEARNED], diverged[LEARNED]),
             "vs_baseline": _verdict(learned_row),
         }

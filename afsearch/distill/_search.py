@@ -9,14 +9,23 @@ front: the best formula of each node count that beats every simpler one by more 
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
-from afsearch.distill._fit import STARTS, Fit, Points, best_rows, grid, refine, screen, solve
+from afsearch.distill._fit import (
+    STARTS,
+    Fit,
+    Points,
+    best_indices,
+    best_rows,
+    grid,
+    refine,
+    screen,
+    solve,
+)
 from afsearch.distill._formula import Formula, formula_of
 from afsearch.distill._library import Primitive, primitives
 from afsearch.distill._structures import ADD, COMPOSE, MUL, UNIT, Shape
@@ -27,8 +36,12 @@ MIN_GAIN = 1e-6
 #: Two R² closer than this are a tie, which the earlier operator wins.
 TIE = 1e-10
 MIN_POINTS = 8
-#: Pairs refined from all their starts, not only the best one: the most accurate after one.
+#: Shapes of two operators refined after the grid screen; of those, how many are refined
+#: from all their starts (the most accurate after one); sums of two that a third unit is tried
+#: beside, and sums of three refined.
+REFINED = 24
 POLISHED = 12
+TRIPLED = 6
 
 
 def _check_int(name: str, value: Any, low: int) -> int:
@@ -169,65 +182,109 @@ def _pairs(
     max_nodes: int,
     width: int,
 ) -> list[Fit]:
-    """Sums, products and compositions of the best ``width`` operators (and x)."""
+    """Sums and products of one of the best ``width`` operators (or x) with any operator, and
+    compositions of any operator over one of the best, each screened on the grid with the
+    first unit at its own fit: those of the best operators only are all refined, of the others
+    the :data:`REFINED` best screened; then sums of three units."""
+    library = [u.shape.ops[0] for u, _ in units.values()]
+    order = {p.name: i for i, p in enumerate(library)}
     ranked = sorted(
         (name for name in units if name != "x"),
         key=lambda n: -units[n][0].r2 if math.isfinite(units[n][0].r2) else math.inf,
     )[:width]
-    chosen = [units[n][0].shape.ops[0] for n in ranked]
-    with_x = ([units["x"][0].shape.ops[0]] if "x" in units else []) + chosen
-    shapes: list[tuple[Shape, list[np.ndarray]]] = []
-    for f, g in itertools.combinations_with_replacement(with_x, 2):
-        if f.name == g.name == "x":
-            continue
-        for kind in (ADD, MUL):
-            shape = Shape(kind, (f, g))
-            if shape.nodes <= max_nodes:
-                shapes.append((shape, _pair_starts(shape, units, pts)))
-    for f, g in itertools.product(chosen, chosen):
-        shape = Shape(COMPOSE, (f, g))
+    pool = [units["x"][0].shape.ops[0]] if "x" in units else []
+    pool += [units[n][0].shape.ops[0] for n in ranked]
+    screened: dict[Shape, list[tuple[float, np.ndarray]]] = {}
+
+    def keep(shape: Shape, sse: np.ndarray, thetas: np.ndarray, join: Any) -> None:
         if shape.nodes <= max_nodes:
-            shapes.append((shape, _compose_starts(f, g, units, pts)))
-    starts = [_starts(shape, pts, s, rng) for shape, s in shapes]
-    # Every shape from its best start; the most promising ones from their other starts too.
-    fits = [_fit(shape, pts, s[:1]) for (shape, _), s in zip(shapes, starts)]
-    for i in sorted(range(len(fits)), key=lambda i: -fits[i].r2)[:POLISHED]:
-        again = _fit(shapes[i][0], pts, starts[i][1:]) if len(starts[i]) > 1 else fits[i]
-        if again.r2 > fits[i].r2:
-            fits[i] = again
+            for i in best_indices(thetas, sse, 2):
+                screened.setdefault(shape, []).append((float(sse[i]), join(thetas[i])))
+
+    for f in pool:
+        for theta_f in units[f.name][1]:
+            col = f(theta_f, pts.x)
+            for g in library:
+                if f.name == g.name == "x":
+                    continue
+                thetas = grid(g, pts.x, pts)
+                first = order[f.name] <= order[g.name]
+                ops = (f, g) if first else (g, f)
+
+                def join(row: np.ndarray, t: np.ndarray = theta_f, first: bool = first) -> Any:
+                    return np.concatenate([t, row] if first else [row, t])
+
+                added = screen(g, pts.x, pts, thetas, fixed=[col])
+                keep(Shape(ADD, ops), added, thetas, join)
+                multiplied = screen(g, pts.x, pts, thetas, factor=col)
+                keep(Shape(MUL, ops), multiplied, thetas, join)
+    for g in pool[1:] if pool and pool[0].name == "x" else pool:
+        for theta_g in units[g.name][1]:
+            z = g(theta_g, pts.x)
+            if not np.all(np.isfinite(z)):
+                continue
+            for f in library:
+                if f.name == "x":
+                    continue
+                thetas = grid(f, z, pts)
+
+                def inner(row: np.ndarray, t: np.ndarray = theta_g) -> Any:
+                    return np.concatenate([row, t])
+
+                keep(Shape(COMPOSE, (f, g)), screen(f, z, pts, thetas), thetas, inner)
+    # Pairs of the best operators are all refined (the screen, with one unit held at its own
+    # fit, misjudges pairs whose units move far from it); of the others, the best screened.
+    names = {p.name for p in pool}
+    inside = [sh for sh in screened if all(p.name in names for p in sh.ops)]
+    outside = sorted(
+        (sh for sh in screened if sh not in inside), key=lambda sh: min(s for s, _ in screened[sh])
+    )
+    best = inside + outside[:REFINED]
+    fits = _refine_all(best, [[t for _, t in screened[sh]] for sh in best], pts, rng)
+    if max_nodes >= 8:
+        fits += _triples(fits, library, pts, rng, max_nodes)
     return fits
 
 
-def _pair_starts(
-    shape: Shape, units: dict[str, tuple[Fit, list[np.ndarray]]], pts: Points
-) -> list[np.ndarray]:
-    """Starts of a sum or product: one unit at its own fit, the other's best grid points with
-    it (the fixed column of a sum, the factor of a product); both ways round."""
-    f, g = shape.ops
-    starts: list[np.ndarray] = []
-    for fixed, free, first in ((f, g, True), (g, f, False)):
-        for theta in units[fixed.name][1]:
-            col = fixed(theta, pts.x)
-            thetas = grid(free, pts.x, pts)
-            if shape.kind == ADD:
-                sse = screen(free, pts.x, pts, thetas, fixed=[col])
-            else:
-                sse = screen(free, pts.x, pts, thetas, factor=col)
-            for row in best_rows(thetas, sse, 2):
-                starts.append(np.concatenate([theta, row] if first else [row, theta]))
-    return starts
+def _refine_all(
+    shapes: list[Shape], starts: list[list[np.ndarray]], pts: Points, rng: np.random.Generator
+) -> list[Fit]:
+    """Every shape from its best start; the :data:`POLISHED` most accurate after that from
+    their other starts too."""
+    starts = [_starts(shape, pts, s, rng) for shape, s in zip(shapes, starts)]
+    fits = [_fit(shape, pts, s[:1]) for shape, s in zip(shapes, starts)]
+    for i in sorted(range(len(fits)), key=lambda i: -fits[i].r2)[:POLISHED]:
+        if len(starts[i]) > 1:
+            again = _fit(shapes[i], pts, starts[i][1:])
+            if again.r2 > fits[i].r2:
+                fits[i] = again
+    return fits
 
 
-def _compose_starts(
-    f: Primitive, g: Primitive, units: dict[str, tuple[Fit, list[np.ndarray]]], pts: Points
-) -> list[np.ndarray]:
-    """Starts of f(g(x)): g at its own fits, f's best grid points on g's output."""
-    starts: list[np.ndarray] = []
-    for theta_g in units[g.name][1]:
-        z = g(theta_g, pts.x)
-        if not np.all(np.isfinite(z)):
-            continue
-        thetas = grid(f, z, pts)
-        for row in best_rows(thetas, screen(f, z, pts, thetas), 2):
-            starts.append(np.concatenate([row, theta_g]))
-    return starts
+def _triples(
+    pairs: list[Fit],
+    library: list[Primitive],
+    pts: Points,
+    rng: np.random.Generator,
+    max_nodes: int,
+) -> list[Fit]:
+    """Sums of three units: a third unit screened beside each of the :data:`TRIPLED` best
+    sums of two (at their fits), the best of each refined."""
+    sums = sorted((f for f in pairs if f.shape.kind == ADD), key=lambda f: -f.r2)[:TRIPLED]
+    shapes: list[Shape] = []
+    starts: list[list[np.ndarray]] = []
+    for pair in sums:
+        theta = np.array(pair.theta)
+        cols = pair.shape.columns(theta, pts.x)
+        for h in library:
+            shape = Shape(ADD, (*pair.shape.ops, h))
+            if shape.nodes > max_nodes or shape in shapes:
+                continue
+            thetas = grid(h, pts.x, pts)
+            rows = best_rows(thetas, screen(h, pts.x, pts, thetas, fixed=cols), 1)
+            if rows:
+                shapes.append(shape)
+                starts.append([np.concatenate([theta, rows[0]])])
+    scores = [solve(sh.columns(s[0], pts.x), pts)[1] for sh, s in zip(shapes, starts)]
+    best = np.argsort(scores, kind="stable")[:TRIPLED]
+    return _refine_all([shapes[i] for i in best], [starts[i] for i in best], pts, rng)

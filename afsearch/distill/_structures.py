@@ -9,6 +9,8 @@ kind      formula                                      nodes
 unit      a*f(b*x + c) + d                             2 (x alone: 1)
 compose   a*f(b2*g(b1*x + c1) + c2) + d                3
 add       a1*f(b1*x + c1) + a2*g(b2*x + c2) + d        1 + the units'
+          (or three units: a1*f(...) + a2*g(...) +    2 + the units'
+          a3*h(...) + d)
 mul       a*f(b1*x + c1)*g(b2*x + c2) + d              1 + the units'
 ========  ===========================================  =====
 
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from afsearch.distill._library import Primitive, factor, number, plus, scaled
+from afsearch.distill._library import Primitive, factor, number, scaled
 
 UNIT, COMPOSE, ADD, MUL = "unit", "compose", "add", "mul"
 
@@ -44,7 +46,8 @@ class Shape:
             return _unit_nodes(self.ops[0])
         if self.kind == COMPOSE:
             return 1 + _unit_nodes(self.ops[1])
-        return 1 + sum(_unit_nodes(p) for p in self.ops)
+        # A sum of n units has n - 1 binary operators.
+        return len(self.ops) - 1 + sum(_unit_nodes(p) for p in self.ops)
 
     @property
     def width(self) -> int:
@@ -83,10 +86,10 @@ class Shape:
         if self.kind == COMPOSE:
             f, g = self.ops
             return [f(parts[0], g(parts[1], x))]
-        first, second = (p(t, x) for p, t in zip(self.ops, parts))
+        units = [p(t, x) for p, t in zip(self.ops, parts)]
         if self.kind == ADD:
-            return [first, second]
-        return [first * second]
+            return units
+        return [units[0] * units[1]]
 
     def text(self, theta: tuple[float, ...], outer: tuple[float, ...], digits: int) -> str:
         """The formula with its scalars as parseable text; ``outer`` is the linear scalars
@@ -99,13 +102,14 @@ class Shape:
             terms = [p.text(t, "x", digits) for p, t in zip(self.ops, parts)]
         if self.kind == MUL:
             terms = ["*".join(factor(t) for t in terms)]
-        body = ""
-        for a, term in zip(outer[:-1], terms):
-            piece = scaled(a, term, digits)
-            if not body:
-                body = piece
-            elif piece.startswith("-"):
-                body = f"{body} - {piece[1:]}"
-            else:
-                body = f"{body} + {piece}"
-        return plus(body, outer[-1], digits) if body else number(outer[-1], digits)
+        pieces = [scaled(a, term, digits) for a, term in zip(outer[:-1], terms)]
+        constant = number(outer[-1], digits)
+        if float(constant) != 0.0 or not pieces:
+            pieces.append(constant)
+        # Positive terms first (a leading minus reads as an option on a command line), each
+        # group in its own order.
+        pieces.sort(key=lambda piece: piece.startswith("-"))
+        body = pieces[0]
+        for piece in pieces[1:]:
+            body += f" - {piece[1:]}" if piece.startswith("-") else f" + {piece}"
+        return body

@@ -43,7 +43,9 @@ class Distillation:
     trial: str
     site: int
     sites: int
+    #: The learned function with its values, and the family it came from (``rational(init=tanh)``).
     activation: str
+    family: str
     formulas: list[Formula]
     #: The 0.1%-99.9% range of the inputs the site saw; ``None`` when the trial stored none.
     seen: tuple[float, float] | None
@@ -63,6 +65,7 @@ class Distillation:
             "site": self.site,
             "sites": self.sites,
             "activation": self.activation,
+            "family": self.family,
             "seen": list(self.seen) if self.seen else None,
             "sampled": list(self.sampled),
             "note": self.note,
@@ -93,11 +96,15 @@ def distill_trial(
     name = f"{t.study}/{t.number}"
     curves = site_candidates(t, site)
     stored = input_quantiles(t.learned_params)
+    smooth = None
+    if ops is None:
+        ops, smooth = _task_ops(t)
     out = []
     for k, candidate in curves:
         start = time.perf_counter()
         quantiles = _site_quantiles(stored, k)
         x, y, w, seen, note = sample_site(candidate, quantiles, name, k)
+        note = " ".join(n for n in (note, smooth) if n) or None
         formulas = distill(x, y, w, max_nodes=max_nodes, top=top, seed=seed, ops=ops)
         out.append(
             Distillation(
@@ -105,6 +112,7 @@ def distill_trial(
                 k,
                 _count_sites(t),
                 _text(candidate),
+                _label(t, k),
                 formulas,
                 seen,
                 note,
@@ -115,6 +123,48 @@ def distill_trial(
             )
         )
     return out
+
+
+def accepted_ops(task: Any) -> list[str] | None:
+    """The operators whose formulas ``task`` accepts, when it differentiates its activation
+    (a PINN refuses kinks: relu, abs, and sqrt and log of |u| + eps); ``None`` (all of them)
+    for a task that does not."""
+    from afsearch.distill._library import PRIMITIVES
+    from afsearch.distill._structures import UNIT, Shape
+    from afsearch.expr import parse_expression
+
+    if not task.derivatives:
+        return None
+    kept = []
+    for name, p in PRIMITIVES.items():
+        text = Shape(UNIT, (p,)).text((1.5, 0.5)[: p.width], (1.0, 0.0), 4)
+        try:
+            task.check_candidate(Candidate(parse_expression(text, params=())))
+        except AfsearchError:
+            continue
+        kept.append(name)
+    return kept
+
+
+def _task_ops(t: Any) -> tuple[list[str] | None, str | None]:
+    """:func:`accepted_ops` of the trial's task, and a note naming the operators left out."""
+    from afsearch.distill._library import PRIMITIVES
+    from afsearch.tasks import get_task
+    from afsearch.trial import TrialSpec
+
+    try:
+        spec = TrialSpec.from_dict(t.config or {})
+        task = get_task(spec.task, spec.settings)
+    except (AfsearchError, KeyError, TypeError, ValueError):
+        return None, None  # an old or foreign config: every operator
+    kept = accepted_ops(task)
+    left = [n for n in PRIMITIVES if kept is not None and n not in kept]
+    if not left:
+        return kept, None
+    return kept, (
+        f"Task {spec.task!r} takes {task.derivatives} derivatives of its activation, so the "
+        f"formulas use only the operators it accepts (not {', '.join(left)})."
+    )
 
 
 def _site_quantiles(
@@ -202,6 +252,17 @@ def site_candidates(t: Any, site: int | None) -> list[tuple[int, Candidate]]:
     return out
 
 
+def _label(t: Any, site: int) -> str:
+    """The family label of site ``site``'s activation, as the leaderboard shows it."""
+    from afsearch.activations import label
+
+    config = (t.config or {}).get("activation") or {}
+    sites = config.get("sites") if isinstance(config, dict) else None
+    if isinstance(sites, list) and site < len(sites) and isinstance(sites[site], dict):
+        config = sites[site]
+    return label(config, None, 60) if isinstance(config, dict) and config else "-"
+
+
 def _text(candidate: Candidate) -> str:
     import sympy
 
@@ -243,7 +304,7 @@ def density_weights(x: np.ndarray, levels: list[float], quantiles: list[float]) 
 def sample_site(
     candidate: Candidate,
     quantiles: tuple[list[float], list[float]] | None,
-    trial: str = "the trial",
+    trial: str | None = None,
     site: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[float, float] | None, str | None]:
     """The grid, the learned function on it (float64, through the compiler), the weights, the
@@ -252,21 +313,22 @@ def sample_site(
 
     from afsearch.compiler import CompiledActivation
 
+    whose = f"site {site} of trial {trial}" if trial else f"site {site}"
     note = None
     if quantiles is None:
         low, high = DEFAULT_RANGE
         seen = None
         note = (
-            f"Trial {trial} recorded no input range for site {site} (it trained before afsearch "
-            f"recorded them, or saw no training batch); sampled on [{low:g}, {high:g}] with "
-            "equal weights."
+            f"No input range was recorded for {whose} (it trained before afsearch recorded "
+            f"them, or saw no training batch); sampled on [{low:g}, {high:g}] with equal "
+            "weights."
         )
     else:
         q = quantiles[1]
         seen = (float(min(q)), float(max(q)))
         if not seen[1] > seen[0]:
             raise AfsearchError(
-                f"Site {site} of trial {trial} saw one input value ({seen[0]:.4g}) in its last "
+                f"{whose[0].upper()}{whose[1:]} saw one input value ({seen[0]:.4g}) in its last "
                 "epoch; there is no curve to distill."
             )
         margin = WIDEN * (seen[1] - seen[0])
@@ -277,7 +339,7 @@ def sample_site(
         y = module(torch.from_numpy(x)).numpy().astype(float)
     if not np.all(np.isfinite(y)):
         raise AfsearchError(
-            f"The learned activation of site {site} of trial {trial} is not finite on "
+            f"The learned activation of {whose} is not finite on "
             f"[{low:.4g}, {high:.4g}]; there is no curve to distill."
         )
     w = np.ones_like(x) if quantiles is None else density_weights(x, *quantiles)

@@ -102,7 +102,8 @@ def test_a_trial_distills_each_site_with_a_front(db: str, tmp_path: Path) -> Non
     assert [f["nodes"] for f in formulas] == sorted(f["nodes"] for f in formulas)
     # A formula is an expression export-expr takes.
     runner = CliRunner()
-    exported = runner.invoke(app, ["export-expr", formulas[-1]["formula"], "--out", str(tmp_path)])
+    text = formulas[-1]["formula"]
+    exported = runner.invoke(app, ["export-expr", "--out", str(tmp_path), "--", text])
     assert exported.exit_code == 0, exported.output
 
 

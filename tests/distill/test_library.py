@@ -78,6 +78,9 @@ def test_text_drops_unit_factors_and_zero_terms() -> None:
     assert Shape(UNIT, (tanh,)).text((-1.0, 0.5), (-2.0, -0.1), 4) == "-2.0*tanh(-x + 0.5) - 0.1"
     assert Shape(MUL, (x, tanh)).text((2.0, 0.0), (-1.0, 0.0), 4) == "-x*tanh(2.0*x)"
     assert Shape(ADD, (x, tanh)).text((1.0, 0.0), (1.0, -1.0, 0.0), 4) == "x - tanh(x)"
+    # Positive terms first: a formula that starts with a minus reads as an option in a shell.
+    assert Shape(UNIT, (tanh,)).text((1.0, 0.0), (-0.5, 0.3), 4) == "0.3 - 0.5*tanh(x)"
+    assert Shape(ADD, (x, tanh)).text((1.0, 0.0), (-1.0, 2.0, 0.0), 4) == "2.0*tanh(x) - x"
     assert number(3.0, 3) == "3.0" and number(1.23456e-7, 3) == "1.23e-07"
     assert (
         factor("x + 1") == "(x + 1)"

@@ -59,7 +59,7 @@ def test_the_printed_scalars_are_short_and_exact_where_the_curve_is() -> None:
 
 def test_a_curve_no_single_operator_makes_needs_two() -> None:
     y = np.tanh(2.0 * X) + 0.3 * np.sin(3.0 * X)
-    formulas = distill(X, y, ops=FEW)
+    formulas = distill(X, y, ops=FEW, width=3)
     top = best(formulas)
     assert top.r2 > 0.9999 and top.operators == ("add", "tanh", "sin"), top
     assert max(f.r2 for f in formulas if f.nodes == 2) < 0.99
@@ -74,7 +74,7 @@ def test_the_same_arguments_give_the_same_formulas() -> None:
 
 
 def test_the_front_is_non_dominated_and_ordered() -> None:
-    formulas = distill(X, RATIONAL, top=10, ops=FEW)
+    formulas = distill(X, RATIONAL, top=10, ops=FEW, width=3)
     assert len(formulas) >= 3
     assert [f.nodes for f in formulas] == sorted({f.nodes for f in formulas})
     for f in formulas:

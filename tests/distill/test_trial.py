@@ -89,7 +89,7 @@ def test_a_trial_without_input_ranges_is_sampled_on_the_default_range_with_a_not
     (d,) = distill_trial(db, "s/1", ops=FEW_OPS)
     assert d.seen is None and d.sampled == DEFAULT_RANGE
     assert np.all(d.weights == 1.0)
-    assert d.note is not None and "recorded no input range" in d.note
+    assert d.note is not None and "No input range was recorded for site 0 of trial s/1" in d.note
 
 
 def test_a_per_site_trial_distills_its_learnable_site(db: str) -> None:
@@ -133,3 +133,33 @@ def test_density_weights_follow_the_quantiles() -> None:
     # Repeated quantiles (inputs piled on one value) still give finite weights.
     piled = density_weights(x, list(LEVELS), [0.0] * 4 + [0.0, 0.5, 1.0, 2.0, 3.0])
     assert np.all(np.isfinite(piled)) and piled.mean() == pytest.approx(1.0)
+
+
+def test_a_task_that_differentiates_its_activation_gets_smooth_operators_only() -> None:
+    from types import SimpleNamespace
+
+    from afsearch.compiler import candidate_record
+    from afsearch.distill._trial import _task_ops
+    from afsearch.tasks import get_task
+    from afsearch.trial import TrialSpec
+
+    def config(task: str) -> dict:
+        activation = {"family": "slaf", "basis": "rbf", "degree": 4, "init": "tanh"}
+        return TrialSpec(
+            activation=activation,
+            candidate=candidate_record(build(activation)),
+            task=task,
+            settings=get_task(task).default_settings,
+            seeds=1,
+            seed=0,
+            metric="val_loss",
+            mode="min",
+            dedup_key="0" * 24,
+        ).stored()
+
+    ops, note = _task_ops(SimpleNamespace(config=config("pinn-poisson")))
+    assert ops is not None and {"tanh", "sin", "gelu", "softplus"} <= set(ops)
+    assert not {"relu", "abs", "sqrt", "log"} & set(ops)
+    assert note is not None and "not relu, abs, sqrt, log" in note
+    assert _task_ops(SimpleNamespace(config=config("teacher-student"))) == (None, None)
+    assert _task_ops(SimpleNamespace(config={})) == (None, None)

@@ -47,12 +47,27 @@ the best-so-far curves of several tasks in one figure::
         --samplers random tpe evolution tpe+prescreen evolution+prescreen
     python benchmarks/bench_samplers.py --plot docs/samplers_tasks.png \
         --report benchmarks/results/bench_samplers_structural*.json
+
+``--table FILE`` replays the strategies on a table of trained functions instead of training
+(``benchmarks/make_table.py``, docs/TABLE.md): every study searches the table's own space, each
+proposal is mapped to a table function and its result looked up
+(:func:`afsearch.search.replay`), ``--repeats`` studies per sampler (100 by default) of
+``--budget`` distinct functions (100), on ``--workers`` processes. ``--scheduler asha`` replays
+ASHA from the per-epoch curves. Reported per task and sampler: the trials until a function of
+the table's top 1% and top 0.1% is trained (median and quartiles over the repeats), the regret
+after a quarter, half and all of the budget, and the prescreen surrogate's Spearman rho with
+the true metric over the whole table; the regret curves (median, band = quartiles) go to
+``docs/samplers_table.png`` and the numbers to ``bench_samplers_table.json``::
+
+    python benchmarks/bench_samplers.py --table benchmarks/tables/activations.parquet
+    python benchmarks/bench_samplers.py --table FILE --scheduler asha --task mnist1d-mlp
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -305,6 +320,281 @@ def report(data: dict[str, Any]) -> str:
     return table(headers, rows) + note
 
 
+# --- replay on a table of trained functions (--table) -----------------------------------------
+
+#: What ``--table`` replays by default. CMA-ES samples the table's choices (family, operators)
+#: at random, as in ``--space structural``, so it is refused there.
+TABLE_SAMPLERS = ("random", "tpe", "evolution", "tpe+prescreen", "evolution+prescreen")
+TABLE_PLAN = {"budget": 100, "repeats": 100}
+#: The shares of the table a search must reach.
+TOPS = (0.01, 0.001)
+#: Trained functions the prescreen's surrogate is fitted on for its rank correlation.
+RHO_TRAINED = (50, 200)
+#: The tables of each task, loaded before the worker processes fork from this one.
+_TABLES: dict[str, Any] = {}
+
+
+def replay_repeats(
+    task: str, sampler: str, repeats: list[int], budget: int, scheduler: str
+) -> list[dict[str, Any]]:
+    """``repeats`` studies of ``sampler`` replayed on the table of ``task`` (repeat r: seed r)."""
+    from threadpoolctl import threadpool_limits
+
+    from afsearch.search import ReplayAsha, epochs_until, reached, regret, replay, replay_space
+
+    table = _TABLES[task]
+    options = EVOLUTION if sampler.startswith("evolution") else None
+    space = replay_space(
+        table, sampler, budget=budget, sampler_options=options, prescreen=PRESCREEN
+    )
+    asha = ReplayAsha() if scheduler == "asha" else None
+    out = []
+    # One BLAS thread: the prescreen's Gaussian process is 5 times slower with two threads
+    # that compete for a loaded pair of cores.
+    with threadpool_limits(1):
+        for r in repeats:
+            clock = Stopwatch()
+            run = replay(table, space, seed=r, asha=asha)
+            hits = [reached(run, table.top(q)) for q in TOPS]
+            out.append(
+                {
+                    "repeat": r,
+                    "reach": hits,
+                    "epochs_to_reach": [None if h is None else epochs_until(run, h) for h in hits],
+                    "epochs": epochs_until(run, len(run.trials)),
+                    "regret": regret(run, table).tolist(),
+                    "skipped": run.skipped,
+                    "stopped": run.stop_reason,
+                    "seconds": clock.seconds,
+                }
+            )
+    return out
+
+
+def prescreen_rho(table: Any, draws: int = 5) -> dict[str, Any]:
+    """Spearman's rho between the prescreen's prediction and the true metric over the whole
+    table: its Gaussian process fitted on ``n`` functions trained once (one seed, as a study
+    sees them), predicting every other function; the median over ``draws`` random choices of
+    the ``n``. Also: how many functions the prescreen's filter removes, and how they rank."""
+    import numpy as np
+    from scipy.stats import spearmanr
+
+    from afsearch.search import fit_predict
+
+    truth = table.truth
+    ok = [
+        i for i, f in enumerate(table.features) if not isinstance(f, str) and np.isfinite(truth[i])
+    ]
+    out: dict[str, Any] = {"functions": len(truth), "screened": len(truth) - len(ok)}
+    rank = (np.argsort(np.argsort(-truth)) + 1) / len(truth)
+    screened = [i for i, f in enumerate(table.features) if isinstance(f, str)]
+    out["screened_median_rank"] = float(np.median(rank[screened])) if screened else None
+    kinds = {"outputs": [np.asarray(table.features[i]) for i in ok]}
+    if table.init is not None:
+        both = [(j, i) for j, i in enumerate(ok) if not isinstance(table.init[i], str)]
+        kinds["outputs+init"] = [
+            np.concatenate([kinds["outputs"][j], table.init[i]]) for j, i in both
+        ]
+        init_rows = [i for _, i in both]
+    seen = table.sign * table.values[:, 0]  # what one training seed shows
+    for name, vectors in kinds.items():
+        rows = ok if name == "outputs" else init_rows
+        x = np.stack(vectors)
+        for n in RHO_TRAINED:
+            if n >= len(rows) - 10 or n < 5:
+                continue
+            rhos = []
+            for d in range(draws):
+                pick = np.random.default_rng(d).permutation(len(rows))
+                train, rest = pick[:n], pick[n:]
+                keep = train[np.isfinite(seen[np.asarray(rows)[train]])]
+                mean, _ = fit_predict(x[keep], seen[np.asarray(rows)[keep]], x[rest])
+                # A surrogate that predicts one value for all ranks nothing: rho 0.
+                constant = float(np.ptp(mean)) == 0.0
+                rho = 0.0 if constant else spearmanr(mean, truth[np.asarray(rows)[rest]])[0]
+                rhos.append(float(rho))
+            out[f"rho_{name}_{n}"] = float(np.median(rhos))
+    return out
+
+
+def _quartiles(values: list[int | None], budget: int) -> tuple[str, int]:
+    """``"median [q1, q3]"`` of trials to reach, a search that never reaches counting as more
+    than the budget (shown as ``>budget``), and how many reached."""
+    import numpy as np
+
+    x = np.array([np.inf if v is None else v for v in values], dtype=float)
+    q = np.percentile(x, [50, 25, 75], method="nearest") if len(x) else [np.inf] * 3
+    shown = [f">{budget}" if not np.isfinite(v) else f"{v:.0f}" for v in q]
+    return f"{shown[0]} [{shown[1]}, {shown[2]}]", int(np.isfinite(x).sum())
+
+
+def table_report(data: dict[str, Any]) -> str:
+    import numpy as np
+
+    budget = data["plan"]["budget"]
+    asha = data["plan"]["scheduler"] == "asha"
+    parts = []
+    for task, d in data["tasks"].items():
+        k = 100.0 if "accuracy" in d["metric"] else 1.0
+        unit = " (points)" if k == 100.0 else ""
+        marks = sorted({max(1, budget // 4), max(1, budget // 2), budget})
+        rows = []
+        for sampler, res in d["samplers"].items():
+            reach = list(zip(*[r["reach"] for r in res["repeats"]], strict=True))
+            cells = [_quartiles(list(col), budget) for col in reach]
+            if asha:  # what the trials to the top 1% cost, in full trainings
+                spent = [r["epochs_to_reach"][0] for r in res["repeats"]]
+                done = [e / d["epochs"] for e in spent if e is not None]
+                cells.append((f"{np.median(done):.1f}" if done else "n/a", len(done)))
+            med = res["regret_median"]
+            at = [med[m - 1] if m - 1 < len(med) else None for m in marks]
+            rows.append(
+                [
+                    sampler,
+                    *(f"{c[0]} ({c[1]}/{len(res['repeats'])})" for c in cells),
+                    *("n/a" if v is None else f"{k * v:.3g}" for v in at),
+                    f"{res['seconds'] / len(res['repeats']):.2f}",
+                ]
+            )
+        tops = ", ".join(
+            f"top {100 * q:g}% = {n} functions" for q, n in zip(TOPS, d["top_sizes"], strict=True)
+        )
+        headers = [
+            "sampler",
+            *(f"trials to top {100 * q:g}%: median [q1, q3] (reached)" for q in TOPS),
+            *(["trainings' epochs to top 1%: median of those reached"] if asha else []),
+            *(f"regret after {m}{unit}" for m in marks),
+            "s / study",
+        ]
+        rho = d["prescreen"]
+        rhos = ", ".join(f"{key[4:]}: {v:.3f}" for key, v in rho.items() if key.startswith("rho_"))
+        parts.append(
+            f"{task}: {d['functions']} functions, {d['metric']} ({d['mode']}), {d['seeds']} "
+            f"seeds; {tops}\n\n"
+            + table(headers, rows)
+            + f"\n\nPrescreen (Spearman rho with the true metric, GP fitted on n functions, "
+            f"median of 5): {rhos or 'n/a'}; its filter removes {rho['screened']} functions "
+            f"(their median rank as a share of the table, 1 = last: "
+            f"{rho['screened_median_rank']})."
+        )
+    return "\n\n".join(parts)
+
+
+def table_plot(data: dict[str, Any], path: Path) -> None:
+    """Regret over the trial number per task: median over the repeats, band = quartiles."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    tasks = list(data["tasks"].items())
+    fig, axes = plt.subplots(1, len(tasks), figsize=(6.0 * len(tasks), 4.3), dpi=110)
+    for ax, (task, d) in zip(np.atleast_1d(axes), tasks, strict=True):
+        k = 100.0 if "accuracy" in d["metric"] else 1.0
+        for sampler, res in d["samplers"].items():
+            med = k * np.array(res["regret_median"], dtype=float)
+            lo = k * np.array(res["regret_q1"], dtype=float)
+            hi = k * np.array(res["regret_q3"], dtype=float)
+            n = np.arange(1, len(med) + 1)
+            (line,) = ax.plot(n, med, label=sampler, lw=1.8)
+            ax.fill_between(n, lo, hi, color=line.get_color(), alpha=0.12)
+        ax.set_yscale("symlog", linthresh=0.1 if k == 100.0 else 1e-3)
+        ax.set_xlabel("trial (distinct table functions)")
+        ax.set_ylabel(
+            f"regret: best {d['metric']} less the study's" + (" (points)" if k == 100 else "")
+        )
+        ax.set_title(
+            f"{task}: {d['functions']} functions, {d['seeds']} seed(s), "
+            f"{len(next(iter(d['samplers'].values()))['repeats'])} repeats\n"
+            f"median, band = quartiles; scheduler {data['plan']['scheduler']}",
+            fontsize=9,
+        )
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def table_main(args: Any) -> None:
+    """``--table``: every sampler replayed on every task of the table (see the docstring)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import numpy as np
+
+    from afsearch.exceptions import AfsearchError
+    from afsearch.search import ReplayTable, read_table
+
+    samplers = args.samplers or list(TABLE_SAMPLERS)
+    if "cmaes" in samplers:
+        sys.exit(
+            "bench_samplers.py: CMA-ES samples a table's choices at random; leave it out of "
+            "--samplers with --table."
+        )
+    for name in ("budget", "repeats", "workers"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            sys.exit(f"bench_samplers.py: --{name} must be at least 1, got {value}.")
+    plan = {**TABLE_PLAN, "scheduler": args.scheduler, "table": str(args.table)}
+    plan.update({k: getattr(args, k) for k in ("budget", "repeats") if getattr(args, k)})
+    try:
+        frame, meta = read_table(args.table)
+        tasks = [args.task] if args.task else sorted(frame["task"].unique())
+        for task in tasks:
+            _TABLES[task] = ReplayTable.from_frame(frame, meta, task)
+    except AfsearchError as exc:
+        sys.exit(f"bench_samplers.py: {exc}")
+    clock = Stopwatch()
+    data: dict[str, Any] = {"benchmark": "samplers_table", "plan": plan, "tasks": {}}
+    data["table_runs"] = meta.get("runs", [])
+    workers = args.workers or 2
+    repeats = list(range(plan["repeats"]))
+    chunks = [repeats[i::workers] for i in range(workers) if repeats[i::workers]]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        for task, t in _TABLES.items():
+            d = data["tasks"][task] = {
+                "functions": len(t.configs),
+                "metric": t.metric,
+                "mode": t.mode,
+                "seeds": t.values.shape[1],
+                "top_sizes": [len(t.top(q)) for q in TOPS],
+                "epochs": t.epochs,
+                "samplers": {},
+            }
+            log(f"{task}: {len(t.configs)} functions; prescreen's rank correlation")
+            d["prescreen"] = prescreen_rho(t)
+            for sampler in samplers:
+                sampler_clock = Stopwatch()
+                jobs = [
+                    pool.submit(replay_repeats, task, sampler, c, plan["budget"], args.scheduler)
+                    for c in chunks
+                ]
+                res = sorted((r for j in jobs for r in j.result()), key=lambda r: r["repeat"])
+                length = max(len(r["regret"]) for r in res)
+                curves = np.array(
+                    [r["regret"] + [r["regret"][-1]] * (length - len(r["regret"])) for r in res]
+                )
+                q1, med, q3 = np.nanpercentile(curves, [25, 50, 75], axis=0)
+                d["samplers"][sampler] = {
+                    "repeats": [{k: v for k, v in r.items() if k != "regret"} for r in res],
+                    "regret_median": med.tolist(),
+                    "regret_q1": q1.tolist(),
+                    "regret_q3": q3.tolist(),
+                    "seconds": sum(r["seconds"] for r in res),
+                    "wall_s": sampler_clock.seconds,
+                }
+                log(f"  {sampler}: {len(res)} studies in {sampler_clock.seconds:.1f} s")
+    data["seconds"] = clock.seconds
+    args.plot = args.plot or DOCS / "samplers_table.png"
+    table_plot(data, args.plot)
+    path = save(data, "bench_samplers_table", args.json)
+    print(table_report(data))
+    print(f"\n{data['seconds']:.0f} s; written to {path} and {args.plot}")
+
+
 def main() -> None:
     parser = arguments(
         __doc__,
@@ -317,7 +607,10 @@ def main() -> None:
     add_launch_options(parser, max_concurrent=True)
     parser.add_argument("--plot", type=Path, help="default docs/samplers[_structural].png")
     parser.add_argument(
-        "--samplers", nargs="+", choices=SAMPLERS, default=["tpe", "random", "cmaes"]
+        "--samplers",
+        nargs="+",
+        choices=SAMPLERS,
+        help="default tpe random cmaes (--table: " + " ".join(TABLE_SAMPLERS) + ")",
     )
     parser.add_argument("--space", choices=("taaf", "structural"), default="taaf")
     parser.add_argument(
@@ -345,7 +638,16 @@ def main() -> None:
         help="drive each study's proposer without Ray, training in this process (the same "
         "sampler, proposer and prescreen; no Tune, no database)",
     )
+    parser.add_argument("--table", type=Path, help="replay on this table (docs/TABLE.md)")
+    parser.add_argument(
+        "--scheduler", choices=("none", "asha"), default="none", help="with --table"
+    )
+    parser.add_argument("--workers", type=int, help="processes of --table (default 2)")
     args = parser.parse_args()
+    if args.table:
+        table_main(args)
+        return
+    args.samplers = args.samplers or ["tpe", "random", "cmaes"]
     structural = args.space == "structural"
     name = "bench_samplers_structural" if structural else "bench_samplers"
     if args.task and args.task != "digits-mlp":

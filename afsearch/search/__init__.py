@@ -2,7 +2,8 @@
 
 Each strategy (the space's ``sampler:``) is a :class:`BaseStrategy` in a module of its own,
 registered by name in ``_registry``; the prescreen wraps any of them. The strategies need no
-Ray: ``afsearch launch`` drives them through Ray Tune, :func:`run_local` in this process.
+Ray: ``afsearch launch`` drives them through Ray Tune, :func:`run_local` in this process, and
+:func:`replay` on a table of trained functions, as look-ups (docs/TABLE.md).
 Names are imported when first used (PEP 562), so ``import afsearch.search`` loads neither Ray
 nor Optuna, torch or scikit-learn.
 """
@@ -31,6 +32,17 @@ if TYPE_CHECKING:
         make_strategy,
         register,
         strategy_names,
+    )
+    from afsearch.search._replay import (
+        ReplayAsha,
+        ReplayRun,
+        ReplayTable,
+        ReplayTrial,
+        epochs_until,
+        reached,
+        regret,
+        replay,
+        replay_space,
     )
     from afsearch.search._site_evolution import SiteEvolution
     from afsearch.search._table import (
@@ -63,6 +75,15 @@ _HOMES = {
     "PrescreenPool": "_prescreen",
     "fit_predict": "_prescreen",
     "Prescreened": "_prescreened",
+    "ReplayAsha": "_replay",
+    "ReplayRun": "_replay",
+    "ReplayTable": "_replay",
+    "ReplayTrial": "_replay",
+    "epochs_until": "_replay",
+    "reached": "_replay",
+    "regret": "_replay",
+    "replay": "_replay",
+    "replay_space": "_replay",
     "STRATEGIES": "_registry",
     "check_space": "_registry",
     "get_strategy": "_registry",
@@ -96,16 +117,25 @@ __all__ = [
     "PrescreenPool",
     "Prescreened",
     "Proposal",
+    "ReplayAsha",
+    "ReplayRun",
+    "ReplayTable",
+    "ReplayTrial",
     "Scored",
     "SiteEvolution",
     "check_space",
+    "epochs_until",
     "fit_predict",
     "get_strategy",
     "init_signal",
     "make_strategy",
     "output_features",
+    "reached",
     "read_table",
     "register",
+    "regret",
+    "replay",
+    "replay_space",
     "run_local",
     "scored_trials",
     "strategy_names",

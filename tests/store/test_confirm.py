@@ -60,7 +60,9 @@ def test_a_run_stored_twice_is_one_run(store: TrialStore) -> None:
 
 def test_bad_kind_or_verdict_is_refused(store: TrialStore) -> None:
     make_study(store)
-    with pytest.raises(AfsearchError, match="kind of a confirmation must be 'baseline', 'candidate'"):
+    with pytest.raises(
+        AfsearchError, match="kind of a confirmation must be 'baseline', 'candidate'"
+    ):
         store.record_confirm_run("demo", kind="winner", arm="a", seed=1)
     with pytest.raises(AfsearchError, match="verdict must be 'baseline', 'better', 'tie' or"):
         store.record_verdicts("demo", [verdict("candidate", "a", 1.0, verdict="won")], OPTIONS)

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, cast
 
 import sympy
 import torch
 from torch import nn
 
 from afsearch.compiler._fused import FusedFunction, FusedPrograms, autograd_ops
+from afsearch.compiler._kernels import (
+    BaseKernel,
+    KernelFunction,
+    coefficient_dtype,
+    kernel_forward,
+    match_kernel,
+)
 from afsearch.compiler._program import Program, Slot, fold_value, run_program
 from afsearch.exceptions import AfsearchError
 from afsearch.expr import Candidate, Param, symbol
@@ -49,7 +56,9 @@ class CompiledActivation(nn.Module):
     """An activation computed by interpreting the candidate's program on tensors.
 
     Trainable parameters are ``nn.Parameter`` named ``p_<name>``, fixed ones buffers of the same
-    form, so ``state_dict`` keys read as the expression's parameter names.
+    form, so ``state_dict`` keys read as the expression's parameter names. A module that runs a
+    kernel holds its coefficients as one vector, ``coefficients``, and still answers
+    ``p_<name>`` and writes and reads ``state_dict`` keys by name.
 
     >>> import torch
     >>> from afsearch.activations import build
@@ -69,6 +78,7 @@ class CompiledActivation(nn.Module):
         fused: bool | None = False,
         channels: int | None = None,
         inplace: bool = False,
+        kernel: bool = False,
     ) -> None:
         """``native``: PyTorch's fused ops where the expression has them (SiLU, GELU, ...).
         ``fold``: fixed parameters enter the program as numbers (``x*sigmoid(beta*x)`` with a
@@ -84,7 +94,15 @@ class CompiledActivation(nn.Module):
         L)`` or ``(N, C, H, W)`` after a convolution; as ``nn.PReLU``). Without ``channels``
         it holds one value per parameter.
         ``inplace``: accepted and ignored, as timm's own activations do (timm builds
-        ``act_layer(inplace=True)``); the module never writes into its input."""
+        ``act_layer(inplace=True)``); the module never writes into its input.
+        ``kernel``: where the expression is a SLAF expansion (any basis, with its ReLU mix and
+        linear tail) or a rational unit, run its kernel
+        (:mod:`afsearch.compiler._kernels`: value and gradients in one pass each, only ``x``
+        saved, every parameter a tensor input, ``fold`` ignored for it) instead of the
+        program; :meth:`use_compiled` then compiles the kernel (inductor on a CPU, Triton on
+        CUDA; once per structure, cached on disk), and without it the kernel runs in eager
+        torch ops. :attr:`kernel` is None where no kernel matched (or ``channels`` is given:
+        per-channel parameters keep the program)."""
         super().__init__()
         self.candidate = candidate
         self.names = list(candidate.params)
@@ -96,7 +114,16 @@ class CompiledActivation(nn.Module):
                     f"got {channels!r}."
                 )
             self.channels = channels
+        self.kernel: BaseKernel | None = None
+        self.kernel_names: tuple[str, ...] = ()
+        found = match_kernel(candidate.expr) if kernel and self.channels is None else None
+        # One vector holds a kernel's coefficients (all trainable or all fixed, as SLAF and
+        # rational units make them); p_<name> reads each (see __getattr__ and state_dict).
+        if found is not None and len({p.trainable for p in candidate.params.values()}) == 1:
+            self._register_coefficients(*found, dtype)
         for name, p in candidate.params.items():
+            if self.kernel is not None:
+                break
             value = torch.tensor(p.value, dtype=dtype or torch.get_default_dtype())
             if p.trainable and self.channels is not None:
                 value = value.repeat(self.channels)
@@ -116,6 +143,8 @@ class CompiledActivation(nn.Module):
         symbols = tuple(candidate.symbols)
         self.programs = _programs(expr, symbols, native)
         self.program: Program = self.programs.forward
+        if self.kernel is not None:
+            fused = False
         self.fused_min_numel = 0 if fused else FUSED_MIN_NUMEL
         if fused is None:
             fused = autograd_ops(self.program) > 1
@@ -131,13 +160,50 @@ class CompiledActivation(nn.Module):
         self.compiled = False
         self._fast = self._fast_path()
 
+    def _register_coefficients(
+        self, kernel: BaseKernel, names: tuple[str, ...], dtype: torch.dtype | None
+    ) -> None:
+        self.kernel, self.kernel_names = kernel, names
+        params = self.candidate.params
+        values = torch.tensor(
+            [params[n].value for n in names], dtype=dtype or torch.get_default_dtype()
+        )
+        if params[names[0]].trainable:
+            self.register_parameter("coefficients", nn.Parameter(values))
+        else:
+            self.register_buffer("coefficients", values)
+        self._coefficient_index = {f"p_{n}": i for i, n in enumerate(names)}
+
+    def __getattr__(self, name: str) -> Any:
+        # p_<name> of a kernel's coefficient: its element of the vector (a view that autograd
+        # follows), so the module reads as one with a parameter per name.
+        index = self.__dict__.get("_coefficient_index")
+        if index is not None and name in index:
+            return cast(torch.Tensor, super().__getattr__("coefficients"))[index[name]]
+        return super().__getattr__(name)
+
+    def _save_to_state_dict(self, destination: Any, prefix: str, keep_vars: bool) -> None:
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        if self.kernel is not None:
+            vector = destination.pop(prefix + "coefficients")
+            for i, n in enumerate(self.kernel_names):
+                destination[f"{prefix}p_{n}"] = vector[i]
+
+    def _load_from_state_dict(self, state_dict: Any, prefix: str, *args: Any) -> None:
+        keys = [f"{prefix}p_{n}" for n in self.kernel_names]
+        if self.kernel is not None and all(k in state_dict for k in keys):
+            values = [torch.as_tensor(state_dict.pop(k)) for k in keys]
+            state_dict[prefix + "coefficients"] = torch.stack(values)
+        super()._load_from_state_dict(state_dict, prefix, *args)
+
     @property
     def input_ops(self) -> int:
         """How many ops of the program compute on the input (autograd records each)."""
         return autograd_ops(self.program)
 
     def use_compiled(self, on: bool = True) -> None:
-        """Run the program under ``torch.compile`` (shared by every module of the function)."""
+        """Run the program under ``torch.compile`` (shared by every module of the function), or
+        the kernel compiled (shared by every module of the structure)."""
         self.compiled = on
 
     def _fast_path(self) -> Any:
@@ -159,6 +225,11 @@ class CompiledActivation(nn.Module):
         return None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.kernel is not None:
+            coeffs = self.coefficients
+            if torch.is_grad_enabled():
+                return KernelFunction.apply(self.kernel, self.compiled, x, coeffs)
+            return kernel_forward(self.kernel, self.compiled, x, coeffs.to(coefficient_dtype(x)))
         if self._fast is not None:
             return self._fast(x)
         params = [getattr(self, f"p_{n}") for n in self.names]

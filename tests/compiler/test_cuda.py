@@ -83,3 +83,40 @@ def test_auto_fuses_large_cuda_inputs() -> None:
     assert module(large).grad_fn.name() == "FusedFunctionBackward"
     small = torch.randn(64, device="cuda", requires_grad=True)
     assert module(small).grad_fn.name() != "FusedFunctionBackward"
+
+
+KERNEL_CONFIGS = [
+    {"family": "slaf", "basis": "chebyshev", "degree": 6, "relu_mix": 0.5},
+    {"family": "slaf", "basis": "legendre", "degree": 5, "normalize": "tanh"},
+    {"family": "slaf", "basis": "fourier", "degree": 4},
+    {"family": "slaf", "basis": "rbf", "degree": 6},
+    {"family": "rational"},
+]
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("config", KERNEL_CONFIGS, ids=lambda c: "-".join(map(str, c.values())))
+def test_triton_kernels_on_cuda_match_the_cpu(config: dict, dtype: torch.dtype) -> None:
+    import warnings
+
+    from afsearch.compiler._kernels import _triton
+
+    cand = build(config)
+    cpu = CompiledActivation(cand, torch.float64, fold=True, kernel=True)
+    gpu = CompiledActivation(cand, dtype, fold=True, kernel=True).cuda()
+    gpu.use_compiled()
+    x = torch.linspace(-6, 6, 3 * _triton.BLOCK + 5, dtype=torch.float64, requires_grad=True)
+    xg = x.detach().to("cuda", dtype).requires_grad_()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a Triton program that fails its own check warns
+        yg = gpu(xg)
+        yg.sin().sum().backward()
+    assert _triton.forward(gpu.kernel, dtype) is not None
+    tol = {} if dtype == torch.float64 else {"rtol": 1e-4, "atol": 1e-4}
+    torch.testing.assert_close(yg.detach().cpu().double(), cpu(x).detach(), **tol)
+    cpu(x).sin().sum().backward()
+    torch.testing.assert_close(xg.grad.cpu().double(), x.grad, **tol)
+    torch.testing.assert_close(gpu.coefficients.grad.cpu().double(), cpu.coefficients.grad, **tol)
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        y16 = gpu(xg.to(torch.bfloat16))
+    assert y16.dtype == torch.bfloat16 and torch.isfinite(y16.float()).all()

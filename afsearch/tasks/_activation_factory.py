@@ -12,6 +12,12 @@ the training would take longer than :data:`COMPILE_AFTER_S` in eager mode and th
 records more than one op on the input (a single PyTorch op gains nothing). A task that
 differentiates its activation (a PINN) never compiles: compiled autograd has no double backward.
 
+SLAF expansions and rational units run their kernel instead
+(:attr:`CompiledActivation.kernel <afsearch.compiler.CompiledActivation>`): compiled from the
+first step unless the policy is ``never`` (then its eager torch ops), since its compile is
+per structure and cached on disk, so a machine pays it once for every trial of the structure.
+A task that differentiates its activation keeps the program and autograd.
+
 >>> factory = ActivationFactory(candidate)  # doctest: +SKIP
 >>> task.fit(factory.maker(), seed=0)  # doctest: +SKIP
 """
@@ -46,13 +52,25 @@ class _Site:
         self.derivatives, self.device = derivatives, device
         self.modules: list[CompiledActivation] = []
         self.compiled = False
-        worth = self.build().input_ops > 1 and derivatives == 0
+        probe = self.build()
+        # A per-channel candidate's sites (built with their channels) keep the program.
+        self.kernel = probe.kernel is not None and not candidate.per_channel
+        worth = probe.input_ops > 1 and derivatives == 0
         self.compile_mode = compile_mode if worth else "never"
+        if self.kernel and self.compile_mode != "never":
+            self.compile_mode = "always"
 
     def build(self, channels: int | None = None) -> CompiledActivation:
-        # A task that differentiates the activation needs autograd's double backward.
-        fused = None if self.derivatives == 0 else False
-        return CompiledActivation(self.candidate, fold=True, fused=fused, channels=channels)
+        # A task that differentiates the activation needs autograd's double backward: it keeps
+        # the program (and no fused path).
+        first_order = self.derivatives == 0
+        return CompiledActivation(
+            self.candidate,
+            fold=True,
+            fused=None if first_order else False,
+            channels=channels,
+            kernel=first_order,
+        )
 
     def make(self, channels: int | None = None) -> CompiledActivation:
         module = self.build(channels)
@@ -68,8 +86,18 @@ class _Site:
         self.compiled = True
 
     def cost(self) -> Cost:
-        """Measured once per function and device in this process."""
-        return activation_cost(f"{self.key}:{self.derivatives}", self.build, self.device)
+        """Measured once per function, way of running and device in this process."""
+        if not self.kernel:
+            return activation_cost(f"{self.key}:{self.derivatives}", self.build, self.device)
+        compiled = self.compile_mode != "never"
+
+        def build() -> CompiledActivation:
+            module = self.build()
+            module.use_compiled(compiled)
+            return module
+
+        how = "kernel" if compiled else "kernel-eager"
+        return activation_cost(f"{self.key}:{self.derivatives}:{how}", build, self.device)
 
 
 class ActivationFactory:

@@ -10,13 +10,7 @@ import torch
 from torch import nn
 
 from afsearch.compiler._fused import FusedFunction, FusedPrograms, autograd_ops
-from afsearch.compiler._kernels import (
-    BaseKernel,
-    KernelFunction,
-    coefficient_dtype,
-    kernel_forward,
-    match_kernel,
-)
+from afsearch.compiler._kernels import BaseKernel, apply_kernel, compiled_here, match_kernel
 from afsearch.compiler._program import Program, Slot, fold_value, run_program
 from afsearch.exceptions import AfsearchError
 from afsearch.expr import Candidate, Param, symbol
@@ -196,6 +190,15 @@ class CompiledActivation(nn.Module):
             state_dict[prefix + "coefficients"] = torch.stack(values)
         super()._load_from_state_dict(state_dict, prefix, *args)
 
+    def kernel_compiled_here(self, device: str | torch.device = "cpu") -> bool:
+        """Whether :meth:`use_compiled` runs this module's kernel on ``device`` without a compile
+        first (this machine compiled the structure before, or a GPU, where compiling takes
+        seconds); False without a kernel."""
+        if self.kernel is None:
+            return False
+        probe = self.coefficients.detach().to(device)
+        return compiled_here(self.kernel, probe, self.coefficients.requires_grad)
+
     @property
     def input_ops(self) -> int:
         """How many ops of the program compute on the input (autograd records each)."""
@@ -226,10 +229,7 @@ class CompiledActivation(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.kernel is not None:
-            coeffs = self.coefficients
-            if torch.is_grad_enabled():
-                return KernelFunction.apply(self.kernel, self.compiled, x, coeffs)
-            return kernel_forward(self.kernel, self.compiled, x, coeffs.to(coefficient_dtype(x)))
+            return apply_kernel(self.kernel, self.compiled, x, self.coefficients)
         if self._fast is not None:
             return self._fast(x)
         params = [getattr(self, f"p_{n}") for n in self.names]

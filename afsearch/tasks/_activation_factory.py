@@ -13,10 +13,14 @@ records more than one op on the input (a single PyTorch op gains nothing). A tas
 differentiates its activation (a PINN) never compiles: compiled autograd has no double backward.
 
 SLAF expansions and rational units run their kernel instead
-(:attr:`CompiledActivation.kernel <afsearch.compiler.CompiledActivation>`): compiled from the
-first step unless the policy is ``never`` (then its eager torch ops), since its compile is
-per structure and cached on disk, so a machine pays it once for every trial of the structure.
-A task that differentiates its activation keeps the program and autograd.
+(:attr:`CompiledActivation.kernel <afsearch.compiler.CompiledActivation>`), whose compile is
+per structure and kept on disk, so a machine pays it once for every trial of the structure:
+``never`` runs its eager torch ops, ``always`` compiles it from the first step, and ``auto``
+runs it compiled from the first step where this machine has compiled the structure before (it
+loads in milliseconds) and otherwise compiles it after an epoch once the rest of the training,
+with the eager time earlier trials of the structure spent in this process, would take longer
+than :data:`KERNEL_COMPILE_AFTER_S`. A task that differentiates its activation, and a site
+with per-channel parameters, keeps the program.
 
 >>> factory = ActivationFactory(candidate)  # doctest: +SKIP
 >>> task.fit(factory.maker(), seed=0)  # doctest: +SKIP
@@ -38,6 +42,15 @@ from afsearch.expr import Candidate, SiteCandidates
 #: epoch (4.0x ReLU's epoch eager, 3.1x compiled), so compiling pays back after 160 to 280 s of
 #: eager training; 300 s leaves room for a cold cache.
 COMPILE_AFTER_S = 300.0
+#: ``compile: auto`` compiles a kernel this machine has not compiled before when its eager
+#: training (the rest of this one and what earlier trials of the structure spent in this
+#: process) would take longer than this. A cold compile of a degree-6 Chebyshev SLAF or a (5, 4)
+#: rational unit took 12 to 30 s on 2 loaded cores (benchmarks/bench_kernels.py), and running
+#: compiled saves about half of an epoch of mnist1d-mlp or digits-mlp.
+KERNEL_COMPILE_AFTER_S = 30.0
+
+#: Eager seconds each kernel structure has trained for in this process, past epochs only.
+_EAGER_SECONDS: dict[Any, float] = {}
 
 MakeActivation = Callable[..., CompiledActivation]
 
@@ -57,7 +70,8 @@ class _Site:
         self.kernel = probe.kernel is not None and not candidate.per_channel
         worth = probe.input_ops > 1 and derivatives == 0
         self.compile_mode = compile_mode if worth else "never"
-        if self.kernel and self.compile_mode != "never":
+        self.structure = probe.kernel
+        if self.kernel and self.compile_mode == "auto" and probe.kernel_compiled_here(device):
             self.compile_mode = "always"
 
     def build(self, channels: int | None = None) -> CompiledActivation:
@@ -143,10 +157,20 @@ class ActivationFactory:
 
     def after_epoch(self, epoch: int, epoch_seconds: float | None, epochs: int) -> None:
         """Compile from the next epoch on where ``auto`` says it pays."""
-        if epoch_seconds is None or epoch_seconds * (epochs - epoch) <= COMPILE_AFTER_S:
+        if epoch_seconds is None:
             return
+        remaining = epoch_seconds * (epochs - epoch)
         for site in self.sites:
-            if site.compile_mode == "auto" and not site.compiled:
+            if site.compile_mode != "auto" or site.compiled:
+                continue
+            if not site.kernel:
+                if remaining > COMPILE_AFTER_S:
+                    site.compile_now()
+                continue
+            spent = _EAGER_SECONDS[site.structure] = (
+                _EAGER_SECONDS.get(site.structure, 0.0) + epoch_seconds
+            )
+            if spent + remaining > KERNEL_COMPILE_AFTER_S:
                 site.compile_now()
 
     def cost(self) -> Cost:

@@ -4,15 +4,17 @@ A kernel computes one structure's value, and its gradients with respect to the i
 every coefficient, in one pass each (Horner's rule, Clenshaw's recurrence, the basis
 recurrences), saving only the input for backward; the coefficients are tensor inputs, so one
 compile per structure serves every trial of it. :func:`match_kernel` finds the kernel of an
-expression, :class:`KernelFunction` runs it.
+expression, :func:`apply_kernel` runs it.
 """
 
 from afsearch.compiler._kernels._base import BaseKernel
 from afsearch.compiler._kernels._function import (
     KernelFunction,
+    Runner,
+    apply_kernel,
     coefficient_dtype,
-    kernel_backward,
-    kernel_forward,
+    compiled_here,
+    runner,
 )
 from afsearch.compiler._kernels._match import KERNELS, match_kernel
 
@@ -20,8 +22,10 @@ __all__ = [
     "KERNELS",
     "BaseKernel",
     "KernelFunction",
+    "Runner",
+    "apply_kernel",
     "coefficient_dtype",
-    "kernel_backward",
-    "kernel_forward",
+    "compiled_here",
     "match_kernel",
+    "runner",
 ]

@@ -1,10 +1,12 @@
 """The search: short formulas for a sampled curve, as a Pareto front of R² against nodes.
 
 Its stages: every operator alone under its affine map (:data:`~afsearch.distill._structures`
-``unit``); then, of the ``width`` operators that fitted best alone (and ``x``), every sum and
-product of two units and every composition f(g(x)), each started from the units' fits; then the
-front: the best formula of each node count that beats every simpler one by more than
-:data:`MIN_GAIN` of R².
+``unit``); then sums and products of one of the ``width`` operators that fitted best alone (or
+``x``) with any operator, and compositions of any operator over one of them, each screened on
+the grid with the first unit held at its own fit (all pairs of the best operators are refined,
+of the others the best screened); then sums of three units beside the best sums of two; then
+the front: the best formula of each node count that beats every simpler one by more than
+:data:`MIN_GAIN` of R². A curve that one operator fits exactly stops after the first stage.
 """
 
 from __future__ import annotations
@@ -95,8 +97,8 @@ def distill(
 
     >>> import numpy as np
     >>> x = np.linspace(-4, 4, 300)
-    >>> [f.text for f in distill(x, np.sin(x))]
-    ['sin(x)']
+    >>> [(f.nodes, f.text) for f in distill(x, np.sin(x))]
+    [(1, '0.0843*x'), (2, 'sin(x)')]
     """
     pts = points(x, y, weights)
     _check_int("max_nodes", max_nodes, 1)

@@ -23,7 +23,7 @@ import numpy as np
 
 from afsearch.distill._formula import Formula
 from afsearch.distill._search import distill
-from afsearch.exceptions import AfsearchError
+from afsearch.exceptions import AfsearchError, shorten
 from afsearch.expr import Candidate, SiteCandidates
 from afsearch.trial.inputs import input_quantiles
 
@@ -225,10 +225,12 @@ def site_candidates(t: Any, site: int | None) -> list[tuple[int, Candidate]]:
     if not isinstance(per_site, dict):
         per_site = {}
     if not learned.get("mean") and not per_site:
+        # A stored error may be a whole traceback: its last line says what went wrong.
+        lines = [line.strip() for line in str(t.error or "").splitlines() if line.strip()]
+        why = f": {shorten(lines[-1], 120)}" if lines else ""
         raise AfsearchError(
-            f"Trial {name} stored no learned values (its status is {t.status.value}"
-            f"{': ' + t.error if t.error else ''}); distill a trial that trained at least one "
-            "epoch."
+            f"Trial {name} stored no learned values (its status is {t.status.value}{why}); "
+            "distill a trial that trained at least one epoch."
         )
     chosen = [site] if site is not None else learnable
     out = []

@@ -55,7 +55,11 @@ def db(tmp_path: Path) -> str:
         )
         add_finished_trial(store, "s", {"family": "standard", "name": "relu"}, value=0.8, number=2)
         _, failed = add_finished_trial(store, "s", rational, value=0.1, number=3)
-        store.finish_trial(failed, status="failed", error="the worker died")
+        store.finish_trial(
+            failed,
+            status="failed",
+            error="Traceback (most recent call last):\n  ...\nthe worker died",
+        )
         sites = per_site_config([rational, {"family": "standard", "name": "tanh"}])
         learned = _learned([{f"site0.{n}": v for n, v in twice.items()}], [NARROW, NORMAL])
         add_finished_trial(store, "s", sites, value=0.9, number=4, learned_params=learned)

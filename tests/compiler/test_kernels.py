@@ -328,6 +328,12 @@ def test_the_compiled_cpu_kernel_matches_and_passes_gradcheck(config: dict) -> N
 
             assert torch.autograd.gradcheck(f, (x, coeffs), eps=1e-6, atol=1e-5, rtol=1e-4)
             assert compiled_backward(kernel, torch.float64, not frozen) is not None
+        # A transposed input and the stride-0 gradient of a sum.
+        xt = (3 * torch.randn(40, 30, dtype=torch.float64)).t()
+        got = torch.autograd.grad(compiled(xt.requires_grad_()).sum(), [xt, compiled.coefficients])
+        want = torch.autograd.grad(eager(xt).sum(), [xt, eager.coefficients])
+        for a, b in zip(got, want):
+            torch.testing.assert_close(a, b)
         # A backward that must be differentiable runs the torch ops: same second derivative.
         d2 = []
         for module in (compiled, eager):

@@ -196,8 +196,8 @@ class CompiledActivation(nn.Module):
         seconds); False without a kernel."""
         if self.kernel is None:
             return False
-        probe = self.coefficients.detach().to(device)
-        return compiled_here(self.kernel, probe, self.coefficients.requires_grad)
+        c = self.coefficients
+        return compiled_here(self.kernel, torch.device(device).type, c.dtype, c.requires_grad)
 
     @property
     def input_ops(self) -> int:

@@ -98,17 +98,18 @@ def runner(kernel: BaseKernel, device: str, dtype: torch.dtype, compiled: bool) 
     return Runner(kernel, device, dtype, compiled)
 
 
-def compiled_here(kernel: BaseKernel, x: Tensor, needs: bool) -> bool:
-    """Whether the compiled kernel for inputs like ``x`` runs without compiling first: on a
-    CPU, when this machine compiled it before (its file is on disk; ``needs``: with the
-    coefficients' gradients); on CUDA always (a Triton program compiles in seconds)."""
-    if x.is_cuda:
+def compiled_here(kernel: BaseKernel, device: str, dtype: torch.dtype, needs: bool) -> bool:
+    """Whether the compiled kernel runs on a ``device`` type for ``dtype`` inputs without
+    compiling first: on a CPU, when this machine compiled it before (its file is on disk;
+    ``needs``: with the coefficients' gradients); on CUDA always (a Triton program compiles in
+    seconds)."""
+    if device == "cuda":
         return True
-    if x.device.type != "cpu" or x.dtype not in CPU_DTYPES:
+    if device != "cpu" or dtype not in CPU_DTYPES:
         return False
     from afsearch.compiler._kernels._inductor import on_disk
 
-    return on_disk(kernel, x.dtype, needs)
+    return on_disk(kernel, dtype, needs)
 
 
 class KernelFunction(torch.autograd.Function):

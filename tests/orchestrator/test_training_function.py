@@ -26,14 +26,22 @@ from torch import nn
 
 def make_data():
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(800, 6, generator=g)
+    x = torch.randn(1000, 6, generator=g)
     y = ((x[:, 0] * x[:, 1] + 0.5 * x[:, 2].sin()) > 0).long()
-    return torch.utils.data.TensorDataset(x[:600], y[:600]), (x[600:], y[600:])
+    train = torch.utils.data.TensorDataset(x[:600], y[:600])
+    return train, (x[600:800], y[600:800]), (x[800:], y[800:])
+
+
+def accuracy(model, data, device):
+    x, y = data
+    with torch.no_grad():
+        out = model(x.to(device))
+    return nn.functional.cross_entropy(out, y.to(device)), (out.argmax(1).cpu() == y).float().mean()
 
 
 def train(trial):
     """The researcher's own loop: a DataLoader, an MLP, Adam."""
-    train_set, (x_val, y_val) = make_data()
+    train_set, val, test = make_data()
     loader = torch.utils.data.DataLoader(
         train_set, batch_size=trial.settings.batch_size, shuffle=True
     )
@@ -53,13 +61,13 @@ def train(trial):
             optimizer.zero_grad()
             nn.functional.cross_entropy(model(xb), yb).backward()
             optimizer.step()
-        with torch.no_grad():
-            out = model(x_val.to(trial.device))
-            val_loss = nn.functional.cross_entropy(out, y_val.to(trial.device))
-            accuracy = (out.argmax(1).cpu() == y_val).float().mean()
+        val_loss, val_accuracy = accuracy(model, val, trial.device)
+        metrics = {"val_accuracy": val_accuracy, "val_loss": val_loss}
+        if epoch == trial.settings.epochs:  # the confirm stage judges on the test split
+            metrics["test_loss"], metrics["test_accuracy"] = accuracy(model, test, trial.device)
         if trial.should_checkpoint():
             trial.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()})
-        trial.report(val_accuracy=accuracy, val_loss=val_loss)
+        trial.report(**metrics)
 '''
 
 

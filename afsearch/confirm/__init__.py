@@ -13,17 +13,15 @@ from typing import TYPE_CHECKING
 from afsearch._lazy import lazy_surface
 
 if TYPE_CHECKING:
+    from afsearch.confirm._arms import BASELINE, CANDIDATE, Arm
     from afsearch.confirm._confirm import (
-        BASELINE,
-        CANDIDATE,
-        Arm,
         ConfirmResult,
         confirm_study,
-        judge,
         plan,
         refused_baselines,
         top_distinct,
     )
+    from afsearch.confirm._judge import judge
     from afsearch.confirm._seeds import (
         FRESH_SEED_BASE,
         Runner,
@@ -42,18 +40,10 @@ if TYPE_CHECKING:
     )
 
 _HOMES = {
+    **dict.fromkeys(("BASELINE", "CANDIDATE", "Arm"), "_arms"),
+    "judge": "_judge",
     **dict.fromkeys(
-        (
-            "BASELINE",
-            "CANDIDATE",
-            "Arm",
-            "ConfirmResult",
-            "confirm_study",
-            "judge",
-            "plan",
-            "refused_baselines",
-            "top_distinct",
-        ),
+        ("ConfirmResult", "confirm_study", "plan", "refused_baselines", "top_distinct"),
         "_confirm",
     ),
     **dict.fromkeys(

@@ -38,18 +38,6 @@ from afsearch.store import (
 )
 from afsearch.trial import LaunchObserver, TrialSpec
 
-__all__ = [
-    "BASELINE",
-    "CANDIDATE",
-    "Arm",
-    "ConfirmResult",
-    "confirm_study",
-    "judge",
-    "plan",
-    "refused_baselines",
-    "top_distinct",
-]
-
 
 @dataclass(frozen=True)
 class ConfirmResult:

@@ -291,14 +291,23 @@ class BaseTask(abc.ABC):
         from afsearch.tasks._training import resolve_device, train
 
         check_int("seed", seed, 0)
-        if resume is not None:
+        if resume is not None and self.resumed_epoch(resume) is None:
             done = resume.get("epoch") if isinstance(resume, Mapping) else None
-            if not isinstance(done, int) or not 1 <= done < self.settings.epochs:
-                raise AfsearchError(
-                    f"resume must be a training state saved after epoch 1 to "
-                    f"{self.settings.epochs - 1} of this task, got epoch {done!r}."
-                )
+            raise AfsearchError(
+                f"resume must be a training state saved after epoch 1 to "
+                f"{self.settings.epochs - 1} of this task, got epoch {done!r}."
+            )
         return train(self, make_activation, seed, resolve_device(device), resume)
+
+    def resumed_epoch(self, resume: object, keys: frozenset[str] = frozenset()) -> int | None:
+        """The epoch a saved state was taken after, when it can resume a fit of these settings
+        (an epoch from 1 to the last but one, and every one of ``keys``); else ``None``."""
+        if not isinstance(resume, Mapping) or not keys <= set(resume):
+            return None
+        done = resume.get("epoch")
+        if isinstance(done, bool) or not isinstance(done, int):
+            return None
+        return done if 1 <= done < self.settings.epochs else None
 
     def evaluate_test(
         self,

@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 
     from afsearch.tasks._training import EpochResult
 
+#: What a training function's saved state holds beside its epoch.
+_SAVED_KEYS = frozenset({"user", "torch_rng", "cuda_rng"})
 #: How long a stopped training function may take to leave ``report`` and end its thread.
 STOP_TIMEOUT_S = 60.0
 
@@ -272,15 +274,11 @@ class FunctionTask(BaseTask):
         from afsearch.tasks._training import resolve_device
 
         check_int("seed", seed, 0)
-        if resume is not None:
-            done = resume.get("epoch") if isinstance(resume, Mapping) else None
-            if not isinstance(done, int) or not 1 <= done < self.settings.epochs:
-                done = None
-            if done is None or not {"user", "torch_rng", "cuda_rng"} <= set(resume):
-                raise AfsearchError(
-                    f"resume must be a state that task {self.name!r} saved after epoch 1 to "
-                    f"{self.settings.epochs - 1}, got {resume!r:.80}."
-                )
+        if resume is not None and self.resumed_epoch(resume, _SAVED_KEYS) is None:
+            raise AfsearchError(
+                f"resume must be a state that task {self.name!r} saved after epoch 1 to "
+                f"{self.settings.epochs - 1}, got {resume!r:.80}."
+            )
         return self._run(make_activation, seed, resolve_device(device), resume)
 
     def _run(

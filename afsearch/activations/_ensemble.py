@@ -37,6 +37,7 @@ class Ensemble(BaseFamily):
     """
 
     name = "ensemble"
+    kind = "ensemble"
     formula = "sum_k w_k * f_k(x)  (or softmax(w)_k)"
     citation = "Klabjan & Harmon 2019, arXiv:1905.07331"
     options = {

@@ -96,6 +96,7 @@ class Grammar(BaseFamily):
     """
 
     name = "grammar"
+    kind = "grammar"
     formula = "b(u1(x), u2(x)), nestable"
     citation = "Ramachandran, Zoph & Le 2017, arXiv:1710.05941"
     options = {

@@ -35,6 +35,7 @@ class Standard(BaseFamily):
     """A standard activation by name, with no parameters: the baselines."""
 
     name = "standard"
+    kind = "named"
     formula = "one of " + ", ".join(sorted(KNOWN))
     options = {"name": "relu"}
     can_train = False
@@ -51,6 +52,7 @@ class Expression(BaseFamily):
     """
 
     name = "expression"
+    kind = "named"
     formula = "any allow-listed expression in x"
     options = {"expression": "x", "params": {}}
 
@@ -353,6 +355,7 @@ class Rational(BaseFamily):
     """
 
     name = "rational"
+    kind = "rational"
     formula = "(a0 + a1 x + ... + am x^m) / (1 + |b1 x + ... + bn x^n|)"
     citation = "Molina, Schramowski & Kersting 2020, arXiv:1907.06732"
     options = {

@@ -77,6 +77,11 @@ class BaseFamily(abc.ABC):
     options: ClassVar[Mapping[str, Any]] = {}
     #: Whether any config of the family has a parameter to train (``per_channel`` needs one).
     can_train: ClassVar[bool] = True
+    #: The kind of function the family makes, the niche a search keeps alive
+    #: (``sampler_options.floor`` of evolution): ``parametric`` (a fixed shape with a few
+    #: scalars), ``grammar`` (operator trees), ``series`` (SLAF expansions), ``rational``,
+    #: ``ensemble``, ``named`` (the standard activations, written expressions).
+    kind: ClassVar[str] = "parametric"
 
     def build(self, config: Mapping[str, Any] | None = None) -> Candidate:
         config = dict(config or {})
@@ -299,6 +304,16 @@ def mutate_family(
     """A config near ``config`` in ``space``, mutated by its family; ``weights`` weigh the kinds
     of change to a grammar tree, also one inside an ensemble."""
     return get_family(space.family).mutate(config, space, rng, weights)
+
+
+def kind_of(config: Mapping[str, Any]) -> str:
+    """The :attr:`BaseFamily.kind` of an activation config's family (``per_site`` for a config
+    per site, ``-`` for an unknown family)."""
+    family = str(config.get("family"))
+    if family == "per_site":
+        return "per_site"
+    found = _FAMILIES.get(family)
+    return found.kind if found is not None else "-"
 
 
 def parse_family_space(entry: Any, where: Where) -> FamilySpace:

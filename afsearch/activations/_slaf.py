@@ -55,6 +55,7 @@ class SLAF(BaseFamily):
     """
 
     name = "slaf"
+    kind = "series"
     formula = "sum_i a_i * phi_i(u) [+ m * max(x, 0)]"
     citation = "Goyal, Goyal & Leibe 2019, arXiv:1906.09529"
     options = {

@@ -17,7 +17,13 @@ DEFAULTS: Mapping[str, Any] = {
     "initial": (),
     "fresh": 0.1,
     "mutations": {},
+    "floor": 0.0,
+    "draws": "family",
 }
+#: How a fresh draw picks its family: uniformly, or a kind of function first.
+DRAWS = ("family", "kind")
+#: The largest ``floor``: more would leave no room for the best kind to grow.
+MAX_FLOOR = 0.5
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,9 @@ class EvolutionOptions:
     fresh: float = 0.1
     #: Weights of the kinds of change to a grammar tree (1 each by default).
     mutations: Mapping[str, float] = field(default_factory=dict)
+    #: Share of the population each kind of function keeps (:mod:`._niches`).
+    floor: float = 0.0
+    draws: str = "family"
 
     @classmethod
     def parse(cls, options: Mapping[str, Any]) -> EvolutionOptions:
@@ -98,4 +107,21 @@ class EvolutionOptions:
                 "positive weight."
             )
         weights = {str(k): float(v) for k, v in mutations.items()}
-        return cls(population, tournament, tuple(initial), float(fresh), weights)
+        floor = merged["floor"]
+        if (
+            isinstance(floor, bool)
+            or not isinstance(floor, (int, float))
+            or not 0 <= floor <= MAX_FLOOR
+        ):
+            raise AfsearchError(
+                f"floor of sampler 'evolution' must be a share of the population from 0 to "
+                f"{MAX_FLOOR}, got {floor!r}."
+            )
+        draws = merged["draws"]
+        if draws not in DRAWS:
+            raise AfsearchError(
+                f"draws of sampler 'evolution' must be one of {choices(DRAWS)}, got {draws!r}."
+            )
+        return cls(
+            population, tournament, tuple(initial), float(fresh), weights, float(floor), draws
+        )

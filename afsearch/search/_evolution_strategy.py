@@ -43,7 +43,7 @@ class EvolutionStrategy(BaseStrategy):
 
     def child(self, rng: random.Random, history: History) -> dict[str, Any]:
         """One proposal of the evolution from the study's history."""
-        return self.evolution.propose(rng, history.started, history.scored)
+        return self.evolution.propose(rng, history.started, history.scored, history.tried)
 
     def propose(self, trial: Any, history: History) -> Proposal:
         rng = random.Random(f"{self.seed}:{history.number}")

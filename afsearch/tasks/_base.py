@@ -103,6 +103,9 @@ class BaseTask(abc.ABC):
     #: How many derivatives of the activation the task's loss takes (a PINN's residual of a
     #: second-order PDE takes 2); a candidate without that many continuous ones is refused.
     derivatives: ClassVar[int] = 0
+    #: Options that take more than their default's type (a name or a mapping), which
+    #: :meth:`check_options` checks itself.
+    open_options: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, settings: TaskSettings | None = None) -> None:
         base = self.default_settings
@@ -120,7 +123,8 @@ class BaseTask(abc.ABC):
             )
         options = {**known, **settings.options}
         for key, value in options.items():
-            check_option_type(self.name, key, value, known[key])
+            if key not in self.open_options:
+                check_option_type(self.name, key, value, known[key])
         self.settings = dataclasses.replace(settings, options=options)
         self.options = options
         check_common_options(self.name, self.options)

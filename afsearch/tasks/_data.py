@@ -11,8 +11,9 @@ import os
 import pickle
 import random
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -152,10 +153,25 @@ _TEACHER_GAIN = 2.0
 _TEACHER_BIAS_STD = 0.5
 
 
+def teacher_function(
+    teacher_activation: str | Mapping[str, Any],
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The teacher's activation: a name of :data:`TEACHER_ACTIVATIONS`, or any activation
+    config (``{family: swish, beta: 2.5}``, an operator tree), built by its family with its
+    parameters fixed at the config's values."""
+    if isinstance(teacher_activation, str):
+        return TEACHER_ACTIVATIONS[teacher_activation]
+    from afsearch.activations import build
+    from afsearch.compiler import CompiledActivation
+
+    module = CompiledActivation(build(dict(teacher_activation))).requires_grad_(False)
+    return module
+
+
 def teacher_data(
     seed: int,
     *,
-    teacher_activation: str,
+    teacher_activation: str | Mapping[str, Any],
     teacher_seed: int,
     in_dim: int,
     hidden: int,
@@ -170,7 +186,7 @@ def teacher_data(
     ``teacher_activation`` after each hidden layer. Targets are standardised with the training
     mean and std, so a validation MSE of 1 is as good as predicting the mean.
     """
-    act = TEACHER_ACTIVATIONS[teacher_activation]
+    act = teacher_function(teacher_activation)
     weights = torch.Generator().manual_seed(teacher_seed)
     layers = []
     fan_in = in_dim
@@ -184,9 +200,10 @@ def teacher_data(
     n = n_train + n_val + n_test
     x = torch.randn(n, in_dim, generator=torch.Generator().manual_seed(seed))
     h = x
-    for w, b in layers:
-        h = act(h @ w.T + b)
-    y = h @ w_out.T
+    with torch.no_grad():
+        for w, b in layers:
+            h = act(h @ w.T + b)
+        y = h @ w_out.T
     y = (y - y[:n_train].mean()) / y[:n_train].std()
     val_end = n_train + n_val
     return TaskData(

@@ -13,10 +13,10 @@ or ``relu`` first), so those teachers test a search less sharply.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from afsearch.exceptions import choices
+from afsearch.exceptions import AfsearchError, choices
 from afsearch.tasks._base import BaseTask, TaskData
 from afsearch.tasks._registry import register_task
 from afsearch.tasks._settings import TaskSettings
@@ -30,7 +30,8 @@ class TeacherStudent(BaseTask):
     """Fit ``y = teacher(x)`` for Gaussian ``x`` with a student of the teacher's shape.
 
     The teacher is ``in_dim -> hidden x depth -> 1`` with weights drawn from ``teacher_seed``
-    and ``teacher_activation`` (one of :data:`TEACHER_ACTIVATIONS`) after each hidden layer;
+    and ``teacher_activation`` (one of :data:`TEACHER_ACTIVATIONS`, or any activation config,
+    its parameters fixed) after each hidden layer;
     the student is the same MLP with the candidate activation. Targets are standardised, so the
     metric ``val_loss`` (MSE) is the fraction of variance left unexplained.
     """
@@ -57,16 +58,34 @@ class TeacherStudent(BaseTask):
             "n_test": 500,
         },
     )
+    open_options = frozenset({"teacher_activation"})
     smoke_options: ClassVar[dict[str, Any]] = {"n_train": 128, "n_val": 32, "n_test": 32}
 
     def check_options(self) -> None:
         from afsearch.tasks._data import TEACHER_ACTIVATIONS
 
-        if self.options["teacher_activation"] not in TEACHER_ACTIVATIONS:
-            raise self.option_error("teacher_activation", f"one of {choices(TEACHER_ACTIVATIONS)}")
+        teacher = self.options["teacher_activation"]
+        if isinstance(teacher, Mapping):
+            self._check_teacher_config(teacher)
+        elif teacher not in TEACHER_ACTIVATIONS:
+            raise self.option_error(
+                "teacher_activation",
+                f"one of {choices(TEACHER_ACTIVATIONS)} or an activation config such as "
+                "{family: swish, beta: 2.5}",
+            )
         self.check_at_least(0, "teacher_seed")
         self.check_at_least(1, "in_dim", "hidden", "depth", "n_val", "n_test")
         self.check_at_least(2, "n_train")  # the target std needs two points
+
+    def _check_teacher_config(self, teacher: Mapping[str, Any]) -> None:
+        from afsearch.activations import build
+
+        try:
+            build(dict(teacher))
+        except AfsearchError as exc:
+            raise AfsearchError(
+                f"Option 'teacher_activation' of task {self.name!r} is not an activation: {exc}"
+            ) from None
 
     def build_data(self, seed: int) -> TaskData:
         from afsearch.tasks._data import teacher_data

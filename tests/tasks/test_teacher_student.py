@@ -48,3 +48,40 @@ def test_an_unknown_teacher_activation_lists_the_known_ones() -> None:
     assert "'swish'" in str(info.value)
     for name in TEACHER_ACTIVATIONS:
         assert repr(name) in str(info.value)
+
+
+def teacher_targets(teacher: object) -> torch.Tensor:
+    settings = TeacherStudent.make_settings(options={"teacher_activation": teacher})
+    return TeacherStudent(settings).data(0).y_train
+
+
+def test_a_teacher_given_as_an_activation_config_is_that_function() -> None:
+    # The name and the config of one function give the same targets ...
+    assert torch.allclose(
+        teacher_targets("tanh"),
+        teacher_targets({"family": "expression", "expression": "tanh(x)"}),
+        atol=1e-5,
+    )
+    # ... and a parametric family's value or an operator tree changes them.
+    swish = teacher_targets({"family": "swish", "beta": 1.0})
+    assert torch.allclose(swish, teacher_targets("silu"), atol=1e-5)
+    assert not torch.allclose(swish, teacher_targets({"family": "swish", "beta": 3.0}), atol=1e-2)
+    tree = {"family": "grammar", "unit": {"binary": "add", "left": "tanh", "right": "sin"}}
+    assert not torch.allclose(teacher_targets(tree), teacher_targets("tanh"), atol=1e-2)
+
+
+@pytest.mark.parametrize(
+    ("teacher", "words"),
+    [
+        ({"family": "swsh"}, ["'teacher_activation'", "not an activation", "'swsh'"]),
+        ({"family": "grammar", "depth": 1}, ["not an activation", "no setting 'depth'"]),
+        (3, ["'teacher_activation'", "activation config", "got 3"]),
+    ],
+)
+def test_a_teacher_config_that_is_no_activation_is_refused(
+    teacher: object, words: list[str]
+) -> None:
+    with pytest.raises(AfsearchError) as info:
+        TeacherStudent(TeacherStudent.make_settings(options={"teacher_activation": teacher}))
+    for word in words:
+        assert word in str(info.value)

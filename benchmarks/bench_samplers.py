@@ -57,7 +57,11 @@ ASHA from the per-epoch curves. Reported per task and sampler: the trials until 
 the table's top 1% and top 0.1% is trained (median and quartiles over the repeats), the regret
 after a quarter, half and all of the budget, and the prescreen surrogate's Spearman rho with
 the true metric over the whole table; the regret curves (median, band = quartiles) go to
-``docs/samplers_table.png`` and the numbers to ``bench_samplers_table.json``::
+``docs/samplers_table.png`` and the numbers to ``bench_samplers_table.json``. With
+``--table`` evolution runs with its shipped options (``initial: [relu, gelu, silu]``), and a
+sampler may carry options of its own in brackets, to compare settings side by side:
+``evolution[floor=0.125,draws=kind]``. Each study's trials are also counted by kind of function
+(operator tree, parametric, rational, ...)::
 
     python benchmarks/bench_samplers.py --table benchmarks/tables/activations.parquet
     python benchmarks/bench_samplers.py --table FILE --scheduler asha --task mnist1d-mlp
@@ -68,9 +72,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import yaml
 from _common import (
     DOCS,
     Stopwatch,
@@ -325,6 +331,8 @@ def report(data: dict[str, Any]) -> str:
 #: What ``--table`` replays by default. CMA-ES samples the table's choices (family, operators)
 #: at random, as in ``--space structural``, so it is refused there.
 TABLE_SAMPLERS = ("random", "tpe", "evolution", "tpe+prescreen", "evolution+prescreen")
+#: Evolution as search_spaces/evolution.yaml ships it (the other options at their defaults).
+EVOLUTION_SHIPPED = {"initial": ["relu", "gelu", "silu"]}
 TABLE_PLAN = {"budget": 100, "repeats": 100}
 #: The shares of the table a search must reach.
 TOPS = (0.01, 0.001)
@@ -334,19 +342,44 @@ RHO_TRAINED = (50, 200)
 _TABLES: dict[str, Any] = {}
 
 
+def sampler_variant(sampler: str) -> tuple[str, dict[str, Any] | None]:
+    """A ``--table`` sampler and its ``sampler_options``: evolution's shipped options with the
+    ``[key=value,...]`` the name carries (values read as YAML)."""
+    name, _, rest = sampler.partition("[")
+    extra: dict[str, Any] = {}
+    if rest:
+        if not rest.endswith("]"):
+            sys.exit(f"bench_samplers.py: {sampler!r} lacks its closing ']'.")
+        for item in filter(None, rest[:-1].split(",")):
+            key, eq, value = item.partition("=")
+            if not eq:
+                sys.exit(f"bench_samplers.py: {item!r} in {sampler!r} is not key=value.")
+            extra[key.strip()] = yaml.safe_load(value)
+    if name not in SAMPLERS or name == "cmaes":
+        sys.exit(
+            f"bench_samplers.py: {name!r} is not a sampler --table replays; choose from "
+            + ", ".join(s for s in SAMPLERS if s != "cmaes")
+            + "."
+        )
+    if not name.startswith("evolution"):
+        if extra:
+            sys.exit(f"bench_samplers.py: only evolution takes options in brackets: {sampler!r}.")
+        return name, None
+    return name, {**EVOLUTION_SHIPPED, **extra}
+
+
 def replay_repeats(
     task: str, sampler: str, repeats: list[int], budget: int, scheduler: str
 ) -> list[dict[str, Any]]:
     """``repeats`` studies of ``sampler`` replayed on the table of ``task`` (repeat r: seed r)."""
     from threadpoolctl import threadpool_limits
 
+    from afsearch.activations import kind_of
     from afsearch.search import ReplayAsha, epochs_until, reached, regret, replay, replay_space
 
     table = _TABLES[task]
-    options = EVOLUTION if sampler.startswith("evolution") else None
-    space = replay_space(
-        table, sampler, budget=budget, sampler_options=options, prescreen=PRESCREEN
-    )
+    name, options = sampler_variant(sampler)
+    space = replay_space(table, name, budget=budget, sampler_options=options, prescreen=PRESCREEN)
     asha = ReplayAsha() if scheduler == "asha" else None
     out = []
     # One BLAS thread: the prescreen's Gaussian process is 5 times slower with two threads
@@ -365,6 +398,7 @@ def replay_repeats(
                     "regret": regret(run, table).tolist(),
                     "skipped": run.skipped,
                     "stopped": run.stop_reason,
+                    "kinds": dict(Counter(kind_of(table.configs[t.row]) for t in run.trials)),
                     "seconds": clock.seconds,
                 }
             )
@@ -534,6 +568,8 @@ def table_main(args: Any) -> None:
             "bench_samplers.py: CMA-ES samples a table's choices at random; leave it out of "
             "--samplers with --table."
         )
+    for sampler in samplers:
+        sampler_variant(sampler)  # a bad name or option ends the run before any work
     for name in ("budget", "repeats", "workers"):
         value = getattr(args, name)
         if value is not None and value < 1:
@@ -609,8 +645,9 @@ def main() -> None:
     parser.add_argument(
         "--samplers",
         nargs="+",
-        choices=SAMPLERS,
-        help="default tpe random cmaes (--table: " + " ".join(TABLE_SAMPLERS) + ")",
+        help=f"of {', '.join(SAMPLERS)}; default tpe random cmaes (--table: "
+        + " ".join(TABLE_SAMPLERS)
+        + "; there also with options: evolution[floor=0.125])",
     )
     parser.add_argument("--space", choices=("taaf", "structural"), default="taaf")
     parser.add_argument(
@@ -648,6 +685,9 @@ def main() -> None:
         table_main(args)
         return
     args.samplers = args.samplers or ["tpe", "random", "cmaes"]
+    unknown = [s for s in args.samplers if s not in SAMPLERS]
+    if unknown:
+        parser.error(f"--samplers {unknown[0]!r} is not one of {', '.join(SAMPLERS)}.")
     structural = args.space == "structural"
     name = "bench_samplers_structural" if structural else "bench_samplers"
     if args.task and args.task != "digits-mlp":

@@ -41,7 +41,7 @@ from typing import Any
 import yaml
 from _common import BENCHMARKS, ROOT, arguments, log, machine
 
-from afsearch.activations import build, random_suggester, sample_family
+from afsearch.activations import build, kind_of, random_suggester, sample_family
 from afsearch.compiler import activation_id
 from afsearch.exceptions import AfsearchError
 from afsearch.search import output_features, read_table, write_table
@@ -106,10 +106,6 @@ def table_families() -> list[dict[str, Any]]:
     return [WIDENED.get(f["family"], f) for f in raw[0] + raw[1]]
 
 
-def kind_of(family: str) -> str:
-    return family if family in ("grammar", "rational", "standard") else "parametric"
-
-
 # --- the functions --------------------------------------------------------------------------
 
 
@@ -123,7 +119,7 @@ def _record(config: dict[str, Any], label: str) -> dict[str, Any] | None:
     got = output_features(config)
     return {
         "activation_id": ident,
-        "kind": kind_of(str(config["family"])),
+        "kind": kind_of(config),
         "family": str(config["family"]),
         "label": label,
         "config": config,
@@ -142,7 +138,7 @@ def draw(n: int, seed: int, families: list[dict[str, Any]]) -> list[dict[str, An
     )
     by_kind: dict[str, list[Any]] = {}
     for fs in space.families:
-        by_kind.setdefault(kind_of(fs.family), []).append(fs)
+        by_kind.setdefault(kind_of({"family": fs.family}), []).append(fs)
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
 

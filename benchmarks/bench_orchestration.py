@@ -30,6 +30,12 @@ code, imported through ``PYTHONPATH``; ``--after DIR`` likewise for the launch m
 earlier launch runs too, the three taking turns
 round by round (``--rounds``), and the table gives medians and the ratios of medians.
 
+``--timeline FILE`` shows where a 20-trial quickstart launch spends its time: it starts Ray
+itself (timed), launches, writes Ray's timeline (``ray.timeline``, a Chrome trace: open it in
+``chrome://tracing`` or Perfetto) to FILE before Ray shuts down, and prints the phases seen from
+the driver (launch called, first trial started, trials, last trial finished, launch returned)
+and the busiest kinds of event on the workers (actor creation, ``train``, ``reset``...).
+
 The space names its task ``bench_orchestration:TimedTask``: the driver imports this file as
 ``bench_orchestration`` (its folder is on ``sys.path``), and the Ray instance started here ships
 it and ``_common.py`` to the workers as ``py_modules``, as ``launch`` does for a task module
@@ -210,6 +216,68 @@ def one_launch(case: str, n: int, tmp: Path) -> dict[str, Any]:
     }
 
 
+def timeline(path: Path, n: int) -> dict[str, Any]:
+    """One quickstart launch of ``n`` trials with Ray started here; Ray's timeline to ``path``,
+    and the phases the driver saw, in seconds from the start."""
+    import collections
+    import json
+    import time
+
+    import ray
+
+    from afsearch.orchestrator import LaunchObserver, init_ray
+
+    start = time.perf_counter()
+    marks: dict[str, float] = {}
+    starts: list[float] = []
+    ends: list[float] = []
+
+    class Marks(LaunchObserver):
+        def trial_started(self, event: Any) -> None:
+            starts.append(time.perf_counter() - start)
+
+        def trial_finished(self, event: Any) -> None:
+            ends.append(time.perf_counter() - start)
+
+    started = init_ray(None, 2, None)
+    marks["ray started"] = time.perf_counter() - start
+    try:
+        with workdir() as tmp:
+            launch(
+                vs_space("quickstart", n),
+                url=f"sqlite:///{tmp / 'tl.db'}",
+                runs_dir=tmp / "runs",
+                max_concurrent=2,
+                reuse=False,
+                observer=Marks(),
+            )
+        marks["launch returned"] = time.perf_counter() - start
+        events = ray.timeline(filename=None)
+        path.write_text(json.dumps(events))
+    finally:
+        if started:
+            ray.shutdown()
+    if starts:
+        marks["first trial started"] = min(starts)
+    if ends:
+        marks["last trial finished"] = max(ends)
+    busy: dict[str, float] = collections.defaultdict(float)
+    counts: collections.Counter[str] = collections.Counter()
+    for e in events:
+        if e.get("ph") == "X":
+            name = str(e.get("name", "?")).split("::")[-1]
+            busy[name] += float(e.get("dur", 0.0)) / 1e6
+            counts[name] += 1
+    top = sorted(busy.items(), key=lambda kv: -kv[1])[:15]
+    return {
+        "trials": n,
+        "marks": dict(sorted(marks.items(), key=lambda kv: kv[1])),
+        "trial_starts": starts,
+        "trial_ends": ends,
+        "worker_seconds": {k: [round(v, 3), counts[k]] for k, v in top},
+    }
+
+
 def one_optuna(case: str, n: int) -> dict[str, Any]:
     """Seconds of a plain Optuna loop over the same space: ``optimize(n_jobs=2)``, TPE, each
     trial building the candidate and training it with the task (data built once per settings
@@ -317,6 +385,7 @@ def main() -> None:
     parser.add_argument("--after", help="the code measured as launch (default: this checkout)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of --vs-optuna")
     parser.add_argument("--trials", type=int, default=20, help="trials of each --vs-optuna study")
+    parser.add_argument("--timeline", type=Path, metavar="FILE", help="Ray timeline of a launch")
     parser.add_argument("--one", choices=["launch", "optuna"], help=argparse_hidden())
     parser.add_argument("--case", choices=list(VS_OPTUNA), help=argparse_hidden())
     parser.add_argument("--out", type=Path, help=argparse_hidden())
@@ -333,6 +402,16 @@ def main() -> None:
         return
     if args.vs_optuna:
         vs_optuna(args)
+        return
+    if args.timeline:
+        set_threads(1)
+        got = timeline(args.timeline, args.trials)
+        for name, at in got["marks"].items():
+            print(f"{at:7.2f} s  {name}")
+        rows = [[k, f"{v[0]:.2f}", v[1]] for k, v in got["worker_seconds"].items()]
+        print(table(["event on the workers", "seconds", "count"], rows, align="lrr"))
+        if args.json:
+            write_json(args.json, got)
         return
     cases = (
         [(1.0, 1, 8), (1.0, 2, 8)]

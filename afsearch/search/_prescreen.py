@@ -28,6 +28,11 @@ with a learned noise term tolerates the seed-to-seed noise of trained metrics.
 With any other sampler the sampler proposes and the prescreen ranks: for each trial it asks the
 sampler for ``proposals`` candidates (TPE's or CMA-ES's draws, evolution's children), drops
 those that cannot train or repeat a tried function, and the acquisition picks the one trained.
+
+With ``floor`` > 0 the acquisition keeps every kind of function of the space alive
+(:mod:`afsearch.search._niches`): when a kind would have fewer than ``floor`` x 16 members (at
+least one) among the 16 most recent trials, the next choice is the best of that kind, from the
+pool or among the sampler's proposals (when none of them is of that kind, the best of all).
 """
 
 from __future__ import annotations
@@ -42,11 +47,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from afsearch.activations import build, random_suggester, sample_family
+from afsearch.activations import build, kind_of, random_suggester, sample_family
 from afsearch.compiler import CompiledActivation
 from afsearch.exceptions import AfsearchError
 from afsearch.search._history import Scored
 from afsearch.search._init_signal import KEPT, InitProbe
+from afsearch.search._niches import floor_count, short_kind, space_kinds
 from afsearch.space import PrescreenOptions, SearchSpace
 
 #: Where the features are taken: fixed N(0, 1) samples (seeded, the same for every study).
@@ -251,6 +257,13 @@ class Prescreen:
             return None
         return np.stack([v for v, _ in train]), np.array([s for _, s in train])
 
+    def short_kind(self, tried: Sequence[Mapping[str, Any]]) -> str | None:
+        """The kind the next choice must be of to keep the ``floor``, if any."""
+        size = self.options.floor_window
+        minimum = floor_count(self.options.floor, size)
+        window = list(tried)[max(0, len(tried) - size + 1) :]
+        return short_kind(window, space_kinds(self.space.families), minimum)
+
     def _tried_keys(self, tried: Sequence[Mapping[str, Any]]) -> set[bytes]:
         return {_key(v) for v in map(self.features, tried) if not isinstance(v, str)}
 
@@ -269,6 +282,9 @@ class Prescreen:
                 f"The prescreen's pool of {len(pool.configs)} functions is used up; raise "
                 "prescreen.pool or num_samples fewer."
             )
+        kind = self.short_kind(tried)
+        if kind is not None:
+            open_ = [i for i in open_ if kind_of(pool.configs[i]) == kind] or open_
         train = self._training_set(scored)
         if train is None:
             rng = random.Random(f"{self.seed}:{len(tried)}")
@@ -314,6 +330,9 @@ class Prescreen:
         left = fresh or ok
         if not left:
             return 0
+        kind = self.short_kind(tried)
+        if kind is not None:
+            left = [j for j in left if kind_of(proposals[j]) == kind] or left
         train = self._training_set(scored)
         if train is None or len(left) == 1:
             return left[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from afsearch.exceptions import AfsearchError, choices
 from afsearch.expr import KNOWN
@@ -20,6 +20,7 @@ DEFAULTS: Mapping[str, Any] = {
     "kappa": 2.0,
     "features": ("outputs",),
     "proposals": 8,
+    "floor": 0.0,
 }
 
 
@@ -34,6 +35,11 @@ class PrescreenOptions:
     #: How many proposals of the sampler (TPE's draws, evolution's children) the surrogate
     #: ranks for each trial; ``sampler: random`` chooses from the pool instead.
     proposals: int = 8
+    #: Share of the :attr:`floor_window` most recent trials each kind of function keeps.
+    floor: float = 0.0
+    #: The trials ``floor`` counts kinds in: the most recent ones, as many as the default
+    #: population of ``sampler: evolution``.
+    floor_window: ClassVar[int] = 16
 
     @classmethod
     def parse(cls, raw: Any) -> PrescreenOptions:
@@ -94,6 +100,12 @@ class PrescreenOptions:
             raise AfsearchError(
                 f"proposals of prescreen must be an integer from 2 to 256, got {proposals!r}."
             )
+        floor = merged["floor"]
+        if isinstance(floor, bool) or not isinstance(floor, (int, float)) or not 0 <= floor <= 0.5:
+            raise AfsearchError(
+                f"floor of prescreen must be a share of the recent trials from 0 to 0.5, "
+                f"got {floor!r}."
+            )
         return cls(
             int(pool),
             tuple(anchors),
@@ -102,6 +114,7 @@ class PrescreenOptions:
             float(kappa),
             tuple(dict.fromkeys(features)),
             proposals,
+            float(floor),
         )
 
 

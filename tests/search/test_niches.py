@@ -142,3 +142,53 @@ def test_bad_floor_or_draws_are_refused_in_one_sentence(options: dict, words: li
         EvolutionOptions.parse(options)
     for word in words:
         assert word in str(info.value)
+
+
+def prescreen_space(sampler: str, floor: float) -> Any:
+    return parse_space(
+        {
+            "name": "p",
+            "task": {"name": "digits-mlp", "epochs": 1, "options": {"width": 8}},
+            "sampler": sampler,
+            # kappa 0: the acquisition is the surrogate's mean, no bonus for the unexplored
+            "prescreen": {"anchors": [], "pool": 200, "floor": floor, "kappa": 0},
+            "families": [SWISH, GRAMMAR],
+        }
+    )
+
+
+def swish_history(n: int) -> tuple[list[dict], list[Scored]]:
+    """``n`` trials of Swish, the better the nearer beta is to 3."""
+    tried = [{"family": "swish", "beta": 0.5 + 3.0 * k / n} for k in range(n)]
+    return tried, [Scored(c, swish_wins(c)) for c in tried]
+
+
+@pytest.mark.parametrize("floor", [0.0, 0.125])
+def test_the_prescreen_chooses_from_the_pool_within_the_short_kind(floor: float) -> None:
+    from afsearch.search._prescreen import Prescreen
+
+    prescreen = Prescreen(prescreen_space("random", floor), seed=0)
+    tried, scored = swish_history(16)
+    choice = prescreen.propose(tried, scored)
+    # The surrogate favours Swish near the best; the floor asks for a tree.
+    assert choice["family"] == ("grammar" if floor else "swish")
+
+
+def test_the_prescreen_ranks_the_short_kind_first_when_a_proposal_is_of_it() -> None:
+    from afsearch.search._prescreen import Prescreen
+
+    prescreen = Prescreen(prescreen_space("tpe", 0.125), seed=0)
+    tried, scored = swish_history(16)
+    near_best = {"family": "swish", "beta": 2.9}
+    tree = {"family": "grammar", "unit": {"binary": "add", "left": "x", "right": "sin"}}
+    assert prescreen.rank([near_best, tree], tried, scored) == 1
+    # With no proposal of that kind, the best of those proposed.
+    assert prescreen.rank([{"family": "swish", "beta": 0.6}, near_best], tried, scored) == 1
+    # Enough trees among the recent trials: the surrogate decides.
+    recent = [*tried[-14:], tree, {**tree, "unit": {**tree["unit"], "right": "tanh"}}]
+    assert prescreen.rank([near_best, tree], recent, scored) == 0
+
+
+def test_a_bad_prescreen_floor_is_refused_in_one_sentence() -> None:
+    with pytest.raises(AfsearchError, match="floor of prescreen must be a share .* got 0.9"):
+        prescreen_space("random", 0.9)

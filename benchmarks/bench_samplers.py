@@ -487,6 +487,7 @@ def table_report(data: dict[str, Any]) -> str:
                     sampler,
                     *(f"{c[0]} ({c[1]}/{len(res['repeats'])})" for c in cells),
                     *("n/a" if v is None else f"{k * v:.3g}" for v in at),
+                    _kind_mix(res["repeats"]),
                     f"{res['seconds'] / len(res['repeats']):.2f}",
                 ]
             )
@@ -498,6 +499,7 @@ def table_report(data: dict[str, Any]) -> str:
             *(f"trials to top {100 * q:g}%: median [q1, q3] (reached)" for q in TOPS),
             *(["trainings' epochs to top 1%: median of those reached"] if asha else []),
             *(f"regret after {m}{unit}" for m in marks),
+            "trials by kind (share, all studies)",
             "s / study",
         ]
         rho = d["prescreen"]
@@ -512,6 +514,17 @@ def table_report(data: dict[str, Any]) -> str:
             f"{rho['screened_median_rank']})."
         )
     return "\n\n".join(parts)
+
+
+def _kind_mix(repeats: list[dict[str, Any]]) -> str:
+    """The share of each kind of function among every study's trials, largest first."""
+    total: Counter[str] = Counter()
+    for r in repeats:
+        total.update(r.get("kinds", {}))
+    n = sum(total.values())
+    if not n:
+        return "n/a"
+    return ", ".join(f"{kind} {100 * c / n:.0f}%" for kind, c in total.most_common())
 
 
 def table_plot(data: dict[str, Any], path: Path) -> None:

@@ -33,6 +33,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from afsearch.store._status import StudyStatus, TrialStatus
+
+__all__ = ["BEST_STATUSES", "StudyStatus", "TrialStatus"]
+
 TABLE_PREFIX = "afs_"
 VERSION_TABLE = "afs_alembic_version"
 
@@ -43,27 +47,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-class StudyStatus(str, enum.Enum):
-    """Where a study stands."""
-
-    RUNNING = "running"
-    COMPLETED = "completed"
-    INTERRUPTED = "interrupted"
-    FAILED = "failed"
-
-
-class TrialStatus(str, enum.Enum):
-    """Where a trial stands; every status but ``running`` is final until a resume."""
-
-    RUNNING = "running"
-    COMPLETED = "completed"
-    PRUNED = "pruned"
-    FAILED = "failed"
-    DIVERGED = "diverged"
-    DUPLICATE = "duplicate"
-    INTERRUPTED = "interrupted"
 
 
 #: Trials whose value can be a study's best: they ran to their last epoch, or replayed a stored

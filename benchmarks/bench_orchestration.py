@@ -334,7 +334,7 @@ def vs_optuna(args: Any) -> None:
     sides["launch"] = after
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for r in range(args.rounds):
-        for case in VS_OPTUNA:
+        for case in args.cases or list(VS_OPTUNA):
             for side, code in sides.items():
                 with workdir() as tmp:
                     out = tmp / "one.json"
@@ -384,6 +384,9 @@ def main() -> None:
     )
     parser.add_argument("--after", help="the code measured as launch (default: this checkout)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of --vs-optuna")
+    parser.add_argument(
+        "--cases", nargs="+", choices=list(VS_OPTUNA), help="studies of --vs-optuna (default all)"
+    )
     parser.add_argument("--trials", type=int, default=20, help="trials of each --vs-optuna study")
     parser.add_argument("--timeline", type=Path, metavar="FILE", help="Ray timeline of a launch")
     parser.add_argument("--one", choices=["launch", "optuna"], help=argparse_hidden())

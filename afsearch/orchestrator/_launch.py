@@ -125,7 +125,6 @@ def launch(
     observer = observer or LaunchObserver()
     # Ray first: an unreachable cluster must not leave a study behind in the database.
     started_ray = _start_ray(space, opts, observer)
-    warming = _warm(space, opts, resources) if started_ray else []
     try:
         notice = unused_gpus(resources.gpus_per_trial)
         if notice:
@@ -143,7 +142,6 @@ def launch(
             store.set_study_status(name, StudyStatus.FAILED, finished=True)
         raise
     finally:
-        del warming
         if started_ray:
             import ray
 
@@ -207,15 +205,6 @@ def _start_ray(space: SearchSpace, opts: LaunchOptions, observer: LaunchObserver
     started = init_ray(opts.address, opts.num_cpus, None, runtime_env=task_runtime_env(space))
     observer.ray_started(time.monotonic() - began)
     return started
-
-
-def _warm(space: SearchSpace, opts: LaunchOptions, resources: TrialResources) -> list[Any]:
-    """Ready as many of a local Ray's workers as trials run at once (:mod:`._warm`), while the
-    driver goes on; nothing waits for them."""
-    from afsearch.orchestrator._warm import warm_workers
-
-    count = min(resources.max_concurrent, space.num_samples)
-    return warm_workers(space, opts.seed, count, resources.cpus_per_trial)
 
 
 class _Study:

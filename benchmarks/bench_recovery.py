@@ -35,6 +35,7 @@ Writes ``benchmarks/results/bench_recovery.json`` (``--json``) and ``docs/recove
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +148,7 @@ FAMILIES: list[dict[str, Any]] = [
 def make_space(label: str, teacher: dict[str, Any], budget: int, floor: float | None) -> Any:
     options: dict[str, Any] = {} if floor is None else {"floor": floor}
     raw = {
-        "name": f"recover-{label}",
+        "name": "recover-" + re.sub(r"[^A-Za-z0-9._-]", "_", label),
         "task": {"name": TASK, "options": {"teacher_activation": teacher}},
         "sampler": "evolution",
         "sampler_options": options,

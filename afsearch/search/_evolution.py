@@ -31,7 +31,7 @@ from afsearch.activations import kind_of, mutate_family, random_suggester, sampl
 from afsearch.domains import FamilySpace
 from afsearch.search._evolution_options import EvolutionOptions
 from afsearch.search._history import Scored
-from afsearch.search._niches import floor_count, short_kind, space_kinds
+from afsearch.search._niches import kind_due, space_kinds
 
 
 class Evolution:
@@ -55,10 +55,7 @@ class Evolution:
         opts = self.options
         if started < len(opts.initial):
             return {"family": "standard", "name": opts.initial[started]}
-        minimum = floor_count(opts.floor, opts.population)
-        # The window the child completes: it and the population - 1 trials before it.
-        window = list(tried)[max(0, len(tried) - opts.population + 1) :]
-        kind = short_kind(window, self.kinds, minimum)
+        kind = kind_due(tried, self.kinds, opts.floor, opts.population)
         if kind is not None:
             return self.of_kind(rng, kind, history)
         if started < opts.population or not history or rng.random() < opts.fresh:

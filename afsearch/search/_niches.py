@@ -51,3 +51,12 @@ def short_kind(
         return None
     last = {k: max((i for i, s in enumerate(seen) if s == k), default=-1) for k in kinds}
     return min(short, key=lambda k: (counts[k], last[k], kinds.index(k)))
+
+
+def kind_due(
+    tried: Sequence[Mapping[str, Any]], kinds: Sequence[str], share: float, window: int
+) -> str | None:
+    """The kind the next trial must be of so that each of ``kinds`` keeps ``share`` of the
+    ``window`` most recent trials (``tried``, oldest first, the next trial among them), or None."""
+    recent = list(tried)[max(0, len(tried) - window + 1) :]
+    return short_kind(recent, kinds, floor_count(share, window))

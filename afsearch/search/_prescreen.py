@@ -52,7 +52,7 @@ from afsearch.compiler import CompiledActivation
 from afsearch.exceptions import AfsearchError
 from afsearch.search._history import Scored
 from afsearch.search._init_signal import KEPT, InitProbe
-from afsearch.search._niches import floor_count, short_kind, space_kinds
+from afsearch.search._niches import kind_due, space_kinds
 from afsearch.space import PrescreenOptions, SearchSpace
 
 #: Where the features are taken: fixed N(0, 1) samples (seeded, the same for every study).
@@ -167,6 +167,7 @@ class Prescreen:
         self.examples: dict[str, list[str]] = {}
         #: Proposals of the sampler ranked so far (``sampler`` other than random).
         self.ranked = 0
+        self._kinds = space_kinds(space.families)
 
     def __getstate__(self) -> dict[str, Any]:
         # The pool is drawn again from the seed, the same, rather than pickled with Tune's
@@ -259,10 +260,8 @@ class Prescreen:
 
     def short_kind(self, tried: Sequence[Mapping[str, Any]]) -> str | None:
         """The kind the next choice must be of to keep the ``floor``, if any."""
-        size = self.options.floor_window
-        minimum = floor_count(self.options.floor, size)
-        window = list(tried)[max(0, len(tried) - size + 1) :]
-        return short_kind(window, space_kinds(self.space.families), minimum)
+        opts = self.options
+        return kind_due(tried, self._kinds, opts.floor, opts.floor_window)
 
     def _tried_keys(self, tried: Sequence[Mapping[str, Any]]) -> set[bytes]:
         return {_key(v) for v in map(self.features, tried) if not isinstance(v, str)}

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from afsearch.search._history import Scored, scored_trials
     from afsearch.search._init_signal import SIGNALS, InitProbe
     from afsearch.search._local import LocalProposal, LocalRun, LocalTrial, run_local
-    from afsearch.search._prescreen import Prescreen, PrescreenPool, fit_predict
+    from afsearch.search._prescreen import Prescreen, PrescreenPool
     from afsearch.search._prescreened import Prescreened
     from afsearch.search._registry import (
         STRATEGIES,
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         replay_space,
     )
     from afsearch.search._site_evolution import SiteEvolution
+    from afsearch.search._surrogate import fit_predict, normal_scores
     from afsearch.search._table import (
         TABLE_COLUMNS,
         init_signal,
@@ -73,7 +74,8 @@ _HOMES = {
     "run_local": "_local",
     "Prescreen": "_prescreen",
     "PrescreenPool": "_prescreen",
-    "fit_predict": "_prescreen",
+    "fit_predict": "_surrogate",
+    "normal_scores": "_surrogate",
     "Prescreened": "_prescreened",
     "ReplayAsha": "_replay",
     "ReplayRun": "_replay",
@@ -129,6 +131,7 @@ __all__ = [
     "get_strategy",
     "init_signal",
     "make_strategy",
+    "normal_scores",
     "output_features",
     "reached",
     "read_table",

@@ -20,10 +20,8 @@ With ``sampler: random`` each proposal is the pool's best by an acquisition over
 process fitted to the trials the study has finished (their features against their metric):
 after the ``anchors``
 (standard activations, trained first so the model has fixed points to start from) and while
-fewer than two trials have a value, a random pool entry. A Gaussian process because the model
-must say how sure it is (the acquisition trades the predicted metric against that), with at
-most a few hundred trained points it is exact and fits in milliseconds, and a Matern kernel
-with a learned noise term tolerates the seed-to-seed noise of trained metrics.
+fewer than two trials have a value, a random pool entry. The Gaussian process and its
+acquisition are in :mod:`afsearch.search._surrogate`.
 
 With any other sampler the sampler proposes and the prescreen ranks: for each trial it asks the
 sampler for ``proposals`` candidates (TPE's or CMA-ES's draws, evolution's children), drops
@@ -53,6 +51,7 @@ from afsearch.exceptions import AfsearchError
 from afsearch.search._history import Scored
 from afsearch.search._init_signal import KEPT, InitProbe
 from afsearch.search._niches import kind_due, space_kinds
+from afsearch.search._surrogate import acquire, fit_predict
 from afsearch.space import PrescreenOptions, SearchSpace
 
 #: Where the features are taken: fixed N(0, 1) samples (seeded, the same for every study).
@@ -117,6 +116,14 @@ class PrescreenPool:
     filtered: dict[str, int] = field(default_factory=dict)
     examples: dict[str, list[str]] = field(default_factory=dict)
     draws: int = 0
+    _keys: list[bytes] = field(default_factory=list, repr=False)
+
+    @property
+    def keys(self) -> list[bytes]:
+        """Each entry's key (equal features, equal keys), computed once."""
+        if len(self._keys) != len(self.vectors):
+            self._keys = [_key(v) for v in self.vectors]
+        return self._keys
 
     @classmethod
     def draw(cls, space: SearchSpace, size: int, rng: random.Random) -> PrescreenPool:
@@ -275,7 +282,7 @@ class Prescreen:
         if anchor is not None:
             return anchor
         pool = self.pool
-        open_ = [i for i, v in enumerate(pool.vectors) if _key(v) not in tried_keys]
+        open_ = [i for i, k in enumerate(pool.keys) if k not in tried_keys]
         if not open_:
             raise AfsearchError(
                 f"The prescreen's pool of {len(pool.configs)} functions is used up; raise "
@@ -338,44 +345,3 @@ class Prescreen:
         x, y = train
         mean, std = fit_predict(x, y, np.stack([vectors[j] for j in left]))
         return left[int(np.argmax(acquire(mean, std, y, self.options)))]
-
-
-def fit_predict(
-    x: np.ndarray, y: np.ndarray, candidates: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """A Gaussian process on standardised features: the predicted mean and standard
-    deviation of the score at each candidate."""
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.gaussian_process import GaussianProcessRegressor
-    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
-
-    centre = x.mean(axis=0)
-    scale = x.std(axis=0) + 1e-9
-    # Features far outside what the trials cover would dominate a distance: clip them.
-    xs = np.clip((x - centre) / scale, -10, 10)
-    cs = np.clip((candidates - centre) / scale, -10, 10)
-    kernel = ConstantKernel(1.0) * Matern(length_scale=math.sqrt(x.shape[1]), nu=2.5) + WhiteKernel(
-        1e-2
-    )
-    gp = GaussianProcessRegressor(kernel=kernel, normalize_y=True, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        gp.fit(xs, y)
-    mean, std = gp.predict(cs, return_std=True)
-    return np.asarray(mean), np.asarray(std)
-
-
-def acquire(
-    mean: np.ndarray, std: np.ndarray, observed: np.ndarray, options: PrescreenOptions
-) -> np.ndarray:
-    """Upper confidence bound, or expected improvement over the best observed score."""
-    if options.acquisition == "ucb":
-        return mean + options.kappa * std
-    from scipy.stats import norm
-
-    best = float(np.max(observed))
-    safe = np.maximum(std, 1e-12)
-    z = (mean - best) / safe
-    return (mean - best) * norm.cdf(z) + safe * norm.pdf(z)
